@@ -1,0 +1,141 @@
+#!/usr/bin/env python
+"""Where one MGRPO step's time goes: layer-1 generation, layer-2 generation, and the policy update.
+
+Runs ``python -m mgrpo train --preset demo`` for a few steps (no evaluation) and reads the per-step timings
+the trainer writes into ``metrics.jsonl`` (``layer1.generation_seconds``, ``layer2.generation_seconds``,
+``train_seconds``, ``step_seconds``). The first step is left out as warm-up; the table gives the median of
+the rest, and a GRPO run of the same preset at the same samples per step beside it.
+
+Usage: python bench/trainer/step_bench.py [--steps 6] [--model DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_common  # noqa: E402
+import run_tools  # noqa: E402
+
+
+def step_timings(lines: list[dict]) -> dict[str, float]:
+    """Median seconds of each phase over the steps after the first (warm-up) one."""
+    measured = lines[1:] if len(lines) > 1 else lines
+    layer2 = [line["layer2"]["generation_seconds"] if line.get("layer2") else 0.0 for line in measured]
+    step = [line["step_seconds"] for line in measured]
+    layer1 = [line["layer1"]["generation_seconds"] for line in measured]
+    train = [line["train_seconds"] for line in measured]
+    return {
+        "steps": len(measured),
+        "layer1": bench_common.median(layer1),
+        "layer2": bench_common.median(layer2),
+        "update": bench_common.median(train),
+        "step": bench_common.median(step),
+        # What none of the three phases covers: scoring, records, writing files.
+        "other": bench_common.median([s - a - b - c for s, a, b, c in zip(step, layer1, layer2, train)]),
+        "tokens_per_second": bench_common.median([line["tokens_per_second"] for line in measured]),
+        "samples": measured[0]["layer1"]["samples"] + (measured[0]["layer2"]["samples"] if measured[0].get("layer2") else 0),
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, dict]:
+    from mgrpo.config import resolve_config
+
+    out = bench_common.OUT_DIR / "step"
+    results = {}
+    for algorithm in ("mgrpo", "grpo"):
+        overrides = {"algorithm": algorithm, "max_steps": args.steps, "eval_size": 0, "save_steps": 0,
+                     "seed": args.seed}
+        if args.model:
+            overrides["model_name_or_path"] = str(Path(args.model).resolve())
+        if bench_common.quick_mode():
+            overrides.update({"questions_per_step": 2, "num_generations": 2, "layer2_num_generations": 2,
+                              "max_completion_length": 24})
+        config = resolve_config(overrides=overrides, preset="demo")
+        if algorithm == "grpo":
+            # The same number of generated samples per step as MGRPO: Q*(1+G2) questions of G answers.
+            mgrpo_config = results["mgrpo"]["config"]
+            overrides["questions_per_step"] = mgrpo_config["questions_per_step"] * (
+                1 + mgrpo_config["layer2_num_generations"])
+            config = resolve_config(overrides=overrides, preset="demo")
+        config_path = run_tools.write_config(out / f"{algorithm}.config.json", config)
+        run_dir = out / algorithm
+        run_tools.train(config_path, run_dir, out / f"{algorithm}.log")
+        timings = step_timings(run_tools.read_metrics(run_dir))
+        timings["config"] = config
+        results[algorithm] = timings
+        print(
+            f"{algorithm}: step {timings['step']:.2f} s = layer-1 generation {timings['layer1']:.2f} s + layer-2 "
+            f"generation {timings['layer2']:.2f} s + update {timings['update']:.2f} s + other {timings['other']:.2f} s "
+            f"({timings['samples']} samples, {timings['tokens_per_second']:.0f} generated tok/s; median of "
+            f"{timings['steps']} steps)"
+        )
+    return results
+
+
+def write_page(args: argparse.Namespace, results: dict[str, dict]) -> None:
+    config = results["mgrpo"]["config"]
+    lines = bench_common.header_lines(
+        "One training step, split by phase",
+        args.seed,
+        {
+            "Model": f"`{bench_common.display_path(config['model_name_or_path'])}`",
+            "Preset": f"demo: {config['questions_per_step']} questions x {config['num_generations']} layer-1 samples, "
+                      f"{config['layer2_num_generations']} corrections each (layer2_inputs {config['layer2_inputs']}), "
+                      f"max {config['max_completion_length']} new tokens, micro-batch {config['micro_batch_size']}",
+            "Measure": f"median over steps 2..{args.steps} of the timings in metrics.jsonl (step 1 is warm-up)",
+        },
+    )
+
+    def share(part: float, whole: float) -> str:
+        return f"{100 * part / whole:.0f}%" if whole > 0 else "n/a"
+
+    rows = []
+    for algorithm in ("mgrpo", "grpo"):
+        timing = results[algorithm]
+        rows.append([
+            algorithm.upper(), str(timing["samples"]),
+            f"{timing['layer1']:.2f} s ({share(timing['layer1'], timing['step'])})",
+            f"{timing['layer2']:.2f} s ({share(timing['layer2'], timing['step'])})" if algorithm == "mgrpo" else "-",
+            f"{timing['update']:.2f} s ({share(timing['update'], timing['step'])})",
+            f"{timing['other']:.2f} s",
+            f"{timing['step']:.2f} s",
+            f"{timing['tokens_per_second']:.0f}",
+        ])
+    lines += bench_common.markdown_table(
+        ["algorithm", "samples/step", "layer-1 generation", "layer-2 generation", "update", "other", "step",
+         "generated tok/s"],
+        rows,
+    )
+    lines += [
+        "",
+        "\"update\" is the whole policy update: scoring old/reference log-probs, forward and backward over both",
+        "layers' samples in micro-batches, and the optimizer step. \"other\" is verification, records and file",
+        "writes. GRPO is the same preset with `algorithm: grpo` and questions_per_step raised to Q*(1+G2), so it",
+        "generates as many samples per step as MGRPO (all of them first answers, with short prompts).",
+    ]
+    bench_common.write_results("trainer-step", lines)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=2 if bench_common.quick_mode() else 6)
+    parser.add_argument("--model", default=None, help="model folder (default: the demo preset's shipped model)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.steps < 2:
+        parser.error(f"--steps must be >= 2 (the first step is warm-up), got {args.steps}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    bench_common.apply_threads()
+    write_page(args, run(args))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+// TypeScript view of trainer/mgrpo/schemas/run-format.schema.json (format_version 1).
+// The schema is the definition; test/unit/schema.test.ts checks the example fixture against both.
+
+export type RunStatus = 'running' | 'paused' | 'finished' | 'stopped' | 'failed';
+export type Algorithm = 'mgrpo' | 'grpo';
+export type CorrectionOutcome = 'i->c' | 'c->i' | 'c->c' | 'i->i';
+export type Layer = 1 | 2;
+
+export interface RunManifest {
+  format_version: 1;
+  run_id: string;
+  name?: string;
+  created: string;
+  updated: string;
+  status: RunStatus;
+  algorithm: Algorithm;
+  config: Record<string, unknown>;
+  model: { name_or_path: string; parameters?: number; dtype?: string };
+  device?: string;
+  world_size?: number;
+  total_steps: number;
+  completed_steps: number;
+  last_checkpoint?: string | null;
+  pid?: number | null;
+  error?: string | null;
+}
+
+export interface LayerStats {
+  samples: number;
+  groups?: number;
+  reward_mean: number | null;
+  reward_std: number | null;
+  accuracy: number | null;
+  completion_length_mean: number | null;
+  completion_length_max?: number | null;
+  truncated_fraction?: number | null;
+  frac_reward_zero_std: number | null;
+  generation_seconds: number;
+}
+
+export interface CorrectionMetrics {
+  n: number;
+  acc_t1: number | null;
+  acc_t2: number | null;
+  delta: number | null;
+  delta_i2c: number | null;
+  delta_c2i: number | null;
+  cl: number | null;
+  cs: number | null;
+  rss: number | null;
+}
+
+export interface MetricsLine {
+  step: number;
+  time: string;
+  layer1: LayerStats;
+  layer2?: LayerStats | null;
+  correction: CorrectionMetrics | null;
+  loss: number;
+  kl: number | null;
+  clip_fraction: number | null;
+  entropy?: number | null;
+  grad_norm?: number | null;
+  learning_rate?: number;
+  train_seconds: number;
+  step_seconds: number;
+  tokens_per_second: number;
+}
+
+export interface Span {
+  start: number;
+  end: number;
+}
+
+export interface RolloutRecord {
+  id: string;
+  run_id: string;
+  step: number;
+  layer: Layer;
+  group: number;
+  sample: number;
+  question_id: string;
+  parent_id: string | null;
+  guiding_phrase: string | null;
+  prompt: string;
+  completion: string;
+  ground_truth: string;
+  parsed_answer: string | null;
+  correct: boolean;
+  prompt_tokens: number;
+  completion_tokens: number;
+  finish_reason: 'stop' | 'length';
+  token_logprobs: number[];
+  token_entropies?: number[] | null;
+  token_offsets: number[];
+  reward: number;
+  rewards: Record<string, number>;
+  advantage: number;
+  group_reward_mean: number;
+  group_reward_std: number;
+  outcome: CorrectionOutcome | null;
+  parent_correct?: boolean | null;
+  steps: Span[];
+  answer_span?: Span | null;
+}
+
+export interface EvalProblem {
+  question_id: string;
+  question: string;
+  ground_truth: string;
+  t1_completion: string;
+  t1_correct: boolean;
+  t2_completion: string;
+  t2_correct: boolean;
+  guiding_phrase?: string;
+}
+
+export interface EvalResult {
+  step: number;
+  time: string;
+  split: string;
+  n: number;
+  metrics: CorrectionMetrics;
+  sampled_accuracy?: number | null;
+  problems: EvalProblem[];
+}
+
+export interface CheckpointState {
+  step: number;
+  time: string;
+  metrics_lines: number;
+  rollout_lines: number;
+}
+
+export type TrainerEvent =
+  | { event: 'started'; protocol: 1; run_id: string; run_dir: string; pid: number; total_steps: number; start_step: number; device?: string }
+  | { event: 'step'; step: number; total_steps: number; metrics: MetricsLine }
+  | { event: 'rollouts'; step: number; path: string; count: number }
+  | { event: 'checkpoint'; step: number; path: string }
+  | { event: 'eval'; step: number; path: string; metrics: CorrectionMetrics }
+  | { event: 'log'; level: 'debug' | 'info'; message: string }
+  | { event: 'warning'; message: string }
+  | { event: 'error'; message: string; detail?: string }
+  | { event: 'paused'; step: number }
+  | { event: 'resumed'; step: number }
+  | { event: 'finished'; status: 'finished' | 'stopped' | 'failed'; step: number };
+
+export type TrainerCommand = { command: 'stop' | 'pause' | 'resume' | 'checkpoint' };
+
+/** Relative paths inside a run directory, as RUN_FORMAT.md lays them out. */
+export const RunPaths = {
+  manifest: 'run.json',
+  metrics: 'metrics.jsonl',
+  rolloutsDir: 'rollouts',
+  evalDir: 'eval',
+  checkpointsDir: 'checkpoints',
+  log: 'trainer.log',
+  rolloutFile: (step: number): string => `rollouts/step-${String(step).padStart(6, '0')}.jsonl`,
+  evalFile: (step: number): string => `eval/step-${String(step).padStart(6, '0')}.json`,
+} as const;

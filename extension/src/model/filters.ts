@@ -1,0 +1,94 @@
+// Sample filters of the Runs view ("show where layer 2 broke a right answer").
+
+import type { CorrectionOutcome, RolloutRecord } from '../format/types';
+
+export interface SampleFilter {
+  /** Layer-2 outcomes to keep; a layer-1 sample has no outcome and never matches this. */
+  outcomes?: CorrectionOutcome[];
+  /** Inclusive reward bounds. */
+  minReward?: number;
+  maxReward?: number;
+  layer?: 1 | 2;
+  correct?: boolean;
+}
+
+export interface FilterPreset {
+  id: string;
+  label: string;
+  detail: string;
+  filter: SampleFilter;
+}
+
+export const OUTCOME_WORDS: Record<CorrectionOutcome, string> = {
+  'i->c': 'wrong -> right',
+  'c->i': 'right -> wrong',
+  'c->c': 'right -> right',
+  'i->i': 'wrong -> wrong',
+};
+
+export const FILTER_PRESETS: readonly FilterPreset[] = [
+  { id: 'broke', label: 'Layer 2 broke a right answer', detail: 'corrections c->i', filter: { outcomes: ['c->i'] } },
+  { id: 'fixed', label: 'Corrections that fixed a wrong answer', detail: 'corrections i->c', filter: { outcomes: ['i->c'] } },
+  { id: 'stuck', label: 'Corrections that stayed wrong', detail: 'corrections i->i', filter: { outcomes: ['i->i'] } },
+  { id: 'kept', label: 'Corrections that kept a right answer', detail: 'corrections c->c', filter: { outcomes: ['c->c'] } },
+  { id: 'changed', label: 'Corrections that changed correctness', detail: 'corrections i->c or c->i', filter: { outcomes: ['i->c', 'c->i'] } },
+  { id: 'wrong-first', label: 'Wrong first answers', detail: 'layer-1 samples with correct = false', filter: { layer: 1, correct: false } },
+  { id: 'zero-reward', label: 'Zero reward', detail: 'any sample with reward <= 0', filter: { maxReward: 0 } },
+];
+
+export function isEmptyFilter(filter: SampleFilter | undefined): boolean {
+  if (!filter) return true;
+  return filter.outcomes === undefined && filter.minReward === undefined && filter.maxReward === undefined && filter.layer === undefined && filter.correct === undefined;
+}
+
+export function matchesFilter(record: RolloutRecord, filter: SampleFilter | undefined): boolean {
+  if (!filter) return true;
+  if (filter.layer !== undefined && record.layer !== filter.layer) return false;
+  if (filter.outcomes !== undefined && (record.outcome === null || !filter.outcomes.includes(record.outcome))) return false;
+  if (filter.correct !== undefined && record.correct !== filter.correct) return false;
+  if (filter.minReward !== undefined && !(record.reward >= filter.minReward)) return false;
+  if (filter.maxReward !== undefined && !(record.reward <= filter.maxReward)) return false;
+  return true;
+}
+
+/** A stable key for caching per-filter results. */
+export function filterKey(filter: SampleFilter | undefined): string {
+  if (isEmptyFilter(filter)) return '';
+  const f = filter as SampleFilter;
+  return JSON.stringify([f.outcomes ? [...f.outcomes].sort() : null, f.minReward ?? null, f.maxReward ?? null, f.layer ?? null, f.correct ?? null]);
+}
+
+/** "outcome c->i (right -> wrong) · reward ≥ 0.50" */
+export function describeFilter(filter: SampleFilter | undefined): string {
+  if (isEmptyFilter(filter)) return 'all samples';
+  const f = filter as SampleFilter;
+  const preset = FILTER_PRESETS.find((p) => filterKey(p.filter) === filterKey(f));
+  if (preset) return preset.label;
+  const parts: string[] = [];
+  if (f.layer !== undefined) parts.push(`layer ${f.layer}`);
+  if (f.outcomes !== undefined) parts.push(f.outcomes.length === 0 ? 'no outcome' : `outcome ${f.outcomes.map((o) => `${o} (${OUTCOME_WORDS[o]})`).join(' or ')}`);
+  if (f.correct !== undefined) parts.push(f.correct ? 'correct' : 'wrong');
+  if (f.minReward !== undefined && f.maxReward !== undefined) parts.push(`reward in [${f.minReward}, ${f.maxReward}]`);
+  else if (f.minReward !== undefined) parts.push(`reward ≥ ${f.minReward}`);
+  else if (f.maxReward !== undefined) parts.push(`reward ≤ ${f.maxReward}`);
+  return parts.join(' · ');
+}
+
+/**
+ * Raw text that a matching record's JSON line must contain, for RunReader.scan's pre-check
+ * (parse only lines that can match); a false hit only costs one JSON.parse. An outcome is the
+ * JSON string "c->i"; the needles are chosen for Buffer.indexOf speed (measured: a needle that
+ * starts with '"', the commonest byte of a JSON line, is several times slower), so they drop the
+ * opening quote. Encoders that write ">" as \u003e are matched by "u003ei\"" (both cases of e),
+ * which also hits the other outcome ending in the same letter: harmless.
+ * Undefined: no pre-check possible for this filter.
+ */
+export function rawLineNeedles(filter: SampleFilter | undefined): string[] | undefined {
+  if (!filter?.outcomes) return undefined;
+  const needles = new Set<string>();
+  for (const outcome of filter.outcomes) {
+    const [from, to] = outcome.split('->');
+    needles.add(`${from}->${to}"`).add(`u003e${to}"`).add(`u003E${to}"`);
+  }
+  return [...needles];
+}

@@ -1,0 +1,73 @@
+// The hover on a reasoning step of a trace document: what the step earned and how sure the
+// policy was writing it. Markdown; every piece of model text goes through escapeMarkdown.
+
+import type { RolloutRecord } from '../format/types';
+import { OUTCOME_WORDS } from './filters';
+import type { TraceStep } from './segmentation';
+import { clip, codeSpan, escapeMarkdown, formatNumber, formatPercent, formatSigned } from './text';
+
+export interface StepHoverContext {
+  /** The layer-1 sample a layer-2 record corrects. */
+  parent?: RolloutRecord;
+  /** Whether layer 2 changed this step (layer-2 record: vs its parent; layer-1 record: in the correction shown beside it). */
+  changedByLayer2?: boolean;
+  /** This step's share of the sample's reward; default: its share of the completion's tokens. */
+  rewardShare?: number;
+}
+
+/**
+ * GRPO gives every token of a completion the sample's advantage, so a step's share of the
+ * sample's reward signal is its share of the completion's tokens. Null without token data.
+ */
+export function stepTokenShare(record: RolloutRecord, step: TraceStep): number | null {
+  const total = record.token_logprobs.length;
+  const [from, to] = step.tokenRange;
+  return total > 0 ? (to - from) / total : null;
+}
+
+function tokenText(record: RolloutRecord, token: number): string {
+  const start = record.token_offsets[token];
+  const end = record.token_offsets[token + 1] ?? record.completion.length;
+  return record.completion.slice(start, Math.min(end, start + 40));
+}
+
+export function stepHoverMarkdown(record: RolloutRecord, step: TraceStep, ctx: StepHoverContext = {}): string {
+  const lines: string[] = [];
+  const layer = record.layer === 2 ? `layer 2${record.outcome ? ` · ${record.outcome} (${OUTCOME_WORDS[record.outcome]})` : ''}` : 'layer 1';
+  lines.push(`**Step ${step.index + 1}** · ${layer} · ${record.correct ? 'right' : 'wrong'} answer`);
+  lines.push('');
+  lines.push(escapeMarkdown(clip(step.text, 160)));
+  lines.push('');
+  lines.push('| | |');
+  lines.push('|:--|:--|');
+
+  const components = Object.entries(record.rewards ?? {});
+  const breakdown = components.length > 1 || (components.length === 1 && components[0][1] !== record.reward)
+    ? ` (${components.map(([name, value]) => `${escapeMarkdown(name)} ${formatNumber(value)}`).join(', ')})`
+    : '';
+  lines.push(`| reward | ${formatNumber(record.reward)}${breakdown} |`);
+
+  const [from, to] = step.tokenRange;
+  if (ctx.rewardShare !== undefined) {
+    lines.push(`| reward share | ${formatPercent(ctx.rewardShare)} |`);
+  } else {
+    const share = stepTokenShare(record, step);
+    lines.push(`| reward share | ${formatPercent(share)} (${to - from} of ${record.token_logprobs.length} tokens) |`);
+  }
+  lines.push(`| advantage | ${formatSigned(record.advantage)} |`);
+  lines.push(`| group reward | mean ${formatNumber(record.group_reward_mean, 3)} · std ${formatNumber(record.group_reward_std, 3)} |`);
+  if (step.meanProb !== null && step.minProb !== null) {
+    const weakest = step.minProbToken !== null ? ` at “${escapeMarkdown(tokenText(record, step.minProbToken))}”` : '';
+    lines.push(`| token probability | mean ${formatNumber(step.meanProb, 3)} · min ${formatNumber(step.minProb, 3)}${weakest} |`);
+  } else {
+    lines.push('| token probability | — (no tokens in this step) |');
+  }
+  if (ctx.changedByLayer2 !== undefined) {
+    const what = record.layer === 2 ? (ctx.changedByLayer2 ? 'changed from layer 1' : 'same as layer 1') : ctx.changedByLayer2 ? 'changed by layer 2' : 'kept by layer 2';
+    lines.push(`| layer 2 | ${what} |`);
+  }
+  if (ctx.parent) {
+    lines.push(`| corrects | ${codeSpan(ctx.parent.id)} (${ctx.parent.correct ? 'right' : 'wrong'}, reward ${formatNumber(ctx.parent.reward)}) |`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,334 @@
+// The Runs view as data: run -> step -> question group -> layer-1 sample -> layer-2 corrections.
+// The VS Code TreeDataProvider (src/vscode) only maps these nodes to TreeItems.
+//
+// Under a filter a node is shown when it or something below it matches: a layer-1 sample is
+// shown when it matches or one of its corrections does, and lists only the matching corrections
+// (all of them when the filter is about layer 1, since then they are context). Steps and groups
+// without a match are hidden; which steps have matches is found by one pre-checked scan of the
+// run, cached per filter for steps that are complete.
+
+import type { Layer1Sample, QuestionGroup, RunReader, ScanOptions } from '../format/runReader';
+import type { CorrectionOutcome, MetricsLine, RolloutRecord, RunManifest } from '../format/types';
+import { OUTCOME_WORDS, filterKey, isEmptyFilter, matchesFilter, rawLineNeedles, type SampleFilter } from './filters';
+import { clip, codeSpan, escapeMarkdown, formatNumber, formatSigned } from './text';
+
+interface NodeBase {
+  /** Unique across runs: stable while the run exists, so a tree keeps its expansion state. */
+  id: string;
+  runDir: string;
+}
+
+export interface RunNode extends NodeBase {
+  kind: 'run';
+  manifest: RunManifest;
+  lastMetrics?: MetricsLine;
+  malformedLines: number;
+}
+export interface StepNode extends NodeBase {
+  kind: 'step';
+  step: number;
+  metrics?: MetricsLine;
+  /** Matching samples in this step under the current filter. */
+  matches?: number;
+}
+export interface GroupNode extends NodeBase {
+  kind: 'group';
+  step: number;
+  group: QuestionGroup;
+  filter?: SampleFilter;
+}
+export interface Layer1Node extends NodeBase {
+  kind: 'layer1';
+  step: number;
+  sample: Layer1Sample;
+  /** The corrections shown under it. */
+  corrections: RolloutRecord[];
+}
+export interface Layer2Node extends NodeBase {
+  kind: 'layer2';
+  step: number;
+  record: RolloutRecord;
+  parent: RolloutRecord;
+}
+export type RunTreeNode = RunNode | StepNode | GroupNode | Layer1Node | Layer2Node;
+
+export interface NodePresentation {
+  label: string;
+  description: string;
+  /** Markdown; model text in it is escaped. */
+  tooltip: string;
+  /** Codicon id, e.g. "pass". */
+  icon: string;
+  /** Theme colour id for the icon, e.g. "testing.iconPassed". */
+  color: string | undefined;
+  contextValue: string;
+  collapsible: boolean;
+}
+
+/** contextValue of each node kind, for `when` clauses of the view's menus. */
+export const CONTEXT_VALUES = {
+  run: 'mgrpoRun',
+  step: 'mgrpoStep',
+  group: 'mgrpoGroup',
+  layer1: 'mgrpoLayer1Sample',
+  layer2: 'mgrpoLayer2Sample',
+} as const;
+
+export function runNode(reader: RunReader): RunNode {
+  return {
+    kind: 'run',
+    id: reader.runDir,
+    runDir: reader.runDir,
+    manifest: reader.manifest,
+    lastMetrics: reader.metrics[reader.metrics.length - 1],
+    malformedLines: reader.malformed.length,
+  };
+}
+
+/** The rollout record a node stands for (samples only). */
+export function recordOf(node: RunTreeNode): RolloutRecord | undefined {
+  if (node.kind === 'layer1') return node.sample.record;
+  if (node.kind === 'layer2') return node.record;
+  return undefined;
+}
+
+function stepNode(reader: RunReader, step: number, matches?: number): StepNode {
+  return { kind: 'step', id: `${reader.runDir}::step:${step}`, runDir: reader.runDir, step, metrics: reader.metricsFor(step), matches };
+}
+
+export function visibleCorrections(sample: Layer1Sample, filter: SampleFilter | undefined): RolloutRecord[] {
+  if (isEmptyFilter(filter) || filter?.layer === 1) return sample.corrections;
+  return sample.corrections.filter((c) => matchesFilter(c, filter));
+}
+
+export function isLayer1Visible(sample: Layer1Sample, filter: SampleFilter | undefined): boolean {
+  if (isEmptyFilter(filter) || matchesFilter(sample.record, filter)) return true;
+  return filter?.layer !== 1 && sample.corrections.some((c) => matchesFilter(c, filter));
+}
+
+/** Matching records in a group: the count a filtered group would show. */
+export function countMatches(group: QuestionGroup, filter: SampleFilter | undefined): number {
+  let count = 0;
+  for (const sample of group.layer1) {
+    if (matchesFilter(sample.record, filter)) count += 1;
+    for (const c of sample.corrections) if (matchesFilter(c, filter)) count += 1;
+  }
+  return count;
+}
+
+interface StepMatchCache {
+  counts: Map<number, number>;
+  /** RunReader.generation the counts belong to. */
+  generation: number;
+}
+const matchCaches = new WeakMap<RunReader, Map<string, StepMatchCache>>();
+
+/**
+ * Matching records per step, for steps that have at least one. Scans only steps not counted
+ * before (complete steps are counted once per filter; a live step is counted every time).
+ */
+export async function matchingStepCounts(reader: RunReader, filter: SampleFilter, opts: Pick<ScanOptions, 'signal' | 'onProgress'> = {}): Promise<Map<number, number>> {
+  let perFilter = matchCaches.get(reader);
+  if (!perFilter) {
+    perFilter = new Map();
+    matchCaches.set(reader, perFilter);
+  }
+  const key = filterKey(filter);
+  let cache = perFilter.get(key);
+  if (!cache || cache.generation !== reader.generation) {
+    cache = { counts: new Map(), generation: reader.generation };
+    perFilter.set(key, cache);
+  }
+  const steps = reader.steps();
+  const toScan = steps.filter((s) => !cache.counts.has(s));
+  const fresh = new Map<number, number>(toScan.map((s) => [s, 0]));
+  await reader.scan(
+    (record) => {
+      if (matchesFilter(record, filter)) fresh.set(record.step, (fresh.get(record.step) ?? 0) + 1);
+    },
+    { steps: toScan, mustContain: rawLineNeedles(filter), signal: opts.signal, onProgress: opts.onProgress },
+  );
+  for (const [step, count] of fresh) if (reader.isStepComplete(step)) cache.counts.set(step, count);
+  const result = new Map<number, number>();
+  for (const step of steps) {
+    const count = cache.counts.get(step) ?? fresh.get(step) ?? 0;
+    if (count > 0) result.set(step, count);
+  }
+  return result;
+}
+
+export async function childrenOf(node: RunTreeNode, reader: RunReader, filter?: SampleFilter, opts: Pick<ScanOptions, 'signal' | 'onProgress'> = {}): Promise<RunTreeNode[]> {
+  const filtered = !isEmptyFilter(filter);
+  switch (node.kind) {
+    case 'run': {
+      if (!filtered) return reader.steps().map((step) => stepNode(reader, step));
+      const counts = await matchingStepCounts(reader, filter as SampleFilter, opts);
+      return [...counts].map(([step, matches]) => stepNode(reader, step, matches));
+    }
+    case 'step': {
+      const rollouts = await reader.loadStep(node.step);
+      return rollouts.groups
+        .filter((group) => !filtered || group.layer1.some((s) => isLayer1Visible(s, filter)))
+        .map((group) => ({ kind: 'group', id: `${reader.runDir}::group:${node.step}:${group.group}`, runDir: reader.runDir, step: node.step, group, filter: filtered ? filter : undefined }));
+    }
+    case 'group':
+      return node.group.layer1
+        .filter((sample) => isLayer1Visible(sample, filter))
+        .map((sample) => ({ kind: 'layer1', id: `${reader.runDir}::${sample.record.id}`, runDir: reader.runDir, step: node.step, sample, corrections: visibleCorrections(sample, filter) }));
+    case 'layer1':
+      return node.corrections.map((record) => ({ kind: 'layer2', id: `${reader.runDir}::${record.id}`, runDir: reader.runDir, step: node.step, record, parent: node.sample.record }));
+    case 'layer2':
+      return [];
+  }
+}
+
+const OUTCOME_ICONS: Record<CorrectionOutcome, { icon: string; color: string }> = {
+  'i->c': { icon: 'arrow-up', color: 'charts.green' },
+  'c->i': { icon: 'arrow-down', color: 'charts.red' },
+  'c->c': { icon: 'pass', color: 'testing.iconPassed' },
+  'i->i': { icon: 'error', color: 'testing.iconFailed' },
+};
+
+const RUN_STATUS_ICONS: Record<RunManifest['status'], { icon: string; color: string | undefined }> = {
+  running: { icon: 'sync~spin', color: 'charts.blue' },
+  paused: { icon: 'debug-pause', color: 'charts.yellow' },
+  finished: { icon: 'pass', color: 'testing.iconPassed' },
+  stopped: { icon: 'debug-stop', color: undefined },
+  failed: { icon: 'error', color: 'testing.iconFailed' },
+};
+
+function mark(correct: boolean): string {
+  return correct ? '✓' : '✗';
+}
+
+function accuracyChange(metrics: MetricsLine | undefined): string {
+  const c = metrics?.correction;
+  if (!c) return metrics ? `acc ${formatNumber(metrics.layer1.accuracy)}` : '';
+  return `Acc@t1 ${formatNumber(c.acc_t1)} → Acc@t2 ${formatNumber(c.acc_t2)}`;
+}
+
+function table(rows: [string, string][]): string {
+  return ['| | |', '|:--|:--|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
+}
+
+function sampleTooltip(record: RolloutRecord, title: string): string {
+  return [
+    `**${title}** ${codeSpan(record.id)}`,
+    '',
+    table([
+      ['reward', formatNumber(record.reward)],
+      ['advantage', formatSigned(record.advantage)],
+      ['group reward', `mean ${formatNumber(record.group_reward_mean, 3)} · std ${formatNumber(record.group_reward_std, 3)}`],
+      ['answer', `${escapeMarkdown(clip(record.parsed_answer ?? '—', 60))} (truth ${escapeMarkdown(clip(record.ground_truth, 60))})`],
+      ['tokens', `${record.completion_tokens}${record.finish_reason === 'length' ? ' (hit the length limit)' : ''}`],
+    ]),
+    '',
+    escapeMarkdown(clip(record.completion, 300)),
+  ].join('\n');
+}
+
+export function presentation(node: RunTreeNode): NodePresentation {
+  switch (node.kind) {
+    case 'run': {
+      const m = node.manifest;
+      const status = RUN_STATUS_ICONS[m.status] ?? { icon: 'circle-outline', color: undefined };
+      const rows: [string, string][] = [
+        ['run', escapeMarkdown(m.run_id)],
+        ['status', m.status + (m.error ? `: ${escapeMarkdown(clip(m.error, 200))}` : '')],
+        ['algorithm', m.algorithm],
+        ['model', escapeMarkdown(m.model.name_or_path)],
+        ['steps', `${m.completed_steps} / ${m.total_steps}`],
+        ['folder', escapeMarkdown(node.runDir)],
+      ];
+      if (node.lastMetrics) rows.push(['last step', accuracyChange(node.lastMetrics)]);
+      if (node.malformedLines > 0) rows.push(['malformed lines', `${node.malformedLines} skipped`]);
+      return {
+        label: m.name ?? m.run_id,
+        description: [`${m.status} · ${m.completed_steps}/${m.total_steps}`, accuracyChange(node.lastMetrics), node.malformedLines > 0 ? `⚠ ${node.malformedLines} malformed` : '']
+          .filter(Boolean)
+          .join(' · '),
+        tooltip: `**${escapeMarkdown(m.name ?? m.run_id)}**\n\n${table(rows)}`,
+        icon: status.icon,
+        color: status.color,
+        contextValue: CONTEXT_VALUES.run,
+        collapsible: true,
+      };
+    }
+    case 'step': {
+      const m = node.metrics;
+      const rows: [string, string][] = [];
+      if (m) {
+        rows.push(['layer 1 reward', `mean ${formatNumber(m.layer1.reward_mean, 3)} · std ${formatNumber(m.layer1.reward_std, 3)}`]);
+        if (m.layer2) rows.push(['layer 2 reward', `mean ${formatNumber(m.layer2.reward_mean, 3)} · std ${formatNumber(m.layer2.reward_std, 3)}`]);
+        if (m.correction) {
+          const c = m.correction;
+          rows.push(['Acc@t1 → Acc@t2', `${formatNumber(c.acc_t1, 3)} → ${formatNumber(c.acc_t2, 3)}`]);
+          rows.push(['Δ (i→c, c→i)', `${formatSigned(c.delta)} (${formatNumber(c.delta_i2c, 3)}, ${formatNumber(c.delta_c2i, 3)})`]);
+          rows.push(['CL · CS · RSS', `${formatNumber(c.cl, 3)} · ${formatNumber(c.cs, 3)} · ${formatNumber(c.rss, 3)}`]);
+        }
+        rows.push(['loss · KL', `${formatNumber(m.loss, 4)} · ${formatNumber(m.kl, 4)}`]);
+      }
+      const matches = node.matches !== undefined ? `${node.matches} matching` : '';
+      return {
+        label: `step ${node.step}`,
+        description: [matches, accuracyChange(m) || 'in progress'].filter(Boolean).join(' · '),
+        tooltip: `**step ${node.step}**${rows.length > 0 ? `\n\n${table(rows)}` : '\n\nno metrics line yet (step in progress)'}`,
+        icon: 'layers',
+        color: undefined,
+        contextValue: CONTEXT_VALUES.step,
+        collapsible: true,
+      };
+    }
+    case 'group': {
+      const g = node.group;
+      let right1 = 0;
+      let right2 = 0;
+      let total2 = 0;
+      for (const s of g.layer1) {
+        if (s.record.correct) right1 += 1;
+        for (const c of s.corrections) {
+          total2 += 1;
+          if (c.correct) right2 += 1;
+        }
+      }
+      const counts = `layer 1 ${right1}/${g.layer1.length} right${total2 > 0 ? ` · layer 2 ${right2}/${total2} right` : ''}`;
+      const matches = node.filter ? `${countMatches(g, node.filter)} matching · ` : '';
+      return {
+        label: `q ${g.group} · ${clip(g.question, 60)}`,
+        description: matches + counts,
+        tooltip: `**question ${g.group}** ${codeSpan(g.questionId)} · ${counts}\n\n${escapeMarkdown(clip(g.question, 500))}`,
+        icon: 'question',
+        color: undefined,
+        contextValue: CONTEXT_VALUES.group,
+        collapsible: g.layer1.length > 0,
+      };
+    }
+    case 'layer1': {
+      const r = node.sample.record;
+      const corrections = node.sample.corrections.length;
+      return {
+        label: `${mark(r.correct)} sample ${r.sample}  r=${formatNumber(r.reward)}`,
+        description: `adv ${formatSigned(r.advantage)} · ${r.completion_tokens} tok${corrections > 0 ? ` · ${corrections} correction${corrections === 1 ? '' : 's'}` : ''}`,
+        tooltip: sampleTooltip(r, `layer-1 sample ${r.sample} · ${r.correct ? 'right' : 'wrong'}`),
+        icon: r.correct ? 'pass' : 'error',
+        color: r.correct ? 'testing.iconPassed' : 'testing.iconFailed',
+        contextValue: CONTEXT_VALUES.layer1,
+        collapsible: node.corrections.length > 0,
+      };
+    }
+    case 'layer2': {
+      const r = node.record;
+      const look = r.outcome ? OUTCOME_ICONS[r.outcome] : { icon: r.correct ? 'pass' : 'error', color: undefined };
+      const outcome = r.outcome ?? '?';
+      return {
+        label: `${mark(r.correct)} ${outcome}  r=${formatNumber(r.reward)}`,
+        description: `adv ${formatSigned(r.advantage)} · ${r.completion_tokens} tok${r.guiding_phrase ? ` · “${clip(r.guiding_phrase, 40)}”` : ''}`,
+        tooltip: sampleTooltip(r, `correction ${r.sample}${r.outcome ? ` · ${r.outcome} (${OUTCOME_WORDS[r.outcome]})` : ''}`),
+        icon: look.icon,
+        color: look.color,
+        contextValue: CONTEXT_VALUES.layer2,
+        collapsible: false,
+      };
+    }
+  }
+}

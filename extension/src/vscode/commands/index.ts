@@ -1,0 +1,24 @@
+import type { CommandFactory } from '../ctx';
+import { compareAcrossSteps } from './compare';
+import { clearFilter, filterSamples } from './filter';
+import { openRunFolder } from './openRunFolder';
+import { pauseRun, refreshRuns, resumeRun, showLog, stopRun } from './runControl';
+import { startRun } from './startRun';
+import { diffCorrection, openTrace, showFullCompletion } from './traces';
+
+/** Every command id of package.json's contributes.commands, with its factory. */
+export const COMMANDS: Record<string, CommandFactory> = {
+  'mgrpo.startRun': startRun,
+  'mgrpo.stopRun': stopRun,
+  'mgrpo.pauseRun': pauseRun,
+  'mgrpo.resumeRun': resumeRun,
+  'mgrpo.openRunFolder': openRunFolder,
+  'mgrpo.openTrace': openTrace,
+  'mgrpo.diffCorrection': diffCorrection,
+  'mgrpo.filterSamples': filterSamples,
+  'mgrpo.clearFilter': clearFilter,
+  'mgrpo.compareAcrossSteps': compareAcrossSteps,
+  'mgrpo.showFullCompletion': showFullCompletion,
+  'mgrpo.showLog': showLog,
+  'mgrpo.refreshRuns': refreshRuns,
+};

@@ -1,0 +1,40 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { RunPaths } from '../../format/types';
+import type { CommandFactory } from '../ctx';
+
+/**
+ * Open Run Folder...: attaches any run directory (one written on a cluster, a colleague's copy)
+ * to the Runs view; it is followed live while its run.json says running or paused.
+ */
+export const openRunFolder: CommandFactory = (ctx) => async (arg?: unknown) => {
+  let folder = arg instanceof vscode.Uri ? arg : undefined;
+  if (!folder) {
+    const picked = await vscode.window.showOpenDialog({
+      canSelectFolders: true,
+      canSelectFiles: false,
+      canSelectMany: false,
+      openLabel: 'Open Run',
+      title: 'MGRPO: Open Run Folder (a folder with run.json)',
+    });
+    folder = picked?.[0];
+  }
+  if (!folder) return;
+  let runDir = folder.fsPath;
+  // Accept run.json itself as well as its folder.
+  if (path.basename(runDir) === RunPaths.manifest) runDir = path.dirname(runDir);
+  if (!fs.existsSync(path.join(runDir, RunPaths.manifest))) {
+    void vscode.window.showErrorMessage(`MGRPO: ${runDir} is not a run folder: it has no ${RunPaths.manifest}.`);
+    return;
+  }
+  const session = await ctx.runs.attach(runDir);
+  if (session.error) {
+    void vscode.window.showErrorMessage(`MGRPO: could not read the run in ${runDir}: ${session.error}`);
+    return;
+  }
+  await vscode.commands.executeCommand('mgrpo.runs.focus');
+  await ctx.revealRun?.(session);
+  const live = session.isGrowing ? ' It is still running: the view follows it live.' : '';
+  void vscode.window.showInformationMessage(`MGRPO: opened run "${session.name}" (${session.status}, ${session.reader?.steps().length ?? 0} steps).${live}`);
+};

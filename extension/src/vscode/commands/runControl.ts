@@ -1,0 +1,46 @@
+import * as vscode from 'vscode';
+import type { CommandFactory } from '../ctx';
+import { pickRun } from './targets';
+
+/** Stop Run: checkpoint and exit (escalating to signals if the trainer does not respond). */
+export const stopRun: CommandFactory = (ctx) => async (arg?: unknown) => {
+  const session = await pickRun(ctx, arg, ctx.runs.live(), 'Stop Run');
+  if (!session) {
+    if (!arg) void vscode.window.showInformationMessage('MGRPO: no run started in this window is live.');
+    return;
+  }
+  if (!session.trainer?.isAlive) {
+    void vscode.window.showInformationMessage(`MGRPO: run "${session.name}" is not running in this window (status: ${session.status}).`);
+    return;
+  }
+  await session.trainer.stop();
+};
+
+export const pauseRun: CommandFactory = (ctx) => async (arg?: unknown) => {
+  const candidates = ctx.runs.live().filter((s) => s.trainer?.state === 'running' || s.trainer?.state === 'starting');
+  const session = await pickRun(ctx, arg, candidates, 'Pause Run');
+  if (!session?.trainer?.isAlive) {
+    if (!arg) void vscode.window.showInformationMessage('MGRPO: no running run to pause.');
+    return;
+  }
+  session.trainer.pause();
+};
+
+export const resumeRun: CommandFactory = (ctx) => async (arg?: unknown) => {
+  const candidates = ctx.runs.live().filter((s) => s.trainer?.state === 'paused');
+  const session = await pickRun(ctx, arg, candidates, 'Resume Run');
+  if (!session?.trainer?.isAlive) {
+    if (!arg) void vscode.window.showInformationMessage('MGRPO: no paused run to resume.');
+    return;
+  }
+  session.trainer.resume();
+};
+
+export const showLog: CommandFactory = (ctx) => () => {
+  ctx.log.show(true);
+};
+
+export const refreshRuns: CommandFactory = (ctx) => async () => {
+  await ctx.runs.discover();
+  await Promise.all(ctx.runs.all().map((s) => s.poll()));
+};

@@ -1,0 +1,80 @@
+import * as vscode from 'vscode';
+import type { TrainerEvent } from '../format/types';
+import {
+  advanceProgress, describeProgress, emptyProgress, fractionDone, type RunProgress,
+} from '../model/runProgress';
+import { Disposable } from './disposable';
+import type { TrainerProcess } from './trainerProcess';
+
+/**
+ * What a live trainer shows while it runs: a status bar item ("MGRPO step 12/200 · 41%→47% ·
+ * ETA 3m") and a cancellable progress notification (cancel = stop). Lives as long as the process.
+ */
+export class LiveRunView extends Disposable {
+  private readonly statusItem: vscode.StatusBarItem;
+  private progress: RunProgress;
+
+  constructor(private readonly trainer: TrainerProcess, private readonly runName: string, totalSteps: number) {
+    super();
+    this.progress = emptyProgress(totalSteps);
+    this.statusItem = this.register(vscode.window.createStatusBarItem(`mgrpo.run.${trainer.pid ?? runName}`, vscode.StatusBarAlignment.Left, 50));
+    this.statusItem.name = `MGRPO run ${runName}`;
+    this.statusItem.command = 'mgrpo.showLog';
+    this.register(trainer.onEvent((event) => this.onEvent(event)));
+    this.register(trainer.onDidChangeState(() => this.render()));
+    this.render();
+    this.statusItem.show();
+    this.showProgressNotification();
+  }
+
+  private onEvent(event: TrainerEvent): void {
+    switch (event.event) {
+      case 'started':
+        this.progress = emptyProgress(event.total_steps, event.start_step);
+        break;
+      case 'step':
+        this.progress = advanceProgress(this.progress, event.metrics, event.total_steps);
+        break;
+      default:
+        return;
+    }
+    this.render();
+  }
+
+  private render(): void {
+    const state = this.trainer.state;
+    const icon = state === 'paused' ? '$(debug-pause)' : state === 'stopping' ? '$(loading~spin)' : '$(sync~spin)';
+    const what = state === 'starting' ? 'starting…' : describeProgress(this.progress);
+    const suffix = state === 'paused' ? ' · paused' : state === 'stopping' ? ' · stopping' : '';
+    this.statusItem.text = `MGRPO ${icon} ${what}${suffix}`;
+    const tooltip = new vscode.MarkdownString(undefined, true);
+    tooltip.appendText(`MGRPO run ${this.runName} (${state})\n\n`);
+    tooltip.appendMarkdown('Acc@t1 → Acc@t2 of the last step; click for the trainer log.');
+    this.statusItem.tooltip = tooltip;
+  }
+
+  private showProgressNotification(): void {
+    void vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `MGRPO ${this.runName}`, cancellable: true },
+      (report, cancellation) => new Promise<void>((resolve) => {
+        let reported = 0;
+        const update = () => {
+          const percent = Math.round(fractionDone(this.progress) * 100);
+          const state = this.trainer.state;
+          const message = state === 'starting' ? 'starting the trainer…'
+            : state === 'stopping' ? 'stopping (checkpointing the last step)…'
+              : `${describeProgress(this.progress)}${state === 'paused' ? ' · paused' : ''}`;
+          report.report({ message, increment: Math.max(0, percent - reported) });
+          reported = Math.max(reported, percent);
+        };
+        update();
+        const subscriptions = [this.trainer.onEvent(update), this.trainer.onDidChangeState(update)];
+        cancellation.onCancellationRequested(() => void this.trainer.stop());
+        void this.trainer.exited.then(() => {
+          subscriptions.forEach((s) => s.dispose());
+          resolve();
+        });
+      }),
+    );
+  }
+}

@@ -1,0 +1,197 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { Malformed } from '../format/jsonlFollower';
+import { RunPaths } from '../format/types';
+import { Disposable } from './disposable';
+import { RunChange, RunSession } from './runSession';
+import { settings } from './settings';
+
+const ATTACHED_RUNS_KEY = 'mgrpo.attachedRuns';
+
+/**
+ * Every run the Runs view shows: the run directories under the runs folder, the ones attached
+ * with "Open Run Folder..." (remembered per workspace), and the ones started in this window.
+ */
+export class RunRegistry extends Disposable {
+  private readonly sessions = new Map<string, RunSession>();
+  private readonly runsChanged = this.register(new vscode.EventEmitter<void>());
+  private readonly runChanged = this.register(new vscode.EventEmitter<RunChange>());
+  private readonly liveChanged = this.register(new vscode.EventEmitter<void>());
+  private runsFolderWatcher?: vscode.FileSystemWatcher;
+  /** The set of runs changed (added, removed). */
+  readonly onDidChangeRuns = this.runsChanged.event;
+  /** One run's content changed (new steps, status). */
+  readonly onDidChangeRun = this.runChanged.event;
+  /** A trainer started, paused, resumed or exited. */
+  readonly onDidChangeLive = this.liveChanged.event;
+
+  constructor(
+    private readonly workspaceState: vscode.Memento,
+    private readonly log: vscode.LogOutputChannel,
+    /** Where runs go when no folder is open (the extension's global storage). */
+    private readonly fallbackRunsFolder: string,
+  ) {
+    super();
+    this.register({ dispose: () => this.runsFolderWatcher?.dispose() });
+    this.register(vscode.workspace.onDidChangeConfiguration((e) => {
+      if (e.affectsConfiguration('mgrpo.runsFolder')) void this.discover();
+    }));
+  }
+
+  /** The runs folder: the setting, resolved against the first workspace folder, else the fallback. */
+  runsFolder(): string {
+    return settings.runsFolder() ?? this.fallbackRunsFolder;
+  }
+
+  all(): RunSession[] {
+    return [...this.sessions.values()].sort((a, b) => createdOf(b).localeCompare(createdOf(a)));
+  }
+
+  get(runDir: string): RunSession | undefined {
+    return this.sessions.get(path.resolve(runDir));
+  }
+
+  /** Runs with a live trainer started in this window. */
+  live(): RunSession[] {
+    return this.all().filter((s) => s.hasLiveTrainer);
+  }
+
+  private discovering: Promise<void> = Promise.resolve();
+
+  /** Re-scans the runs folder and the attached list; keeps sessions that still exist. */
+  discover(): Promise<void> {
+    // One scan at a time: watcher events and settings changes can arrive together.
+    this.discovering = this.discovering.then(() => this.scan(), () => this.scan());
+    return this.discovering;
+  }
+
+  private async scan(): Promise<void> {
+    if (this.isDisposed) return;
+    const runsFolder = this.runsFolder();
+    const found = new Map<string, RunSession['origin']>();
+    if (runsFolder) {
+      for (const dir of await listRunDirs(runsFolder)) found.set(dir, 'runs-folder');
+      this.watchRunsFolder(runsFolder);
+    }
+    for (const dir of this.attachedDirs()) {
+      if (!found.has(dir) && fs.existsSync(path.join(dir, RunPaths.manifest))) found.set(dir, 'attached');
+    }
+    let changed = false;
+    for (const [dir, session] of this.sessions) {
+      // Keep runs started here (and their trainers) even if they moved out of the runs folder.
+      if (!found.has(dir) && session.origin !== 'started' && session.origin !== 'attached') {
+        this.sessions.delete(dir);
+        session.dispose();
+        changed = true;
+      }
+    }
+    const opening: Promise<void>[] = [];
+    for (const [dir, origin] of found) {
+      if (!this.sessions.has(dir)) {
+        opening.push(this.add(dir, origin).then(() => undefined));
+        changed = true;
+      }
+    }
+    await Promise.all(opening);
+    if (changed) this.runsChanged.fire();
+  }
+
+  /** Adds a run directory chosen by the user; remembered for this workspace. */
+  async attach(runDir: string): Promise<RunSession> {
+    const dir = path.resolve(runDir);
+    const attached = this.attachedDirs();
+    if (!attached.includes(dir)) await this.workspaceState.update(ATTACHED_RUNS_KEY, [...attached, dir]);
+    const existing = this.sessions.get(dir);
+    if (existing) return existing;
+    const session = await this.add(dir, 'attached');
+    this.runsChanged.fire();
+    return session;
+  }
+
+  /** Registers a run this window is about to start (run.json appears once the trainer is up). */
+  addStarted(runDir: string): RunSession {
+    const dir = path.resolve(runDir);
+    const session = this.track(new RunSession(dir, 'started', settings.maxCachedSteps(), this.onMalformed));
+    this.runsChanged.fire();
+    return session;
+  }
+
+  notifyLiveChanged(): void {
+    this.liveChanged.fire();
+  }
+
+  /** Removes an attached run from the view (its files stay). */
+  async detach(runDir: string): Promise<void> {
+    const dir = path.resolve(runDir);
+    await this.workspaceState.update(ATTACHED_RUNS_KEY, this.attachedDirs().filter((d) => d !== dir));
+    const session = this.sessions.get(dir);
+    if (session && !session.hasLiveTrainer && session.origin === 'attached') {
+      this.sessions.delete(dir);
+      session.dispose();
+      this.runsChanged.fire();
+    }
+  }
+
+  override dispose(): void {
+    for (const session of this.sessions.values()) session.dispose();
+    this.sessions.clear();
+    super.dispose();
+  }
+
+  private async add(dir: string, origin: RunSession['origin']): Promise<RunSession> {
+    const session = this.track(new RunSession(dir, origin, settings.maxCachedSteps(), this.onMalformed));
+    await session.open();
+    return session;
+  }
+
+  private track(session: RunSession): RunSession {
+    this.sessions.get(session.runDir)?.dispose();
+    this.sessions.set(session.runDir, session);
+    session.onDidChange((change) => this.runChanged.fire(change));
+    return session;
+  }
+
+  /** Every malformed line goes to the log with where it is; the first ones of a run also to a warning. */
+  private readonly onMalformed = (session: RunSession, found: Malformed[], first: boolean): void => {
+    for (const m of found) this.log.warn(`[${session.name}] skipped malformed line ${m.file}:${m.line}: ${m.message}`);
+    if (!first) return;
+    void vscode.window.showWarningMessage(
+      `MGRPO: run "${session.name}" has malformed lines (${found.length} so far); they are skipped. The Runs view counts them; the log says where.`,
+      'Show Log',
+    ).then((choice) => {
+      if (choice) this.log.show(true);
+    });
+  };
+
+  private attachedDirs(): string[] {
+    return this.workspaceState.get<string[]>(ATTACHED_RUNS_KEY, []);
+  }
+
+  private watchRunsFolder(runsFolder: string): void {
+    this.runsFolderWatcher?.dispose();
+    // run.json appearing or disappearing in a child folder = a run added or deleted (e.g. by the CLI).
+    const pattern = new vscode.RelativePattern(vscode.Uri.file(runsFolder), `*/${RunPaths.manifest}`);
+    const watcher = vscode.workspace.createFileSystemWatcher(pattern, false, true, false);
+    watcher.onDidCreate(() => void this.discover());
+    watcher.onDidDelete(() => void this.discover());
+    this.runsFolderWatcher = watcher;
+  }
+}
+
+async function listRunDirs(runsFolder: string): Promise<string[]> {
+  let entries: fs.Dirent[];
+  try {
+    entries = await fs.promises.readdir(runsFolder, { withFileTypes: true });
+  } catch {
+    return []; // no runs folder yet
+  }
+  return entries
+    .filter((e) => e.isDirectory() && fs.existsSync(path.join(runsFolder, e.name, RunPaths.manifest)))
+    .map((e) => path.resolve(runsFolder, e.name));
+}
+
+function createdOf(session: RunSession): string {
+  // Runs still starting (no manifest yet) sort first.
+  return session.reader?.manifest.created ?? '9999';
+}

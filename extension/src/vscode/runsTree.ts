@@ -1,0 +1,170 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { AbortError } from '../format/runReader';
+import { describeFilter, isEmptyFilter } from '../model/filters';
+import { childrenOf, CONTEXT_VALUES, presentation, runNode, type RunNode, type RunTreeNode } from '../model/runTree';
+import type { Ctx } from './ctx';
+import { Disposable } from './disposable';
+import type { RunSession } from './runSession';
+
+/** A run whose run.json is not readable yet (trainer starting) or at all (broken folder). */
+export interface PendingRunElement {
+  kind: 'pending';
+  id: string;
+  runDir: string;
+}
+
+export type RunsTreeElement = RunTreeNode | PendingRunElement;
+
+/**
+ * The Runs view: maps runTree's data nodes to TreeItems. Run nodes are kept as the same objects
+ * across refreshes (VS Code finds an element to refresh by identity) and updated in place when
+ * their run changes, so a live run redraws without collapsing what the user expanded.
+ */
+export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvider<RunsTreeElement> {
+  private readonly changeEmitter = this.register(new vscode.EventEmitter<RunsTreeElement | undefined>());
+  readonly onDidChangeTreeData = this.changeEmitter.event;
+  private readonly roots = new Map<string, RunNode | PendingRunElement>();
+  /** Cancels the filter scans of the previous filter when it changes. */
+  private filterScans = new AbortController();
+  readonly view: vscode.TreeView<RunsTreeElement>;
+
+  constructor(private readonly ctx: Ctx) {
+    super();
+    this.view = this.register(vscode.window.createTreeView('mgrpo.runs', { treeDataProvider: this, showCollapseAll: true }));
+    this.register(ctx.runs.onDidChangeRuns(() => this.changeEmitter.fire(undefined)));
+    this.register(ctx.runs.onDidChangeRun(({ session }) => this.refreshRun(session)));
+    this.register(ctx.runs.onDidChangeLive(() => {
+      for (const session of ctx.runs.all()) this.refreshRun(session);
+    }));
+    this.register(ctx.onDidChangeFilter((filter) => {
+      this.filterScans.abort();
+      this.filterScans = new AbortController();
+      this.view.description = isEmptyFilter(filter) ? undefined : `filter: ${describeFilter(filter)}`;
+      this.changeEmitter.fire(undefined);
+    }));
+    this.register({ dispose: () => this.filterScans.abort() });
+  }
+
+  async reveal(session: RunSession): Promise<void> {
+    const root = this.rootFor(session);
+    await this.view.reveal(root, { select: true, focus: false, expand: true });
+  }
+
+  getParent(element: RunsTreeElement): RunsTreeElement | undefined {
+    // Only runs are revealed programmatically; they are roots.
+    if (element.kind === 'run' || element.kind === 'pending') return undefined;
+    const session = this.ctx.runs.get(element.runDir);
+    return session ? this.rootFor(session) : undefined;
+  }
+
+  async getChildren(element?: RunsTreeElement): Promise<RunsTreeElement[]> {
+    if (!element) {
+      const sessions = this.ctx.runs.all();
+      const live = new Set(sessions.map((s) => s.runDir));
+      for (const dir of this.roots.keys()) if (!live.has(dir)) this.roots.delete(dir);
+      return sessions.map((s) => this.rootFor(s));
+    }
+    if (element.kind === 'pending') return [];
+    const reader = this.ctx.runs.get(element.runDir)?.reader ?? (await this.ctx.traces.readerFor(element.runDir));
+    const filter = this.ctx.sampleFilter;
+    const signal = this.filterScans.signal;
+    try {
+      if (element.kind === 'run' && !isEmptyFilter(filter)) {
+        // Finding which steps match reads the whole run: show progress, cancel on a new filter.
+        return await vscode.window.withProgress(
+          { location: { viewId: 'mgrpo.runs' }, title: `Filtering ${path.basename(element.runDir)}` },
+          () => childrenOf(element, reader, filter, { signal }),
+        );
+      }
+      const children = await childrenOf(element, reader, filter, { signal });
+      // Parsing a step may have found malformed lines: report them and update the run's count.
+      const session = this.ctx.runs.get(element.runDir);
+      if (element.kind === 'step' && session?.reportMalformed()) this.refreshRun(session);
+      return children;
+    } catch (error) {
+      if (error instanceof AbortError) return [];
+      this.ctx.log.error(`Runs view: could not list ${element.id}: ${error instanceof Error ? error.message : String(error)}`);
+      void vscode.window.showErrorMessage(`MGRPO: could not read ${element.kind === 'run' ? 'the run' : element.id.split('::').pop()}: ${error instanceof Error ? error.message : String(error)}`);
+      return [];
+    }
+  }
+
+  getTreeItem(element: RunsTreeElement): vscode.TreeItem {
+    if (element.kind === 'pending') return this.pendingItem(element);
+    const look = presentation(element);
+    const item = new vscode.TreeItem(
+      look.label,
+      look.collapsible ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None,
+    );
+    item.id = element.id;
+    item.description = look.description;
+    item.tooltip = new vscode.MarkdownString(look.tooltip);
+    item.iconPath = new vscode.ThemeIcon(look.icon, look.color ? new vscode.ThemeColor(look.color) : undefined);
+    item.contextValue = look.contextValue;
+    if (element.kind === 'run') {
+      item.contextValue = this.runContextValue(element);
+      if (this.ctx.runs.get(element.runDir)?.endedWithoutStatus) {
+        // Killed before it could write its final status: don't keep showing a spinner.
+        item.description = `ended (process killed) · ${element.manifest.completed_steps}/${element.manifest.total_steps}`;
+        item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
+      }
+    }
+    if (element.kind === 'layer1' || element.kind === 'layer2') {
+      item.command = { command: 'mgrpo.openTrace', title: 'Open Trace', arguments: [element] };
+    }
+    return item;
+  }
+
+  private pendingItem(element: PendingRunElement): vscode.TreeItem {
+    const session = this.ctx.runs.get(element.runDir);
+    const item = new vscode.TreeItem(path.basename(element.runDir), vscode.TreeItemCollapsibleState.None);
+    item.id = element.id;
+    const unreadable = session?.status === 'unreadable';
+    item.description = unreadable ? `unreadable: ${session?.error ?? ''}` : 'starting…';
+    item.tooltip = unreadable ? `${element.runDir}\n\n${session?.error ?? ''}` : `${element.runDir}\n\nWaiting for the trainer to write run.json.`;
+    item.iconPath = unreadable
+      ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
+      : new vscode.ThemeIcon('loading~spin');
+    item.contextValue = `${CONTEXT_VALUES.run}.${session?.trainer?.state ?? 'pending'}`;
+    return item;
+  }
+
+  /**
+   * `mgrpoRun.<state>`: the state of this window's trainer for it (running, paused, stopping,
+   * exited) or `idle` when it has none, so menus offer stop/pause/resume only where they apply.
+   */
+  private runContextValue(node: RunNode): string {
+    const trainer = this.ctx.runs.get(node.runDir)?.trainer;
+    const state = trainer?.isAlive ? trainer.state : 'idle';
+    return `${CONTEXT_VALUES.run}.${state}`;
+  }
+
+  private rootFor(session: RunSession): RunNode | PendingRunElement {
+    const existing = this.roots.get(session.runDir);
+    const reader = session.reader;
+    if (reader) {
+      if (existing?.kind === 'run') return existing;
+      const node = runNode(reader);
+      this.roots.set(session.runDir, node);
+      return node;
+    }
+    if (existing) return existing;
+    const pending: PendingRunElement = { kind: 'pending', id: `${session.runDir}::pending`, runDir: session.runDir };
+    this.roots.set(session.runDir, pending);
+    return pending;
+  }
+
+  private refreshRun(session: RunSession): void {
+    const existing = this.roots.get(session.runDir);
+    if (!existing) return;
+    if (existing.kind === 'pending' || !session.reader) {
+      // Became readable (or unreadable): the root element changes kind, so redraw the roots.
+      if (existing.kind === 'pending' && session.reader) this.roots.delete(session.runDir);
+      this.changeEmitter.fire(undefined);
+      return;
+    }
+    Object.assign(existing, runNode(session.reader));
+    this.changeEmitter.fire(existing);
+  }
+}

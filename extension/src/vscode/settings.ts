@@ -1,0 +1,33 @@
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+
+/** Typed access to the `mgrpo.*` settings declared in package.json. */
+export const settings = {
+  pythonPath(): string {
+    return config().get<string>('pythonPath', '').trim();
+  },
+  defaultConfig(): string {
+    return config().get<string>('defaultConfig', '').trim();
+  },
+  maxCachedSteps(): number {
+    return Math.max(1, Math.floor(config().get<number>('maxCachedSteps', 64)));
+  },
+  traceMaxCharacters(): number {
+    return Math.max(1000, Math.floor(config().get<number>('trace.maxCharacters', 200_000)));
+  },
+  /**
+   * Absolute runs folder: the setting as is when absolute, else relative to the first workspace
+   * folder. Undefined when it is relative and no folder is open (nowhere to put runs).
+   */
+  runsFolder(): string | undefined {
+    const configured = config().get<string>('runsFolder', '.mgrpo/runs').trim() || '.mgrpo/runs';
+    const expanded = configured.startsWith('~/') ? path.join(process.env.HOME ?? '', configured.slice(2)) : configured;
+    if (path.isAbsolute(expanded)) return expanded;
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    return folder ? path.join(folder.uri.fsPath, expanded) : undefined;
+  },
+};
+
+function config(): vscode.WorkspaceConfiguration {
+  return vscode.workspace.getConfiguration('mgrpo');
+}

@@ -1,0 +1,46 @@
+// The features of issue 3 that the e2e tests walk, and those not landed yet. A test names the
+// features it needs: `vscodeIt(title, vscode, ['startRun', 'runsTree'], body)`. While one is listed
+// in `notYetLanded` (or the extension is not built at all) the test is skipped and its title says why.
+// When a feature lands, delete its line below: that is the whole change to unskip its tests.
+import { e2eRun } from './runState';
+
+export type Feature =
+  | 'activation'
+  | 'startRun'
+  | 'runsTree'
+  | 'traceDocuments'
+  | 'diffCorrection'
+  | 'filterSamples'
+  | 'stopRun'
+  | 'configErrors'
+  | 'dashboard'
+  | 'inspector';
+
+export const notYetLanded: Partial<Record<Feature, string>> = {
+  startRun: '"MGRPO: Start MGRPO Run" -> Embedded demo, trainer child process, status bar progress',
+  runsTree: 'Runs view tree run -> step -> q -> layer-1 sample -> layer-2 corrections',
+  traceDocuments: 'mgrpo-trace documents in reasoning-trace language with step hovers',
+  diffCorrection: '"MGRPO: Diff Correction Trace" diff editor layer 1 vs layer 2',
+  filterSamples: '"MGRPO: Filter Samples" by correction outcome',
+  stopRun: '"MGRPO: Stop Run" ends the trainer process',
+  configErrors: 'config validation errors naming the key when starting a run',
+  dashboard: 'dashboard webview panel',
+  inspector: 'inspector webview panel',
+};
+
+/** Skips the calling test unless the extension is installed and every feature it needs has landed. */
+export function needs(context: Mocha.Context, ...features: Feature[]): void {
+  const needsExtension = features.length > 0;
+  const { extension } = e2eRun();
+  const reasons: string[] = [];
+  if (needsExtension && extension.kind === 'absent') reasons.push(`extension not built: ${extension.reason}`);
+  // MGRPO_E2E_RUN_PENDING=1 runs the tests of features not marked landed (to try one that is landing).
+  const ignorePending = process.env.MGRPO_E2E_RUN_PENDING === '1';
+  for (const feature of ignorePending ? [] : features) {
+    const missing = notYetLanded[feature];
+    if (missing) reasons.push(`not landed: ${missing}`);
+  }
+  if (reasons.length === 0) return;
+  if (context.test) context.test.title += ` [skipped: ${reasons.join('; ')}]`;
+  context.skip();
+}

@@ -1,0 +1,37 @@
+// Shared by the unit tests: the schema's example run (test/fixtures/example-run) and temp dirs.
+// Reading the real fixture means a change of format on either side breaks a test.
+
+import { promises as fs, readFileSync, readdirSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { RolloutRecord } from '../../extension/src/format/types';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+export const FIXTURE_RUN = path.join(REPO_ROOT, 'test', 'fixtures', 'example-run');
+export const SCHEMA_PATH = path.join(REPO_ROOT, 'trainer', 'mgrpo', 'schemas', 'run-format.schema.json');
+
+export function fixtureRecords(): RolloutRecord[] {
+  const dir = path.join(FIXTURE_RUN, 'rollouts');
+  return readdirSync(dir)
+    .sort()
+    .flatMap((name) => readFileSync(path.join(dir, name), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as RolloutRecord));
+}
+
+export function fixtureRecord(id: string): RolloutRecord {
+  const found = fixtureRecords().find((r) => r.id === id);
+  if (!found) throw new Error(`fixture has no record ${id}`);
+  return found;
+}
+
+/** A fresh temp directory, removed by the returned cleanup. */
+export async function tempDir(prefix = 'mgrpo-test-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  return { dir, cleanup: () => fs.rm(dir, { recursive: true, force: true }) };
+}
+
+/** Copies the fixture run into a temp directory so a test can change it. */
+export async function copyFixtureRun(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const temp = await tempDir('mgrpo-run-');
+  await fs.cp(FIXTURE_RUN, temp.dir, { recursive: true });
+  return temp;
+}

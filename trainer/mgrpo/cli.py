@@ -1,0 +1,289 @@
+"""Command line: ``python -m mgrpo {train,eval,validate-config}``; ``python -m mgrpo --help`` explains all.
+
+Exit codes: 0 done (finished or stopped), 1 the run failed, 2 a usage or config error (the message names
+the key, the value and what is allowed). Errors are also an ``error`` event on stdout, which carries only
+JSON lines during training.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+from . import __version__
+from .config import PRESETS, ConfigError, config_keys, load_schema, parse_override, resolve_config
+
+log = logging.getLogger("mgrpo")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+DESCRIPTION = """\
+MGRPO trainer: multi-layer GRPO. Each step samples first answers (layer 1, GRPO groups), then the policy's
+corrections of them (layer 2, a GRPO group per answer, prompted with the answer and a guiding phrase), and
+updates one policy from both with the clipped surrogate and a KL penalty to a frozen reference.
+
+commands:
+  train            train, writing a run directory (trainer/RUN_FORMAT.md) and JSON-line events on stdout
+  eval             greedy two-pass evaluation (answer, then one correction) of a model folder
+  validate-config  check a config file against the schema and print the resolved config
+
+examples:
+  python -m mgrpo train --preset demo --run-dir runs/demo
+  python -m mgrpo train --config my.json --run-dir runs/a --max-steps 50 --learning-rate 1e-5
+  python -m mgrpo train --run-dir runs/a --resume          (continues from the newest checkpoint)
+  python -m mgrpo eval --model runs/a/checkpoints/step-000050 --n 200
+  python -m mgrpo validate-config my.json
+
+exit codes: 0 finished or stopped, 1 the run failed, 2 bad usage or config.
+"""
+
+
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def _metavar(subschema: dict) -> str:
+    if "enum" in subschema:
+        return "{" + ",".join("null" if option is None else str(option) for option in subschema["enum"]) + "}"
+    types = subschema.get("type")
+    types = [types] if isinstance(types, str) else list(types or [])
+    for name, metavar in (("integer", "INT"), ("number", "FLOAT"), ("boolean", "BOOL"), ("array", "JSON_LIST")):
+        if name in types:
+            return metavar
+    return "TEXT"
+
+
+def _key_help(subschema: dict) -> str:
+    default = json.dumps(subschema.get("default"))
+    # argparse expands %-formats in help text.
+    return (subschema.get("description", "") + f" (default: {default})").replace("%", "%%")
+
+
+def config_key_reference(width: int = 100) -> str:
+    """Every config key with its description and default, from the schema (for --help)."""
+    schema = load_schema()
+    lines = ["config keys (JSON file, or a flag with - for _; flags win over the file, the file over the preset):"]
+    for key in config_keys(schema):
+        subschema = schema["properties"][key]
+        lines.append(f"  {key} / {_flag(key)} {_metavar(subschema)}")
+        lines.extend(textwrap.wrap(_key_help(subschema).replace("%%", "%"), width=width,
+                                   initial_indent="      ", subsequent_indent="      "))
+    return "\n".join(lines)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as an error event too, with exit code 2."""
+
+    def error(self, message: str):  # noqa: D401 - argparse's signature
+        emit_error_event(f"{self.prog}: {message}")
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def emit_error_event(message: str, out=None) -> None:
+    out = out or sys.stdout
+    out.write(json.dumps({"event": "error", "message": message}) + "\n")
+    out.flush()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    schema = load_schema()
+    parser = _Parser(prog="python -m mgrpo", description=DESCRIPTION, epilog=config_key_reference(),
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"mgrpo {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="{train,eval,validate-config}", parser_class=_Parser)
+
+    train = commands.add_parser("train", help="train a policy with MGRPO (or GRPO)",
+                                description="Train, writing a run directory and JSON-line events on stdout. "
+                                            "Stdin takes JSON commands: stop, pause, resume, checkpoint.")
+    train.add_argument("--config", metavar="FILE", help="JSON config file (see config keys below)")
+    train.add_argument("--run-dir", metavar="DIR", required=True, help="run directory to write (created if needed)")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the run in --run-dir from its newest complete checkpoint; without --config "
+                            "or --preset, the config saved in its run.json is used")
+    group = train.add_argument_group("config overrides (each config key as a flag; they win over the file)")
+    for key in config_keys(schema):
+        subschema = schema["properties"][key]
+        group.add_argument(_flag(key), dest=f"override_{key}", metavar=_metavar(subschema),
+                           default=argparse.SUPPRESS, help=_key_help(subschema))
+
+    evaluate = commands.add_parser("eval", help="greedy two-pass evaluation of a model folder",
+                                   description="Greedy two-pass evaluation (answer, then one correction pass) on "
+                                               "the held-out split. Prints the MGRPO.md table; with --run-dir also "
+                                               "writes eval/step-NNNNNN.json.")
+    evaluate.add_argument("--model", metavar="PATH", help="model folder (a checkpoint folder works); default: the "
+                                                          "config's model_name_or_path")
+    evaluate.add_argument("--config", metavar="FILE", help="config for task, templates and phrases (default: demo)")
+    evaluate.add_argument("--run-dir", metavar="DIR", help="also write DIR/eval/step-NNNNNN.json")
+    evaluate.add_argument("--n", type=int, metavar="N", help="number of held-out problems (default: eval_size)")
+    evaluate.add_argument("--step", type=int, metavar="N",
+                          help="step number for the eval file (default: the checkpoint's step, else 0)")
+    evaluate.add_argument("--samples", type=int, metavar="K", default=None,
+                          help="also report sampled accuracy over K samples per problem (default: eval_num_samples)")
+    evaluate.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None, help="override the config's device")
+    evaluate.add_argument("--json", action="store_true", help="print the evaluation result as JSON instead of a table")
+
+    validate = commands.add_parser("validate-config", help="check a config file and print the resolved config",
+                                   description="Validate a config file against schemas/config.schema.json and print "
+                                               "the fully resolved config (defaults and preset filled in) as JSON.")
+    validate.add_argument("file", metavar="FILE")
+    validate.add_argument("--preset", choices=sorted(PRESETS), default=None, help="preset to resolve against")
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    schema = load_schema()
+    values = {}
+    for name, text in vars(args).items():
+        if name.startswith("override_"):
+            key = name[len("override_"):]
+            values[key] = parse_override(key, text, schema)
+    return values
+
+
+def setup_logging(run_dir: Path | None = None) -> None:
+    logger = logging.getLogger("mgrpo")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S")
+    if not any(isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(formatter)
+        logger.addHandler(handler)
+    if run_dir is not None:
+        file_handler = logging.FileHandler(run_dir / "trainer.log", encoding="utf-8")
+        file_handler.setFormatter(formatter)
+        logger.addHandler(file_handler)
+    logging.captureWarnings(True)
+
+
+def _config_error(error: ConfigError, out=None) -> int:
+    print(f"error: {error}", file=sys.stderr)
+    emit_error_event(str(error), out)
+    return EXIT_USAGE
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .protocol import Protocol
+
+    # From here on stdout carries only protocol events; anything else printed lands on stderr.
+    protocol = Protocol.take_stdout()
+    run_dir = Path(args.run_dir)
+    try:
+        overrides = _overrides(args)
+        base = None
+        manifest_path = run_dir / "run.json"
+        if args.resume and args.config is None and "preset" not in overrides and manifest_path.exists():
+            base = json.loads(manifest_path.read_text(encoding="utf-8")).get("config")
+        config = resolve_config(args.config, overrides, base=base, base_source=str(manifest_path))
+    except ConfigError as error:
+        return _config_error(error, protocol._out)
+
+    from .policy import quiet_transformers
+    from .trainer import Trainer, UsageError
+
+    quiet_transformers()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    setup_logging(run_dir if int(os.environ.get("RANK", "0")) == 0 else None)
+    protocol.start_reading()
+    protocol.install_signal_handlers()
+    try:
+        return Trainer(config, run_dir, protocol, resume=args.resume).run()
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        protocol.error(str(error))
+        return EXIT_USAGE
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    overrides = {}
+    if args.model:
+        overrides["model_name_or_path"] = str(Path(args.model).resolve()) if Path(args.model).exists() else args.model
+    if args.device:
+        overrides["device"] = args.device
+    base = None
+    manifest_path = Path(args.run_dir) / "run.json" if args.run_dir else None
+    if args.config is None and manifest_path is not None and manifest_path.is_file():
+        # Evaluating a run's checkpoint: use that run's task, templates and phrases.
+        base = json.loads(manifest_path.read_text(encoding="utf-8")).get("config")
+    try:
+        config = resolve_config(args.config, overrides, preset=None if args.config or base else "demo", base=base,
+                                base_source=str(manifest_path))
+    except ConfigError as error:
+        return _config_error(error)
+
+    from .evaluate import evaluate
+    from .metrics import format_table
+    from .policy import PolicyLoadError, load_policy, quiet_transformers, select_device, stop_token_ids
+    from .runlog import RunWriter
+    from .trainer import build_task
+
+    quiet_transformers()
+    setup_logging()
+    if config["num_threads"]:
+        import torch
+
+        torch.set_num_threads(config["num_threads"])
+    try:
+        device = select_device(config["device"])
+        model, tokenizer = load_policy(config["model_name_or_path"], device, config["dtype"])
+    except PolicyLoadError as error:
+        print(f"error: {error}", file=sys.stderr)
+        emit_error_event(str(error))
+        return EXIT_USAGE
+    step = args.step
+    state_file = Path(config["model_name_or_path"]) / "state.json"
+    if step is None:
+        step = json.loads(state_file.read_text(encoding="utf-8"))["step"] if state_file.is_file() else 0
+    n = args.n if args.n is not None else config["eval_size"]
+    samples = args.samples if args.samples is not None else config["eval_num_samples"]
+    task = build_task(config)
+    result = evaluate(model, tokenizer, task.eval_problems(n), step=step, layer1_template=config["layer1_template"],
+                      layer2_template=config["layer2_template"], guiding_phrases=config["guiding_phrases"],
+                      max_completion_length=config["max_completion_length"],
+                      max_prompt_length=config["max_prompt_length"], stop_ids=stop_token_ids(model, tokenizer),
+                      batch_size=config["generation_batch_size"], num_samples=samples,
+                      temperature=config["temperature"], top_p=config["top_p"], seed=config["seed"])
+    if args.run_dir:
+        path = RunWriter(args.run_dir).write_eval(step, result)
+        print(f"wrote {path}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print(format_table(result["metrics"], title=f"{config['model_name_or_path']} (step {step}, greedy, n={n})"))
+        if result["sampled_accuracy"] is not None:
+            print(f"sampled accuracy (k={samples}, temperature {config['temperature']}): "
+                  f"{100 * result['sampled_accuracy']:.1f}")
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    try:
+        config = resolve_config(args.file, preset=args.preset)
+    except ConfigError as error:
+        return _config_error(error)
+    model = config["model_name_or_path"]
+    if model and not Path(model).exists():
+        print(f"note: model_name_or_path {model!r} is not a local folder; it must be in the local Hugging Face "
+              f"cache to train", file=sys.stderr)
+    print(json.dumps(config, indent=2, ensure_ascii=False))
+    print(f"{args.file}: valid", file=sys.stderr)
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    # OpenMP threads that spin while waiting make PyTorch many times slower when the CPU is shared (VS Code,
+    # a test run, other work); passive waiting costs almost nothing when it is not. Must precede torch's import.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    handlers = {"train": cmd_train, "eval": cmd_eval, "validate-config": cmd_validate}
+    return handlers[args.command](args)

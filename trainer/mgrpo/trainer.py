@@ -1,0 +1,673 @@
+"""The MGRPO training loop.
+
+One step:
+  1. draw ``questions_per_step`` problems;
+  2. layer 1: sample ``num_generations`` answers per question, verify, group advantages;
+  3. layer 2 (algorithm "mgrpo"): for each chosen layer-1 answer, build a correction prompt (its question
+     prompt + the answer + a random guiding phrase), sample ``layer2_num_generations`` corrections, verify,
+     advantages within each correction group, outcome against the parent (i->c, c->i, c->c, i->i);
+  4. one update of the single policy from both layers' samples: clipped surrogate - beta * KL to the
+     frozen reference, in micro-batches with gradient accumulation (``num_iterations`` optimizer steps);
+  5. write the step's rollout file, then its metrics line; emit events; checkpoint / evaluate on schedule.
+Commands (stop, pause, resume, checkpoint) are handled between steps.
+
+Distributed (torchrun, WORLD_SIZE > 1): every rank draws the same problem stream and takes its slice of
+each step's questions, gradients are summed across ranks (losses are normalised by global counts, so the sum
+is the full-batch gradient), and rank 0 gathers the records, writes the run directory and speaks the protocol.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import os
+import random
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+
+from . import algorithm, checkpoint, metrics, prompts, sampling
+from .evaluate import evaluate
+from .policy import (PolicyInfo, count_parameters, frozen_reference, load_policy, select_device, stop_token_ids)
+from .protocol import Protocol
+from .runlog import RunWriter, step_name, utc_now
+from .scoring import completion_logprobs, pack
+from .task import ChainTask, JsonlTask, Problem, answer_span, step_spans, verify
+
+log = logging.getLogger("mgrpo")
+LOGPROB_DECIMALS = 5
+
+
+class UsageError(RuntimeError):
+    """A problem with how the trainer was asked to run (not a crash): exit code 2."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Distributed: a small explicit wrapper, a no-op for one process
+# --------------------------------------------------------------------------------------------------
+
+@dataclass
+class Distributed:
+    rank: int = 0
+    world_size: int = 1
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @classmethod
+    def from_environment(cls, device_request: str) -> "Distributed":
+        world_size = int(os.environ.get("WORLD_SIZE", "1"))
+        if world_size <= 1:
+            return cls()
+        import torch.distributed as dist
+
+        use_cuda = device_request != "cpu" and torch.cuda.is_available()
+        if use_cuda:
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+        return cls(rank=dist.get_rank(), world_size=dist.get_world_size())
+
+    def sum_gradients(self, model: torch.nn.Module) -> None:
+        if self.enabled:
+            import torch.distributed as dist
+
+            for parameter in model.parameters():
+                if parameter.grad is not None:
+                    dist.all_reduce(parameter.grad, op=dist.ReduceOp.SUM)
+
+    def sum_numbers(self, values: list[float], device: torch.device) -> list[float]:
+        if not self.enabled:
+            return values
+        import torch.distributed as dist
+
+        tensor = torch.tensor(values, dtype=torch.float64, device=device)
+        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+        return tensor.tolist()
+
+    def gather(self, obj: Any) -> list[Any]:
+        """Every rank's ``obj`` on rank 0 (in rank order); [] elsewhere."""
+        if not self.enabled:
+            return [obj]
+        import torch.distributed as dist
+
+        gathered = [None] * self.world_size if self.is_main else None
+        dist.gather_object(obj, gathered, dst=0)
+        return gathered or []
+
+    def broadcast(self, obj: Any) -> Any:
+        """Rank 0's ``obj`` on every rank."""
+        if not self.enabled:
+            return obj
+        import torch.distributed as dist
+
+        box = [obj]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def close(self) -> None:
+        if self.enabled:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+
+
+# --------------------------------------------------------------------------------------------------
+# Problems, prompts and records
+# --------------------------------------------------------------------------------------------------
+
+def build_task(config: dict):
+    if config["task"] == "chain":
+        return ChainTask(min_ops=config["chain_min_ops"], max_ops=config["chain_max_ops"], seed=config["seed"])
+    return JsonlTask(config["dataset_path"], eval_path=config["eval_dataset_path"])
+
+
+class ProblemStream:
+    """The task's training stream, replayable: after ``skip(n)`` it continues exactly where a run that had
+    drawn ``n`` problems was, whatever state the task's iterator keeps (epoch order, position)."""
+
+    def __init__(self, task, seed: int):
+        self._iterator: Iterator[Problem] = task.train_problems(random.Random(f"mgrpo-problems-{seed}"))
+        self.consumed = 0
+
+    def take(self, count: int) -> list[Problem]:
+        problems = list(itertools.islice(self._iterator, count))
+        self.consumed += len(problems)
+        return problems
+
+    def skip(self, count: int) -> None:
+        self.take(count)
+
+
+def rollout_id(step: int, group: int, sample: int) -> str:
+    return f"s{step:06d}-q{group:03d}-l1-{sample:03d}"
+
+
+def select_layer2_inputs(layer1_records: list[dict], mode: str, fraction: float, rng: random.Random) -> list[int]:
+    """Indices of the layer-1 samples that get a correction group ("all", "wrong_only", "sample")."""
+    if mode == "all":
+        return list(range(len(layer1_records)))
+    if mode == "wrong_only":
+        return [index for index, record in enumerate(layer1_records) if not record["correct"]]
+    if mode == "sample":
+        if not layer1_records:
+            return []
+        count = min(len(layer1_records), max(1, round(fraction * len(layer1_records))))
+        return sorted(rng.sample(range(len(layer1_records)), count))
+    raise ValueError(f"layer2_inputs must be all, wrong_only or sample, got {mode!r}")
+
+
+@dataclass
+class Layer2Input:
+    parent: dict        # the layer-1 record being corrected
+    guiding_phrase: str
+    prompt: str
+
+
+def make_layer2_inputs(layer1_records: list[dict], chosen: list[int], config: dict, rng: random.Random,
+                       questions: dict[str, str]) -> list[Layer2Input]:
+    """One correction prompt per chosen layer-1 sample, each with its own randomly drawn guiding phrase."""
+    inputs = []
+    for index in chosen:
+        parent = layer1_records[index]
+        phrase = prompts.choose_guiding_phrase(rng, config["guiding_phrases"])
+        prompt = prompts.build_layer2_prompt(parent["prompt"], parent["completion"], phrase,
+                                             config["layer2_template"], question=questions[parent["question_id"]])
+        inputs.append(Layer2Input(parent, phrase, prompt))
+    return inputs
+
+
+def make_record(*, run_id: str, step: int, layer: int, group: int, sample: int, record_id: str, problem: Problem,
+                prompt: str, completion: sampling.Completion, verdict, reward: float, rewards: dict[str, float],
+                parent: dict | None = None, guiding_phrase: str | None = None) -> dict:
+    span = answer_span(completion.text)
+    return {
+        "id": record_id, "run_id": run_id, "step": step, "layer": layer, "group": group, "sample": sample,
+        "question_id": problem.id, "parent_id": parent["id"] if parent else None, "guiding_phrase": guiding_phrase,
+        "prompt": prompt, "completion": completion.text, "ground_truth": problem.answer,
+        "parsed_answer": verdict.parsed_answer, "correct": bool(verdict.correct),
+        "prompt_tokens": len(completion.prompt_ids), "completion_tokens": len(completion.completion_ids),
+        "finish_reason": completion.finish_reason,
+        "token_logprobs": [round(value, LOGPROB_DECIMALS) for value in completion.token_logprobs],
+        "token_entropies": [round(value, LOGPROB_DECIMALS) for value in completion.token_entropies],
+        "token_offsets": completion.token_offsets,
+        "reward": reward, "rewards": rewards,
+        # filled in once the whole group is known:
+        "advantage": 0.0, "group_reward_mean": 0.0, "group_reward_std": 0.0,
+        "outcome": metrics.outcome_label(parent["correct"], verdict.correct) if parent else None,
+        "parent_correct": parent["correct"] if parent else None,
+        "steps": [{"start": start, "end": end} for start, end in step_spans(completion.text)],
+        "answer_span": {"start": span[0], "end": span[1]} if span else None,
+    }
+
+
+def assign_advantages(records: list[dict], group_size: int, scale_rewards: str) -> list[list[float]]:
+    """Fill advantage / group mean / group std into consecutive groups of ``group_size`` records; return
+    each group's rewards."""
+    if not records:
+        return []
+    rewards = torch.tensor([record["reward"] for record in records], dtype=torch.float64).view(-1, group_size)
+    result = algorithm.group_advantages(rewards, scale_rewards)
+    for index, record in enumerate(records):
+        group, member = divmod(index, group_size)
+        record["advantage"] = float(result.advantages[group, member])
+        record["group_reward_mean"] = float(result.group_mean[group])
+        record["group_reward_std"] = float(result.group_std[group])
+    return rewards.tolist()
+
+
+@dataclass
+class TrainingSample:
+    """A completion as the update sees it."""
+    prompt_ids: list[int]
+    completion_ids: list[int]
+    advantage: float
+
+
+@dataclass
+class StepResult:
+    records: list[dict]
+    metrics_line: dict
+    extra: dict = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------------
+# The trainer
+# --------------------------------------------------------------------------------------------------
+
+def lr_lambda(config: dict):
+    warmup, total, kind = config["warmup_steps"], max(1, config["max_steps"]), config["lr_scheduler_type"]
+
+    def factor(step: int) -> float:
+        if warmup and step < warmup:
+            return (step + 1) / warmup
+        if kind == "constant":
+            return 1.0
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        if kind == "linear":
+            return max(0.0, 1.0 - progress)
+        return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return factor
+
+
+class Trainer:
+    def __init__(self, config: dict, run_dir: str | Path, protocol: Protocol, resume: bool = False):
+        self.config = config
+        self.run_dir = Path(run_dir).resolve()
+        self.protocol = protocol
+        self.resume = resume
+        self.dist = Distributed.from_environment(config["device"])
+        if not self.dist.is_main:
+            self.protocol.enabled = False
+        self.writer = RunWriter(self.run_dir) if self.dist.is_main else None
+        self.run_id = self.run_dir.name
+        self.step = 0
+        self.status = "running"
+        self.last_checkpoint: str | None = None
+        self.created = utc_now()
+        self.last_eval_step: int | None = None
+        self.last_saved_step: int | None = None
+
+    # setup ------------------------------------------------------------------------------------------
+    def setup(self) -> None:
+        config = self.config
+        if config["num_threads"]:
+            torch.set_num_threads(config["num_threads"])
+        self.device = select_device(config["device"])
+        self.trainer_rng = random.Random(f"mgrpo-trainer-{config['seed']}")
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(config["seed"] * 1000 + self.dist.rank)
+        torch.manual_seed(config["seed"])
+        self.task = build_task(config)
+        self.stream = ProblemStream(self.task, config["seed"])
+
+        resume_from = self._prepare_resume() if self.resume else None
+        if not self.resume:
+            self._refuse_to_overwrite()
+        model_source = str(resume_from[0]) if resume_from else config["model_name_or_path"]
+        self.model, self.tokenizer = load_policy(model_source, self.device, config["dtype"])
+        self.reference = None
+        if config["beta"] > 0:
+            if resume_from:  # pi_ref is the initial policy, not the checkpoint
+                initial, _ = load_policy(config["model_name_or_path"], self.device, config["dtype"])
+                self.reference = frozen_reference(initial)
+                del initial
+            else:
+                self.reference = frozen_reference(self.model)
+        self.stop_ids = stop_token_ids(self.model, self.tokenizer)
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config["learning_rate"],
+                                           weight_decay=config["weight_decay"])
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(config))
+        self.model_info = PolicyInfo(config["model_name_or_path"], count_parameters(self.model),
+                                     str(next(self.model.parameters()).dtype).replace("torch.", ""))
+        if resume_from:
+            folder, state = resume_from
+            rng_state = checkpoint.load_training_state(folder, self.optimizer, self.scheduler)
+            checkpoint.restore_rng(rng_state, {"trainer": self.trainer_rng}, self.generator)
+            self.stream.skip(int(state["problems_consumed"]))
+            self.step = int(state["step"])
+            self.last_checkpoint = str(folder.relative_to(self.run_dir))
+            self.last_saved_step = self.step
+            log.info("resumed from %s (step %d)", folder, self.step)
+
+    def _refuse_to_overwrite(self) -> None:
+        if self.writer and (self.writer.metrics_path.exists() or checkpoint.list_checkpoints(self.writer.checkpoints_dir)):
+            raise UsageError(f"run directory {self.run_dir} already holds a run; use --resume to continue it, "
+                             f"or choose a new --run-dir")
+
+    def _prepare_resume(self):
+        """Find the newest complete checkpoint and cut the run directory back to it (rank 0 writes)."""
+        found = checkpoint.latest_checkpoint(self.run_dir / "checkpoints")
+        if self.writer:
+            old = self.writer.read_manifest()
+            if old:
+                self.created = old.get("created", self.created)
+            checkpoint.remove_incomplete(self.writer.checkpoints_dir)
+            step, lines = (found[1]["step"], found[1]["metrics_lines"]) if found else (0, 0)
+            self.writer.truncate_to(step, lines)
+            if found and self.writer.eval_path(step).exists():
+                self.last_eval_step = step  # a resumed finished run does not evaluate its last step twice
+        if found is None:
+            log.warning("no complete checkpoint in %s: starting from step 0", self.run_dir)
+        self.last_eval_step = self.dist.broadcast(self.last_eval_step)
+        return found
+
+    def _barrier(self) -> None:
+        if self.dist.enabled:
+            import torch.distributed as dist
+
+            dist.barrier()
+
+    # run.json ---------------------------------------------------------------------------------------
+    def write_manifest(self, error: str | None = None) -> None:
+        if not self.writer:
+            return
+        self.writer.write_manifest({
+            "run_id": self.run_id, "name": self.config["run_name"] or self.run_id, "created": self.created,
+            "status": self.status, "algorithm": self.config["algorithm"], "config": self.config,
+            "model": self.model_info.as_manifest() if hasattr(self, "model_info")
+            else {"name_or_path": self.config["model_name_or_path"]},
+            "device": str(getattr(self, "device", "cpu")), "world_size": self.dist.world_size,
+            "total_steps": self.config["max_steps"], "completed_steps": self.step,
+            "last_checkpoint": self.last_checkpoint, "pid": os.getpid(), "error": error,
+        })
+
+    # the loop ---------------------------------------------------------------------------------------
+    def run(self) -> int:
+        try:
+            self.setup()
+            self.write_manifest()
+            self.protocol.emit("started", protocol=1, run_id=self.run_id, run_dir=str(self.run_dir), pid=os.getpid(),
+                               total_steps=self.config["max_steps"], start_step=self.step, device=str(self.device))
+            if self.step == 0 and self.config["eval_size"] > 0:
+                self.run_evaluation()
+            stop = False
+            while self.step < self.config["max_steps"]:
+                stop = self.handle_commands()
+                if stop:
+                    break
+                result = self.train_step(self.step + 1)
+                self.step += 1
+                self.publish(result)
+                if self.config["save_steps"] and self.step % self.config["save_steps"] == 0:
+                    self.save()
+                if self.config["eval_steps"] and self.step % self.config["eval_steps"] == 0 \
+                        and self.config["eval_size"] > 0 and self.step < self.config["max_steps"]:
+                    self.run_evaluation()
+            self.save()
+            if not stop and self.config["eval_size"] > 0 and self.last_eval_step != self.step:
+                self.run_evaluation()
+            self.status = "stopped" if stop else "finished"
+            self.write_manifest()
+            self.protocol.emit("finished", status=self.status, step=self.step)
+            return 0
+        except UsageError:
+            raise
+        except BaseException as error:  # a crash: record it where the host can see it, then fail
+            message = f"{type(error).__name__}: {error}"
+            log.error("training failed at step %d: %s\n%s", self.step + 1, message, traceback.format_exc())
+            self.status = "failed"
+            try:
+                self.write_manifest(error=message)
+            finally:
+                self.protocol.error(message, detail=traceback.format_exc())
+                self.protocol.emit("finished", status="failed", step=self.step)
+            return 1
+        finally:
+            self.dist.close()
+
+    def handle_commands(self) -> bool:
+        """Apply commands received since the last step; True means stop. Rank 0 decides for everyone."""
+        decision = "continue"
+        if self.dist.is_main:
+            for command in self.protocol.pending():
+                if command == "stop":
+                    decision = "stop"
+                    break
+                if command == "checkpoint":
+                    decision = "checkpoint"
+                if command == "pause":
+                    decision = self.wait_while_paused()
+                    if decision == "stop":
+                        break
+        decision = self.dist.broadcast(decision)
+        if decision == "checkpoint":
+            self.save()
+        return decision == "stop"
+
+    def wait_while_paused(self) -> str:
+        self.status = "paused"
+        self.write_manifest()
+        self.protocol.emit("paused", step=self.step)
+        decision = "continue"
+        while True:
+            command = self.protocol.wait_command(timeout=0.5)
+            if command == "checkpoint":
+                self.save()
+            elif command == "stop":
+                decision = "stop"
+                break
+            elif command == "resume":
+                break
+        self.status = "running"
+        self.write_manifest()
+        if decision != "stop":
+            self.protocol.emit("resumed", step=self.step)
+        return decision
+
+    # one step ---------------------------------------------------------------------------------------
+    def train_step(self, step: int) -> StepResult:
+        config = self.config
+        started = time.perf_counter()
+        per_rank = config["questions_per_step"]
+        all_problems = self.stream.take(per_rank * self.dist.world_size)
+        problems = all_problems[self.dist.rank * per_rank:(self.dist.rank + 1) * per_rank]
+        first_group = self.dist.rank * per_rank
+        generate = dict(max_new_tokens=config["max_completion_length"], temperature=config["temperature"],
+                        top_p=config["top_p"], generator=self.generator, stop_ids=self.stop_ids,
+                        max_prompt_length=config["max_prompt_length"], batch_size=config["generation_batch_size"])
+
+        # Layer 1: a GRPO group per question.
+        group_size = config["num_generations"]
+        layer1_prompts = [prompts.build_layer1_prompt(problem.question, config["layer1_template"]) for problem in problems]
+        began = time.perf_counter()
+        layer1 = sampling.generate(self.model, self.tokenizer, [p for p in layer1_prompts for _ in range(group_size)],
+                                   **generate)
+        layer1_seconds = time.perf_counter() - began
+        layer1_records = []
+        for index, completion in enumerate(layer1):
+            question, member = divmod(index, group_size)
+            problem = problems[question]
+            verdict = verify(completion.text, problem.answer)
+            layer1_records.append(make_record(
+                run_id=self.run_id, step=step, layer=1, group=first_group + question, sample=member,
+                record_id=rollout_id(step, first_group + question, member), problem=problem,
+                prompt=layer1_prompts[question], completion=completion, verdict=verdict,
+                reward=verdict.reward, rewards=dict(verdict.components)))
+        assign_advantages(layer1_records, group_size, config["scale_rewards"])
+        samples = [TrainingSample(c.prompt_ids, c.completion_ids, r["advantage"]) for c, r in zip(layer1, layer1_records)]
+
+        # Layer 2: a GRPO group of corrections per chosen layer-1 answer.
+        layer2_records: list[dict] = []
+        layer2_seconds = 0.0
+        layer2_completions: list[sampling.Completion] = []
+        if config["algorithm"] == "mgrpo":
+            chosen = select_layer2_inputs(layer1_records, config["layer2_inputs"], config["layer2_sample_fraction"],
+                                          self.trainer_rng)
+            questions = {problem.id: problem.question for problem in problems}
+            inputs = make_layer2_inputs(layer1_records, chosen, config, self.trainer_rng, questions)
+            correction_size = config["layer2_num_generations"]
+            began = time.perf_counter()
+            layer2_completions = sampling.generate(
+                self.model, self.tokenizer, [item.prompt for item in inputs for _ in range(correction_size)], **generate)
+            layer2_seconds = time.perf_counter() - began
+            by_id = {problem.id: problem for problem in problems}
+            for index, completion in enumerate(layer2_completions):
+                which, member = divmod(index, correction_size)
+                item = inputs[which]
+                problem = by_id[item.parent["question_id"]]
+                verdict = verify(completion.text, problem.answer)
+                rewards = dict(verdict.components)
+                if config["correction_bonus"] and verdict.correct and not item.parent["correct"]:
+                    rewards["correction_bonus"] = float(config["correction_bonus"])
+                layer2_records.append(make_record(
+                    run_id=self.run_id, step=step, layer=2, group=item.parent["group"], sample=member,
+                    record_id=f"{item.parent['id']}-l2-{member:03d}", problem=problem, prompt=item.prompt,
+                    completion=completion, verdict=verdict, reward=float(sum(rewards.values())), rewards=rewards,
+                    parent=item.parent, guiding_phrase=item.guiding_phrase))
+            group_rewards = assign_advantages(layer2_records, correction_size, config["scale_rewards"])
+            for index, (completion, record) in enumerate(zip(layer2_completions, layer2_records)):
+                rewards = group_rewards[index // correction_size]
+                if config["filter_equal_reward_groups"] and all(r == rewards[0] for r in rewards):
+                    continue  # no advantage signal: left out of the update (UNCONFIRMED option)
+                samples.append(TrainingSample(completion.prompt_ids, completion.completion_ids, record["advantage"]))
+
+        update = self.update(samples)
+        train_seconds = update.pop("seconds")
+        records = layer1_records + layer2_records
+        generated_tokens = sum(r["completion_tokens"] for r in records)
+        timing = {"layer1_seconds": layer1_seconds, "layer2_seconds": layer2_seconds, "train_seconds": train_seconds,
+                  "step_seconds": time.perf_counter() - started, "generated_tokens": generated_tokens}
+        return self.finish_step(step, records, update, timing)
+
+    def update(self, samples: list[TrainingSample]) -> dict:
+        """One policy update from both layers' samples; returns loss statistics."""
+        config = self.config
+        began = time.perf_counter()
+        pad_id = self.tokenizer.pad_token_id
+        size = config["micro_batch_size"]
+        micro_batches = [samples[i:i + size] for i in range(0, len(samples), size)]
+        local_tokens = sum(len(s.completion_ids) for s in samples)
+        total_sequences, total_tokens = (int(v) for v in
+                                         self.dist.sum_numbers([len(samples), local_tokens], self.device))
+        packed = [pack([s.prompt_ids for s in mb], [s.completion_ids for s in mb], pad_id).to(self.device)
+                  for mb in micro_batches]
+        advantages = [torch.tensor([s.advantage for s in mb], dtype=torch.float32, device=self.device)
+                      for mb in micro_batches]
+        temperature = config["temperature"]
+        with torch.no_grad():
+            reference_logprobs = [completion_logprobs(self.reference, batch, temperature)[0] if self.reference else None
+                                  for batch in packed]
+            # num_iterations == 1: pi_old is the current policy, so its log-probs are the live ones, detached
+            # (TRL does the same). Otherwise they are frozen here, before the first optimizer step.
+            old_logprobs = ([completion_logprobs(self.model, batch, temperature)[0] for batch in packed]
+                            if config["num_iterations"] > 1 else [None] * len(packed))
+        sums = {"loss": 0.0, "kl": 0.0, "clipped": 0.0, "tokens": 0.0}
+        grad_norms = []
+        for _iteration in range(config["num_iterations"]):
+            self.optimizer.zero_grad(set_to_none=True)
+            for batch, advantage, reference, old in zip(packed, advantages, reference_logprobs, old_logprobs):
+                logprobs, _ = completion_logprobs(self.model, batch, temperature)
+                kl = algorithm.kl_k3(logprobs, reference) if reference is not None else None
+                terms = algorithm.clipped_surrogate(logprobs, old if old is not None else logprobs.detach(), advantage,
+                                                    config["epsilon"], config["epsilon_high"], kl, config["beta"])
+                share = algorithm.loss_share(terms.per_token_loss, batch.completion_mask, config["loss_type"],
+                                             total_sequences=total_sequences, total_tokens=total_tokens,
+                                             max_completion_length=config["max_completion_length"])
+                share.backward()
+                mask = batch.completion_mask
+                sums["loss"] += float(share.detach())
+                sums["tokens"] += float(mask.sum())
+                sums["clipped"] += float(terms.clipped[mask].sum())
+                if kl is not None:
+                    sums["kl"] += float(kl.detach()[mask].sum())
+            self.dist.sum_gradients(self.model)
+            max_norm = config["max_grad_norm"] if config["max_grad_norm"] > 0 else float("inf")
+            grad_norms.append(float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm)))
+            self.optimizer.step()
+        learning_rate = self.scheduler.get_last_lr()[0]
+        self.scheduler.step()
+        loss, kl_sum, clipped, tokens = self.dist.sum_numbers(
+            [sums["loss"], sums["kl"], sums["clipped"], sums["tokens"]], self.device)
+        iterations = config["num_iterations"]
+        return {
+            "loss": loss / iterations if samples else 0.0,
+            "kl": kl_sum / tokens if tokens and self.reference is not None else None,
+            "clip_fraction": clipped / tokens if tokens else None,
+            "grad_norm": grad_norms[-1] if grad_norms and math.isfinite(grad_norms[-1]) else None,
+            "learning_rate": learning_rate,
+            "seconds": time.perf_counter() - began,
+        }
+
+    def finish_step(self, step: int, records: list[dict], update: dict, timing: dict) -> StepResult:
+        """Gather records on rank 0 and compute the metrics line there."""
+        gathered = self.dist.gather((records, timing))
+        if not self.dist.is_main:
+            return StepResult([], {})
+        records = [record for rank_records, _ in gathered for record in rank_records]
+        layer1 = [r for r in records if r["layer"] == 1]
+        layer2 = [r for r in records if r["layer"] == 2]
+        generated_tokens = sum(t["generated_tokens"] for _, t in gathered)
+        generation_seconds = timing["layer1_seconds"] + timing["layer2_seconds"]
+        line = {
+            "step": step,
+            "time": utc_now(),
+            "layer1": metrics.layer_stats(layer1, _groups(layer1, "group"), timing["layer1_seconds"]),
+            "layer2": metrics.layer_stats(layer2, _groups(layer2, "parent_id"), timing["layer2_seconds"])
+            if self.config["algorithm"] == "mgrpo" else None,
+            "correction": metrics.correction_metrics((r["parent_correct"], r["correct"]) for r in layer2)
+            if self.config["algorithm"] == "mgrpo" else None,
+            "loss": update["loss"],
+            "kl": update["kl"],
+            "clip_fraction": update["clip_fraction"],
+            "entropy": _mean_token_entropy(records),
+            "grad_norm": update["grad_norm"],
+            "learning_rate": update["learning_rate"],
+            "train_seconds": timing["train_seconds"],
+            "step_seconds": timing["step_seconds"],
+            "tokens_per_second": generated_tokens / generation_seconds if generation_seconds > 0 else 0.0,
+        }
+        return StepResult(records, line)
+
+    def publish(self, result: StepResult) -> None:
+        """Rollouts first, then the metrics line: a metrics line always means a complete rollout file."""
+        if not self.writer:
+            return
+        path, count = self.writer.write_rollouts(result.metrics_line["step"], result.records)
+        self.writer.append_metrics(result.metrics_line)
+        self.protocol.emit("rollouts", step=self.step, path=str(path), count=count)
+        self.protocol.emit("step", step=self.step, total_steps=self.config["max_steps"], metrics=result.metrics_line)
+        line = result.metrics_line
+        log.info("step %d/%d: layer-1 acc %s, layer-2 acc %s, loss %.4f, %.2fs", self.step, self.config["max_steps"],
+                 _fmt(line["layer1"]["accuracy"]), _fmt(line["layer2"]["accuracy"]) if line["layer2"] else "-",
+                 line["loss"], line["step_seconds"])
+
+    # checkpoints and evaluation ---------------------------------------------------------------------
+    def save(self) -> None:
+        """Checkpoint the last completed step (rank 0 writes; everyone has the same weights)."""
+        if not self.writer or self.last_saved_step == self.step:
+            return
+        folder = checkpoint.save_checkpoint(
+            self.writer.checkpoints_dir, self.step, model=self.model, tokenizer=self.tokenizer,
+            optimizer=self.optimizer, scheduler=self.scheduler,
+            rng_state=checkpoint.capture_rng({"trainer": self.trainer_rng}, self.generator),
+            metrics_lines=self.writer.metrics_line_count(), rollout_lines=self.writer.rollout_line_count(self.step),
+            extra={"problems_consumed": self.stream.consumed, "run_id": self.run_id})
+        checkpoint.prune_checkpoints(self.writer.checkpoints_dir, self.config["save_total_limit"])
+        self.last_checkpoint = str(folder.relative_to(self.run_dir))
+        self.write_manifest()
+        self.last_saved_step = self.step
+        self.protocol.emit("checkpoint", step=self.step, path=str(folder))
+
+    def run_evaluation(self) -> None:
+        self.last_eval_step = self.step
+        if self.writer:
+            config = self.config
+            result = evaluate(
+                self.model, self.tokenizer, self.task.eval_problems(config["eval_size"]), step=self.step,
+                layer1_template=config["layer1_template"], layer2_template=config["layer2_template"],
+                guiding_phrases=config["guiding_phrases"], max_completion_length=config["max_completion_length"],
+                max_prompt_length=config["max_prompt_length"], stop_ids=self.stop_ids,
+                batch_size=config["generation_batch_size"], num_samples=config["eval_num_samples"],
+                temperature=config["temperature"], top_p=config["top_p"], seed=config["seed"])
+            path = self.writer.write_eval(self.step, result)
+            self.protocol.emit("eval", step=self.step, path=str(path), metrics=result["metrics"])
+            m = result["metrics"]
+            log.info("eval at step %d: Acc@t1 %s, Acc@t2 %s", self.step, _fmt(m["acc_t1"]), _fmt(m["acc_t2"]))
+        self._barrier()
+
+
+def _groups(records: list[dict], key: str) -> list[list[float]]:
+    grouped: dict[Any, list[float]] = {}
+    for record in records:
+        grouped.setdefault(record[key], []).append(record["reward"])
+    return list(grouped.values())
+
+
+def _mean_token_entropy(records: list[dict]) -> float | None:
+    values = [value for record in records for value in (record.get("token_entropies") or [])]
+    return sum(values) / len(values) if values else None
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"

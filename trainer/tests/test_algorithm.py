@@ -1,0 +1,96 @@
+"""The GRPO maths against hand computations."""
+
+import math
+
+import pytest
+import torch
+
+from mgrpo.algorithm import clipped_surrogate, group_advantages, kl_k3, loss_share, masked_mean
+
+
+def test_group_advantages_hand_computed():
+    rewards = torch.tensor([[1.0, 0.0, 0.0, 1.0], [1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 1.0]])
+    result = group_advantages(rewards, "group")
+    assert result.group_mean.tolist() == pytest.approx([0.5, 1.0, 0.25])
+    # population std: group 2 is sqrt(0.25 * 0.75) = sqrt(3) / 4
+    assert result.group_std.tolist() == pytest.approx([0.5, 0.0, math.sqrt(3) / 4])
+    assert result.advantages[0].tolist() == pytest.approx([0.5 / 0.5001, -0.5 / 0.5001, -0.5 / 0.5001, 0.5 / 0.5001])
+    assert result.advantages[1].tolist() == [0.0, 0.0, 0.0, 0.0]
+    std2 = math.sqrt(3) / 4 + 1e-4
+    assert result.advantages[2].tolist() == pytest.approx([-0.25 / std2] * 3 + [0.75 / std2])
+    assert result.equal_groups.tolist() == [False, True, False]
+
+
+def test_all_equal_groups_get_exactly_zero_even_with_rounding():
+    rewards = torch.tensor([[0.1, 0.1, 0.1], [0.0, 0.0, 0.0]])
+    for scale in ("group", "batch", "none"):
+        assert group_advantages(rewards, scale).advantages.abs().max().item() == 0.0
+
+
+def test_batch_and_none_scaling():
+    rewards = torch.tensor([[1.0, 0.0, 0.0, 1.0], [1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 1.0]])
+    batch_std = math.sqrt((7 / 12) * (5 / 12))  # 7 ones among 12 rewards, population std
+    batch = group_advantages(rewards, "batch").advantages
+    assert batch[0, 0].item() == pytest.approx(0.5 / (batch_std + 1e-4))
+    assert batch[2, 3].item() == pytest.approx(0.75 / (batch_std + 1e-4))
+    none = group_advantages(rewards, "none").advantages
+    assert none[2].tolist() == pytest.approx([-0.25, -0.25, -0.25, 0.75])
+    with pytest.raises(ValueError, match="scale_rewards"):
+        group_advantages(rewards, "median")
+
+
+def test_clipped_surrogate_four_cases():
+    # tokens: ratio 1.5 and 0.5, each with advantage +1 and -1
+    ratios = torch.tensor([[1.5], [1.5], [0.5], [0.5]])
+    advantages = torch.tensor([1.0, -1.0, 1.0, -1.0])
+    logprobs = torch.log(ratios).requires_grad_(True)
+    terms = clipped_surrogate(logprobs, torch.zeros_like(logprobs), advantages, 0.2)
+    # ratio 1.5, A>0: clipped at 1.2; ratio 1.5, A<0: unclipped -1.5 is the min;
+    # ratio 0.5, A>0: unclipped 0.5 is the min; ratio 0.5, A<0: clipped at 0.8.
+    assert terms.per_token_loss[:, 0].tolist() == pytest.approx([-1.2, 1.5, -0.5, 0.8])
+    assert terms.clipped[:, 0].tolist() == [True, False, False, True]
+    terms.per_token_loss.sum().backward()
+    # d(-ratio * A)/d logp = -ratio * A where unclipped, 0 where the clip is active
+    assert logprobs.grad[:, 0].tolist() == pytest.approx([0.0, 1.5, -0.5, 0.0])
+
+
+def test_clip_higher_and_kl_term():
+    logprobs = torch.log(torch.tensor([[1.25]]))
+    terms = clipped_surrogate(logprobs, torch.zeros_like(logprobs), torch.tensor([1.0]), 0.2, epsilon_high=0.28)
+    assert terms.per_token_loss.item() == pytest.approx(-1.25) and not terms.clipped.item()
+    kl = torch.tensor([[0.5]])
+    with_kl = clipped_surrogate(logprobs, torch.zeros_like(logprobs), torch.tensor([1.0]), 0.2, 0.28, kl=kl, beta=0.1)
+    assert with_kl.per_token_loss.item() == pytest.approx(-1.25 + 0.05)
+
+
+def test_kl_k3_hand_value_and_unbiasedness():
+    value = kl_k3(torch.tensor(math.log(0.5)), torch.tensor(math.log(0.25)))
+    # ref - logp = log 0.5: 0.5 - log 0.5 - 1
+    assert value.item() == pytest.approx(0.5 - math.log(0.5) - 1)
+    assert kl_k3(torch.tensor(-1.3), torch.tensor(-1.3)).item() == 0.0
+    # Its expectation under pi is KL(pi || ref).
+    p = torch.tensor([0.7, 0.2, 0.1])
+    q = torch.tensor([0.5, 0.3, 0.2])
+    expected = (p * kl_k3(p.log(), q.log())).sum().item()
+    assert expected == pytest.approx((p * (p / q).log()).sum().item(), rel=1e-5)
+    assert (kl_k3(torch.randn(100), torch.randn(100)) >= 0).all()
+
+
+def test_loss_aggregation_and_micro_batch_shares():
+    loss = torch.tensor([[1.0, 2.0, 3.0], [4.0, float("nan"), float("nan")], [1.0, 1.0, 0.0]])
+    mask = torch.tensor([[1, 1, 1], [1, 0, 0], [1, 1, 0]], dtype=torch.bool)
+    totals = dict(total_sequences=3, total_tokens=6, max_completion_length=4)
+    # grpo: mean of per-sequence means (2, 4, 1) -> 7/3; bnpo: 12/6; dr_grpo: 12/(3*4)
+    expected = {"grpo": 7 / 3, "bnpo": 2.0, "dr_grpo": 1.0}
+    for loss_type, value in expected.items():
+        full = loss_share(loss, mask, loss_type, **totals)
+        assert full.item() == pytest.approx(value)  # NaN in padding never leaks
+        split = loss_share(loss[:1], mask[:1], loss_type, **totals) + loss_share(loss[1:], mask[1:], loss_type, **totals)
+        assert split.item() == pytest.approx(value)
+    with pytest.raises(ValueError, match="loss_type"):
+        loss_share(loss, mask, "sum", **totals)
+
+
+def test_masked_mean():
+    assert masked_mean(torch.tensor([[1.0, 3.0, 100.0]]), torch.tensor([[1, 1, 0]])) == 2.0
+    assert masked_mean(torch.tensor([[1.0]]), torch.tensor([[0]])) is None
