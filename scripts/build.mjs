@@ -1,4 +1,5 @@
-// Bundles the extension host code (extension/src/main.ts) into dist/extension.js with esbuild.
+// Bundles the extension host code (extension/src/main.ts) into dist/extension.js with esbuild,
+// and the webviews (webview/src/{dashboard,inspector}/main.ts) into dist/webview/ (see webview/README.md).
 //   node scripts/build.mjs               development build with a source map
 //   node scripts/build.mjs --production  minified (what `npm run package` ships)
 //   node scripts/build.mjs --watch       rebuild on change
@@ -6,6 +7,7 @@
 import * as esbuild from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
+import fs from 'node:fs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
@@ -51,14 +53,87 @@ const options = {
   plugins: [reportProblems],
 };
 
+/**
+ * Monaco's editor worker as one script, returned as text: the inspector bundle inlines it and
+ * starts it from a blob (the webview CSP allows `worker-src blob:` and nothing else).
+ */
+async function editorWorkerSource() {
+  const result = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: ['node_modules/monaco-editor/esm/vs/editor/editor.worker.js'],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    platform: 'browser',
+    target: 'es2022',
+    minify: production,
+    logLevel: 'silent',
+  });
+  return result.outputFiles[0].text;
+}
+
+/** Resolves `import source from 'mgrpo:editor-worker-source'` to the worker's text. */
+const inlineEditorWorker = {
+  name: 'inline-editor-worker',
+  setup(build) {
+    build.onResolve({ filter: /^mgrpo:editor-worker-source$/ }, (args) => ({ path: args.path, namespace: 'mgrpo-worker' }));
+    build.onLoad({ filter: /.*/, namespace: 'mgrpo-worker' }, async () => ({ contents: await editorWorkerSource(), loader: 'text' }));
+  },
+};
+
+/** Same problem report as the extension's, naming the webview bundle. */
+function reportWebviewProblems(name) {
+  return {
+    name: 'report-webview-problems',
+    setup(build) {
+      let started = 0;
+      build.onStart(() => { started = Date.now(); });
+      build.onEnd((result) => {
+        for (const { text, location } of result.errors) {
+          const where = location ? `${location.file}:${location.line}:${location.column}: ` : '';
+          console.error(`${where}error: ${text}`);
+        }
+        const verdict = result.errors.length ? `failed with ${result.errors.length} error(s)` : 'ok';
+        console.log(`[build] dist/webview/${name}.js ${verdict} in ${Date.now() - started} ms${production ? ' (production)' : ''}`);
+      });
+    },
+  };
+}
+
+/** A webview bundle: browser code and its CSS (plus Monaco's codicon font) into dist/webview/. */
+function webviewOptions(name) {
+  return {
+    absWorkingDir: root,
+    entryPoints: { [name]: `webview/src/${name}/main.ts` },
+    outdir: 'dist/webview',
+    bundle: true,
+    platform: 'browser',
+    target: 'es2022',
+    format: 'iife',
+    tsconfig: 'webview/tsconfig.json',
+    loader: { '.ttf': 'file' },
+    assetNames: '[name]',
+    sourcemap: !production,
+    sourcesContent: !production,
+    minify: production,
+    logLevel: 'silent',
+    plugins: [inlineEditorWorker, reportWebviewProblems(name)],
+  };
+}
+
+const builds = [options, webviewOptions('dashboard'), webviewOptions('inspector')];
+
+// A production build must not ship a development build's multi-megabyte source maps (.vscodeignore
+// packs dist/**/*.js.map): start dist/webview afresh.
+if (production && !watch) fs.rmSync(path.join(root, 'dist', 'webview'), { recursive: true, force: true });
+
 if (watch) {
-  const context = await esbuild.context(options);
-  await context.watch();
-  console.log('[build] watching extension/src for changes');
-} else {
-  try {
-    await esbuild.build(options);
-  } catch {
-    process.exit(1);
+  for (const each of builds) {
+    const context = await esbuild.context(each);
+    await context.watch();
   }
+  console.log('[build] watching extension/src and webview/src for changes');
+} else {
+  const results = await Promise.allSettled(builds.map((each) => esbuild.build(each)));
+  if (results.some((r) => r.status === 'rejected')) process.exit(1);
 }

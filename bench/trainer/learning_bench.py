@@ -74,7 +74,7 @@ def run_ours(name: str, config: dict, out: Path) -> dict:
     return {"name": name, "config_path": config_path, "wall_seconds": wall, "train_seconds": train_seconds,
             "samples": run_tools.samples_generated(lines), "steps": len(lines), "before": before, "after": after,
             "layer1_reward_first": lines[0]["layer1"]["reward_mean"],
-            "layer1_reward_last": bench_common.median([line["layer1"]["reward_mean"] for line in lines[-5:]])}
+            "layer1_reward_last": mean([line["layer1"]["reward_mean"] for line in lines[-10:]])}
 
 
 def run_trl(grpo_config_path: Path, out: Path, eval_size: int) -> dict:
@@ -90,8 +90,13 @@ def run_trl(grpo_config_path: Path, out: Path, eval_size: int) -> dict:
     return {"name": "trl", "wall_seconds": wall, "train_seconds": summary["train_seconds"],
             "samples": summary["samples_generated"], "steps": summary["steps"], "after": after,
             "layer1_reward_first": rewards[0] if rewards else None,
-            "layer1_reward_last": bench_common.median(rewards[-5:]) if rewards else None,
+            "layer1_reward_last": mean(rewards[-10:]) if rewards else None,
             "trl_version": summary["trl_version"]}
+
+
+def mean(values: list[float | None]) -> float | None:
+    present = [value for value in values if value is not None]
+    return sum(present) / len(present) if present else None
 
 
 def metric_cells(metrics: dict) -> list[str]:
@@ -161,11 +166,11 @@ def write_page(args, mgrpo_config: dict, results: list[dict], total_seconds: flo
             names[result["name"]] + (f" {result['trl_version']}" if result["name"] == "trl" else ""),
             str(result["samples"]), *metric_cells(result["after"]["metrics"]),
             "n/a" if reward is None else f"{reward:.2f}",
-            bench_common.fmt_seconds(result["train_seconds"]),
+            f"{result['train_seconds']:.0f} s",
         ])
     lines += bench_common.markdown_table(
         ["policy", "samples generated", *(title for _key, title in METRIC_COLUMNS),
-         "layer-1 reward (last 5 steps)", "training time"],
+         "layer-1 training reward (last 10 steps)", "training time"],
         rows,
     )
     lines += [

@@ -150,6 +150,12 @@ export async function startCodeServer(options) {
   for (const [key, dir] of Object.entries({ workspace, userDataDir, extensionsDir })) {
     if (typeof dir !== 'string' || !dir) throw new Error(`startCodeServer: options.${key} must be a path`);
   }
+  // code-server listens on <user-data-dir>/code-server-ipc.sock; Linux caps socket paths at 107
+  // bytes, and a longer one fails later, obscurely (EINVAL in the extension host log).
+  const ipcSocket = path.join(path.resolve(userDataDir), 'code-server-ipc.sock');
+  if (Buffer.byteLength(ipcSocket) > 107) {
+    throw new Error(`startCodeServer: userDataDir ${userDataDir} is too long for code-server's socket ${ipcSocket} (max 107 bytes)`);
+  }
   fs.mkdirSync(userDataDir, { recursive: true });
   fs.mkdirSync(extensionsDir, { recursive: true });
   if (!fs.existsSync(workspace)) throw new Error(`startCodeServer: workspace ${workspace} does not exist`);

@@ -146,6 +146,13 @@ describe('Runs tree model', () => {
     });
   });
 
+  it('shows a live run\'s progress from metrics.jsonl when run.json lags behind (it is rewritten at checkpoints)', async () => {
+    const reader = await RunReader.open(FIXTURE_RUN);
+    const node = runNode(reader);
+    const lagging = { ...node, manifest: { ...node.manifest, status: 'running' as const, completed_steps: 0 } };
+    assert.match(presentation(lagging).description, /^running · 2\/2 · /);
+  });
+
   it('presents nodes with outcome, reward and numbers, escaping model text', async () => {
     const reader = await RunReader.open(FIXTURE_RUN);
     const run = presentation(runNode(reader));

@@ -8,6 +8,7 @@ incomplete and ignored.
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
 from pathlib import Path
@@ -16,7 +17,6 @@ from typing import Any
 import torch
 
 from .runlog import step_name, utc_now, write_json_atomic
-import json
 
 
 def capture_rng(python_rngs: dict[str, random.Random], generator: torch.Generator | None) -> dict[str, Any]:

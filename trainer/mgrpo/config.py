@@ -24,7 +24,9 @@ PACKAGE_ROOT = Path(__file__).resolve().parent
 DEMO_MODEL_DIR = PACKAGE_ROOT.parent / "models" / "mgrpo-demo-tiny"
 
 # The embedded default: sized so a step takes seconds on a 2-core CPU and learning shows within tens of
-# steps. Values not named here come from the schema defaults.
+# steps (measured on an SFT candidate of the demo model: sampled Acc@t1 0.44 -> 0.53 and greedy Acc@t2
+# 0.64 -> 0.76 after 20 steps at lr 2e-4, beta 0.02, KL staying below 0.03; lr 5e-4 on a weaker candidate
+# drifted, KL 0.26 by step 30). Values not named here come from the schema defaults.
 DEMO_PRESET: dict[str, Any] = {
     "model_name_or_path": str(DEMO_MODEL_DIR),
     "task": "chain",
@@ -43,7 +45,8 @@ DEMO_PRESET: dict[str, Any] = {
     "save_total_limit": 5,
     "eval_steps": 50,
     "eval_size": 100,
-    "eval_num_samples": 0,
+    # Greedy accuracy of the demo model moves in coarse steps; sampled accuracy shows learning sooner.
+    "eval_num_samples": 4,
     "micro_batch_size": 32,
 }
 PRESETS = {"demo": DEMO_PRESET}

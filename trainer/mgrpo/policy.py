@@ -71,7 +71,10 @@ def load_policy(name_or_path: str, device: torch.device, dtype: str = "auto"):
             raise PolicyLoadError(f"{path} is not a Hugging Face model folder (no config.json in it)")
         source = str(path)
     elif _looks_like_path(name_or_path):
-        raise PolicyLoadError(f"model folder not found: {name_or_path}")
+        hint = ""
+        if path.name == "mgrpo-demo-tiny":
+            hint = " (the demo model is made by trainer/scripts/make_demo_model.py)"
+        raise PolicyLoadError(f"model folder not found: {name_or_path}{hint}")
     else:
         source = name_or_path
     try:

@@ -25,7 +25,7 @@ import os
 import random
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -33,9 +33,10 @@ import torch
 
 from . import algorithm, checkpoint, metrics, prompts, sampling
 from .evaluate import evaluate
-from .policy import (PolicyInfo, count_parameters, frozen_reference, load_policy, select_device, stop_token_ids)
+from .policy import (PolicyInfo, PolicyLoadError, count_parameters, frozen_reference, load_policy, select_device,
+                     stop_token_ids)
 from .protocol import Protocol
-from .runlog import RunWriter, step_name, utc_now
+from .runlog import RunWriter, utc_now
 from .scoring import completion_logprobs, pack
 from .task import ChainTask, JsonlTask, Problem, answer_span, step_spans, verify
 
@@ -237,7 +238,6 @@ class TrainingSample:
 class StepResult:
     records: list[dict]
     metrics_line: dict
-    extra: dict = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -393,6 +393,13 @@ class Trainer:
             return 0
         except UsageError:
             raise
+        except PolicyLoadError as error:  # a wrong model path is the user's to fix, not a crash: no traceback
+            log.error("%s", error)
+            self.status = "failed"
+            self.write_manifest(error=str(error))
+            self.protocol.error(str(error))
+            self.protocol.emit("finished", status="failed", step=self.step)
+            return 2
         except BaseException as error:  # a crash: record it where the host can see it, then fail
             message = f"{type(error).__name__}: {error}"
             log.error("training failed at step %d: %s\n%s", self.step + 1, message, traceback.format_exc())
@@ -407,23 +414,20 @@ class Trainer:
             self.dist.close()
 
     def handle_commands(self) -> bool:
-        """Apply commands received since the last step; True means stop. Rank 0 decides for everyone."""
-        decision = "continue"
+        """Apply the commands received since the last step, in order; True means stop. Rank 0 reads them
+        (and alone writes checkpoints), then tells the other ranks whether to go on."""
+        stop = False
         if self.dist.is_main:
             for command in self.protocol.pending():
-                if command == "stop":
-                    decision = "stop"
-                    break
                 if command == "checkpoint":
-                    decision = "checkpoint"
-                if command == "pause":
-                    decision = self.wait_while_paused()
-                    if decision == "stop":
-                        break
-        decision = self.dist.broadcast(decision)
-        if decision == "checkpoint":
-            self.save()
-        return decision == "stop"
+                    self.save(requested=True)
+                elif command == "pause":
+                    stop = self.wait_while_paused() == "stop"
+                elif command == "stop":
+                    stop = True
+                if stop:
+                    break
+        return bool(self.dist.broadcast(stop))
 
     def wait_while_paused(self) -> str:
         self.status = "paused"
@@ -433,7 +437,7 @@ class Trainer:
         while True:
             command = self.protocol.wait_command(timeout=0.5)
             if command == "checkpoint":
-                self.save()
+                self.save(requested=True)
             elif command == "stop":
                 decision = "stop"
                 break
@@ -623,9 +627,14 @@ class Trainer:
                  line["loss"], line["step_seconds"])
 
     # checkpoints and evaluation ---------------------------------------------------------------------
-    def save(self) -> None:
-        """Checkpoint the last completed step (rank 0 writes; everyone has the same weights)."""
-        if not self.writer or self.last_saved_step == self.step:
+    def save(self, requested: bool = False) -> None:
+        """Checkpoint the last completed step (rank 0 writes; everyone has the same weights). A step is saved
+        once; asking again (``requested``, the "checkpoint" command) only re-announces it."""
+        if not self.writer:
+            return
+        if self.last_saved_step == self.step:
+            if requested and self.last_checkpoint:
+                self.protocol.emit("checkpoint", step=self.step, path=str(self.run_dir / self.last_checkpoint))
             return
         folder = checkpoint.save_checkpoint(
             self.writer.checkpoints_dir, self.step, model=self.model, tokenizer=self.tokenizer,

@@ -176,3 +176,13 @@ def test_eval_command_writes_the_eval_file(tmp_path, tiny_model_dir, capsys, run
     schema_validator(run_schema, "evalResult").validate(written)
     assert main(["eval", "--model", str(tiny_model_dir), "--n", "1"]) == 0
     assert "| n | Acc@t1 | Acc@t2 |" in capsys.readouterr().out
+
+
+def test_missing_model_is_a_usage_error_not_a_crash(tmp_path):
+    config = resolve_config(write_config(tmp_path, tiny_config(tmp_path / "no-such-model")))
+    out = io.StringIO()
+    assert Trainer(config, tmp_path / "run", Protocol(out)).run() == 2
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert events[0]["event"] == "error" and "model folder not found" in events[0]["message"]
+    assert "detail" not in events[0]
+    assert read_run(tmp_path / "run")["manifest"]["status"] == "failed"

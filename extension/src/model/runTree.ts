@@ -231,20 +231,22 @@ export function presentation(node: RunTreeNode): NodePresentation {
   switch (node.kind) {
     case 'run': {
       const m = node.manifest;
+      // run.json is rewritten at checkpoints; metrics.jsonl grows every step, so a live run's progress is the larger.
+      const stepsDone = Math.max(m.completed_steps, node.lastMetrics?.step ?? 0);
       const status = RUN_STATUS_ICONS[m.status] ?? { icon: 'circle-outline', color: undefined };
       const rows: [string, string][] = [
         ['run', escapeMarkdown(m.run_id)],
         ['status', m.status + (m.error ? `: ${escapeMarkdown(clip(m.error, 200))}` : '')],
         ['algorithm', m.algorithm],
         ['model', escapeMarkdown(m.model.name_or_path)],
-        ['steps', `${m.completed_steps} / ${m.total_steps}`],
+        ['steps', `${stepsDone} / ${m.total_steps}`],
         ['folder', escapeMarkdown(node.runDir)],
       ];
       if (node.lastMetrics) rows.push(['last step', accuracyChange(node.lastMetrics)]);
       if (node.malformedLines > 0) rows.push(['malformed lines', `${node.malformedLines} skipped`]);
       return {
         label: m.name ?? m.run_id,
-        description: [`${m.status} · ${m.completed_steps}/${m.total_steps}`, accuracyChange(node.lastMetrics), node.malformedLines > 0 ? `⚠ ${node.malformedLines} malformed` : '']
+        description: [`${m.status} · ${stepsDone}/${m.total_steps}`, accuracyChange(node.lastMetrics), node.malformedLines > 0 ? `⚠ ${node.malformedLines} malformed` : '']
           .filter(Boolean)
           .join(' · '),
         tooltip: `**${escapeMarkdown(m.name ?? m.run_id)}**\n\n${table(rows)}`,

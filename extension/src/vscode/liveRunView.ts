@@ -19,7 +19,8 @@ export class LiveRunView extends Disposable {
     this.progress = emptyProgress(totalSteps);
     this.statusItem = this.register(vscode.window.createStatusBarItem(`mgrpo.run.${trainer.pid ?? runName}`, vscode.StatusBarAlignment.Left, 50));
     this.statusItem.name = `MGRPO run ${runName}`;
-    this.statusItem.command = 'mgrpo.showLog';
+    // A click opens the run's live dashboard (the log stays one click away in the Runs view).
+    this.statusItem.command = { command: 'mgrpo.showDashboard', title: 'Show Dashboard', arguments: [{ runDir: trainer.launch.runDir }] };
     this.register(trainer.onEvent((event) => this.onEvent(event)));
     this.register(trainer.onDidChangeState(() => this.render()));
     this.render();
@@ -49,7 +50,7 @@ export class LiveRunView extends Disposable {
     this.statusItem.text = `MGRPO ${icon} ${what}${suffix}`;
     const tooltip = new vscode.MarkdownString(undefined, true);
     tooltip.appendText(`MGRPO run ${this.runName} (${state})\n\n`);
-    tooltip.appendMarkdown('Acc@t1 → Acc@t2 of the last step; click for the trainer log.');
+    tooltip.appendMarkdown('Acc@t1 → Acc@t2 of the last step; click for the dashboard.');
     this.statusItem.tooltip = tooltip;
   }
 

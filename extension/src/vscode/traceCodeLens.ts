@@ -30,6 +30,9 @@ export class TraceCodeLensProvider extends Disposable implements vscode.CodeLens
       const n = view.corrections.length;
       lenses.push(new vscode.CodeLens(top, { title: `$(diff) Diff with correction${n > 1 ? ` (${n})` : ''}`, command: 'mgrpo.diffCorrection', arguments: [ref], tooltip: 'This sample on the left, a layer-2 correction of it on the right' }));
     }
+    if ((view.record.layer === 2 && view.parent) || (view.record.layer === 1 && view.corrections.length > 0)) {
+      lenses.push(new vscode.CodeLens(top, { title: '$(inspect) Open in Inspector', command: 'mgrpo.showInspector', arguments: [ref], tooltip: 'Layer 1 and its correction side by side, annotated per reasoning step' }));
+    }
     lenses.push(new vscode.CodeLens(top, {
       title: '$(history) Compare across steps',
       command: 'mgrpo.compareAcrossSteps',

@@ -98,8 +98,8 @@ function errorEntries(chunk: string): string[] {
   return entries;
 }
 
-/** True once VS Code logged the activation of `extensionId` in an extension host log. */
+/** True once VS Code logged the activation of `extensionId` ("_doActivateExtension <id>, startup: ..."). */
 export function extensionActivated(userDataDir: string, extensionId: string): boolean {
-  const activated = new RegExp(`_doActivateExtension ${extensionId.replace(/\./g, '\\.')}\\b`);
-  return findExtensionHostLogs(userDataDir).some((file) => activated.test(fs.readFileSync(file, 'utf8')));
+  const line = `_doActivateExtension ${extensionId},`;
+  return findExtensionHostLogs(userDataDir).some((file) => fs.readFileSync(file, 'utf8').includes(line));
 }

@@ -17,15 +17,11 @@ export type Feature =
   | 'inspector';
 
 export const notYetLanded: Partial<Record<Feature, string>> = {
-  startRun: '"MGRPO: Start MGRPO Run" -> Embedded demo, trainer child process, status bar progress',
-  runsTree: 'Runs view tree run -> step -> q -> layer-1 sample -> layer-2 corrections',
-  traceDocuments: 'mgrpo-trace documents in reasoning-trace language with step hovers',
-  diffCorrection: '"MGRPO: Diff Correction Trace" diff editor layer 1 vs layer 2',
-  filterSamples: '"MGRPO: Filter Samples" by correction outcome',
-  stopRun: '"MGRPO: Stop Run" ends the trainer process',
-  configErrors: 'config validation errors naming the key when starting a run',
-  dashboard: 'dashboard webview panel',
-  inspector: 'inspector webview panel',
+  // Seen passing with a .vsix that carried a demo model (MGRPO_E2E_VSIX, MGRPO_E2E_RUN_PENDING=1);
+  // `npm run package` does not ship one until trainer/models/mgrpo-demo-tiny/ is in the repo.
+  startRun: 'the embedded demo model trainer/models/mgrpo-demo-tiny/ (shipped in the .vsix)',
+  dashboard: 'dashboard webview panel ("MGRPO: Show Dashboard")',
+  inspector: 'inspector webview panel ("MGRPO: Show Inspector")',
 };
 
 /** Skips the calling test unless the extension is installed and every feature it needs has landed. */

@@ -44,7 +44,8 @@ export class VSCodeSession {
 
   static async start(name: string, options: SessionOptions = {}): Promise<VSCodeSession> {
     const run = e2eRun();
-    const root = fs.mkdtempSync(path.join(run.tempRoot, `${slug(name)}-`));
+    // Short: code-server puts a Unix socket (108-byte path limit) inside the user-data folder.
+    const root = fs.mkdtempSync(path.join(run.tempRoot, `${slug(name).slice(0, 24)}-`));
     const workspace = path.join(root, 'workspace');
     fs.mkdirSync(workspace);
     for (const [relative, content] of Object.entries(options.workspaceFiles ?? {})) {

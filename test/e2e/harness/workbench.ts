@@ -130,6 +130,13 @@ export class Workbench {
     await row.and(this.page.locator('[aria-expanded="true"]')).waitFor({ timeout: this.defaultTimeoutMs });
   }
 
+  /** Clicks a view's "Collapse All" action (views with showCollapseAll), e.g. to start from a known tree. */
+  async collapseAll(): Promise<void> {
+    const action = this.page.locator('#workbench\\.parts\\.sidebar a.action-label[aria-label^="Collapse All"]').first();
+    await action.waitFor({ state: 'visible', timeout: this.defaultTimeoutMs });
+    await action.click();
+  }
+
   // ---- editors, hovers --------------------------------------------------------------------------
 
   activeEditor(): Locator {

@@ -5,6 +5,7 @@ import { openRunFolder } from './openRunFolder';
 import { pauseRun, refreshRuns, resumeRun, showLog, stopRun } from './runControl';
 import { startRun } from './startRun';
 import { diffCorrection, openTrace, showFullCompletion } from './traces';
+import { showDashboard, showInspector } from '../../webview/commands';
 
 /** Every command id of package.json's contributes.commands, with its factory. */
 export const COMMANDS: Record<string, CommandFactory> = {
@@ -21,4 +22,6 @@ export const COMMANDS: Record<string, CommandFactory> = {
   'mgrpo.showFullCompletion': showFullCompletion,
   'mgrpo.showLog': showLog,
   'mgrpo.refreshRuns': refreshRuns,
+  'mgrpo.showDashboard': showDashboard,
+  'mgrpo.showInspector': showInspector,
 };

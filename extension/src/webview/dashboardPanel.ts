@@ -1,0 +1,159 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { RunPaths } from '../format/types';
+import type { Ctx } from '../vscode/ctx';
+import { Disposable } from '../vscode/disposable';
+import type { RunSession } from '../vscode/runSession';
+import { WebviewChannel } from './channel';
+import { dashboardPoint, evalRow, parseEvalResult, runHeader } from './dashboardData';
+import { createPanel } from './panel';
+import type { AllowedCommand, EvalRow, RunHeader } from './protocol';
+
+const EVAL_FILE = /^step-(\d+)\.json$/;
+
+/**
+ * One run's live dashboard. Sends the whole run once the webview is ready, then only what the
+ * run appended (new metrics lines, new evaluation files) each time the run session reports a
+ * change, so a run of thousands of steps costs one message per step.
+ */
+export class DashboardPanel extends Disposable {
+  readonly panel: vscode.WebviewPanel;
+  private readonly channel: WebviewChannel;
+  /** How many of the reader's metrics lines the webview has, and of which generation. */
+  private sentMetrics = 0;
+  private sentGeneration = -1;
+  /** eval file name -> mtime, as last sent; a changed listing re-sends the table. */
+  private evalSignature = '';
+  private updating: Promise<void> = Promise.resolve();
+
+  constructor(private readonly ctx: Ctx, readonly runDir: string | undefined, title: string) {
+    super();
+    this.panel = createPanel(ctx.extension.extensionUri, { viewType: 'mgrpo.dashboard', title, bundle: 'dashboard', inlineStyles: false, blobWorkers: false });
+    this.register({ dispose: () => this.panel.dispose() });
+    this.channel = this.register(new WebviewChannel(this.panel.webview, ctx.log, `dashboard ${runDir ?? '(no run)'}`, () => this.sendAll(), {
+      runCommand: async ({ command }: { command: AllowedCommand }) => {
+        await vscode.commands.executeCommand(command);
+        return null;
+      },
+    }));
+    if (runDir) {
+      this.register(ctx.runs.onDidChangeRun((change) => {
+        if (change.session.runDir === runDir) this.scheduleUpdate();
+      }));
+      // Pausing or stopping changes the header before the files do.
+      this.register(ctx.runs.onDidChangeLive(() => this.scheduleUpdate()));
+    }
+  }
+
+  reveal(): void {
+    this.panel.reveal(undefined, false);
+  }
+
+  private session(): RunSession | undefined {
+    return this.runDir ? this.ctx.runs.get(this.runDir) : undefined;
+  }
+
+  private header(): RunHeader {
+    const session = this.session();
+    const reader = session?.reader;
+    return runHeader({
+      runDir: this.runDir ?? '',
+      name: session?.name ?? path.basename(this.runDir ?? ''),
+      manifest: reader?.manifest,
+      metrics: reader?.metrics ?? [],
+      liveState: session?.trainer?.state,
+      error: session ? session.error : `the run ${this.runDir} is no longer in the Runs view`,
+    });
+  }
+
+  /** Everything, from the start (on `ready`, and after a resumed run rewrote its files). */
+  private sendAll(): void {
+    if (!this.runDir) {
+      this.channel.notify('dashboard/empty', { message: 'No MGRPO run yet. Start one, or open a run folder; its dashboard shows the run live.' });
+      return;
+    }
+    const reader = this.session()?.reader;
+    const metrics = reader?.metrics ?? [];
+    this.sentMetrics = metrics.length;
+    this.sentGeneration = reader?.generation ?? -1;
+    this.evalSignature = '';
+    this.channel.notify('dashboard/reset', { header: this.header(), points: metrics.map(dashboardPoint), evals: [] });
+    this.scheduleUpdate();
+  }
+
+  private scheduleUpdate(): void {
+    // One update at a time, in order: a slow eval read must not let a later append overtake it.
+    this.updating = this.updating.then(() => this.update()).catch((error: unknown) => {
+      this.ctx.log.warn(`[dashboard] update of ${this.runDir} failed: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  }
+
+  private async update(): Promise<void> {
+    if (this.isDisposed || !this.channel.isReady || !this.runDir) return;
+    const reader = this.session()?.reader;
+    const metrics = reader?.metrics ?? [];
+    if ((reader?.generation ?? -1) !== this.sentGeneration || metrics.length < this.sentMetrics) {
+      this.sendAll();
+      return;
+    }
+    const fresh = metrics.slice(this.sentMetrics);
+    this.sentMetrics = metrics.length;
+    this.channel.notify('dashboard/append', { header: this.header(), points: fresh.map(dashboardPoint) });
+    const evals = await this.readEvalsIfChanged();
+    if (evals) this.channel.notify('dashboard/evals', { evals });
+  }
+
+  /** All evaluations, oldest first, when the eval/ listing changed since the last call. */
+  private async readEvalsIfChanged(): Promise<EvalRow[] | undefined> {
+    const dir = path.join(this.runDir!, RunPaths.evalDir);
+    let names: string[];
+    try {
+      names = (await fs.readdir(dir)).filter((name) => EVAL_FILE.test(name)).sort();
+    } catch {
+      names = [];
+    }
+    const stats = await Promise.all(names.map((name) => fs.stat(path.join(dir, name)).then((s) => `${name}:${s.mtimeMs}:${s.size}`, () => name)));
+    const signature = stats.join('|');
+    if (signature === this.evalSignature) return undefined;
+    this.evalSignature = signature;
+    const rows: EvalRow[] = [];
+    for (const name of names) {
+      const file = path.join(dir, name);
+      try {
+        rows.push(evalRow(parseEvalResult(JSON.parse(await fs.readFile(file, 'utf8')), file)));
+      } catch (error) {
+        // The trainer writes eval files whole; a bad one is reported and left out of the table.
+        this.ctx.log.warn(`[dashboard] skipped ${file}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    return rows.sort((a, b) => a.step - b.step);
+  }
+}
+
+/** The open dashboards, one per run (plus one "no run yet" page). */
+export class DashboardPanels extends Disposable {
+  private readonly panels = new Map<string, DashboardPanel>();
+
+  constructor(private readonly ctx: Ctx) {
+    super();
+    this.register({ dispose: () => [...this.panels.values()].forEach((p) => p.dispose()) });
+  }
+
+  show(session: RunSession | undefined): DashboardPanel {
+    const key = session?.runDir ?? '';
+    const existing = this.panels.get(key);
+    if (existing && !existing.isDisposed) {
+      existing.reveal();
+      return existing;
+    }
+    const title = session ? `MGRPO Dashboard: ${session.name}` : 'MGRPO Dashboard';
+    const dashboard = new DashboardPanel(this.ctx, session?.runDir, title);
+    this.panels.set(key, dashboard);
+    dashboard.panel.onDidDispose(() => {
+      if (this.panels.get(key) === dashboard) this.panels.delete(key);
+      dashboard.dispose();
+    });
+    return dashboard;
+  }
+}

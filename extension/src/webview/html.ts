@@ -1,0 +1,68 @@
+// The HTML shell of a webview: a strict Content-Security-Policy, one nonce'd script and local
+// style sheets, and an empty <main> that the script fills. Nothing from the run goes in here; the
+// run's data travels by postMessage and lands in text nodes and Monaco models. Pure, so the CSP
+// is unit-tested (test/unit/webviewHtml.test.ts).
+
+import { randomBytes } from 'node:crypto';
+
+export interface WebviewShell {
+  /** The webview's `cspSource`: the source list its local resources are served from. */
+  cspSource: string;
+  nonce: string;
+  /** asWebviewUri() of the bundle, as a string. */
+  scriptUri: string;
+  styleUris: string[];
+  /** The page title (a fixed string chosen by the host, never model text). */
+  title: string;
+  /**
+   * Monaco writes its theme and decoration rules into <style> elements it creates at run time,
+   * which a nonce cannot cover: the inspector allows inline styles, the dashboard does not.
+   */
+  inlineStyles: boolean;
+  /** Monaco's workers are created from blobs (`worker-src blob:`); the dashboard has none. */
+  blobWorkers: boolean;
+}
+
+/** 128 random bits, base64: a fresh one for every HTML the host renders. */
+export function makeNonce(): string {
+  return randomBytes(16).toString('base64');
+}
+
+export function contentSecurityPolicy(shell: Pick<WebviewShell, 'cspSource' | 'nonce' | 'inlineStyles' | 'blobWorkers'>): string {
+  if (!/^[A-Za-z0-9+/=]{16,}$/.test(shell.nonce)) throw new Error('webview nonce must be base64 of at least 16 characters');
+  // cspSource is a source list ("'self' https://*.vscode-cdn.net"); it must not end the directive.
+  if (!shell.cspSource.trim() || /[;,\r\n"]/.test(shell.cspSource)) throw new Error(`webview cspSource must be a CSP source list, got ${JSON.stringify(shell.cspSource)}`);
+  const directives = [
+    "default-src 'none'",
+    `script-src 'nonce-${shell.nonce}'`,
+    `style-src ${shell.cspSource}${shell.inlineStyles ? " 'unsafe-inline'" : ''}`,
+    `font-src ${shell.cspSource}`,
+    // uPlot draws on canvas; images are only the editor's own (codicons are a font).
+    `img-src ${shell.cspSource} data:`,
+  ];
+  if (shell.blobWorkers) directives.push('worker-src blob:');
+  return directives.join('; ');
+}
+
+function escapeAttribute(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export function webviewHtml(shell: WebviewShell): string {
+  const styles = shell.styleUris.map((uri) => `    <link rel="stylesheet" href="${escapeAttribute(uri)}">`).join('\n');
+  return `<!DOCTYPE html>
+<html lang="en">
+  <head>
+    <meta charset="UTF-8">
+    <meta http-equiv="Content-Security-Policy" content="${escapeAttribute(contentSecurityPolicy(shell))}">
+    <meta name="viewport" content="width=device-width, initial-scale=1.0">
+${styles}
+    <title>${escapeAttribute(shell.title)}</title>
+  </head>
+  <body>
+    <main id="root" aria-busy="true"></main>
+    <script nonce="${escapeAttribute(shell.nonce)}" src="${escapeAttribute(shell.scriptUri)}"></script>
+  </body>
+</html>
+`;
+}

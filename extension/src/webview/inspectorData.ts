@@ -1,0 +1,77 @@
+// What the inspector shows for one (layer-1 sample, correction) pair, computed on the host with the
+// same segmentation, divergence and hover code as the trace documents, and sent as plain data: the
+// webview never parses records and imports nothing from Node.
+
+import type { RolloutRecord } from '../format/types';
+import { changedSteps, firstDivergence } from '../model/divergence';
+import { stepHoverMarkdown } from '../model/hoverContent';
+import { leastConfidentSteps, traceSteps } from '../model/segmentation';
+import type { CorrectionChoice, InspectorSide, InspectorState } from './protocol';
+
+/** How many steps per side are called out as least confident (as in the trace editor). */
+export const LEAST_CONFIDENT_STEPS = 2;
+
+function side(record: RolloutRecord, changed: Set<number>, divergentStep: number | null, parent?: RolloutRecord): InspectorSide {
+  const steps = traceSteps(record);
+  const scored = steps.filter((s) => s.minProb !== null).length;
+  // With one or two steps "least confident" says nothing; call out at most half of them.
+  const leastConfident = leastConfidentSteps(steps, Math.min(LEAST_CONFIDENT_STEPS, Math.floor(scored / 2)));
+  return {
+    recordId: record.id,
+    layer: record.layer,
+    sample: record.sample,
+    text: record.completion,
+    correct: record.correct,
+    parsedAnswer: record.parsed_answer,
+    reward: record.reward,
+    rewards: { ...record.rewards },
+    advantage: record.advantage,
+    finishReason: record.finish_reason,
+    steps: steps.map((step) => ({
+      index: step.index,
+      start: step.span.start,
+      end: step.span.end,
+      minProb: step.minProb,
+      meanProb: step.meanProb,
+      hover: stepHoverMarkdown(record, step, { parent, changedByLayer2: changed.has(step.index) }),
+      changed: changed.has(step.index),
+    })),
+    divergentStep,
+    leastConfident,
+  };
+}
+
+export function correctionChoice(record: RolloutRecord): CorrectionChoice {
+  return { recordId: record.id, sample: record.sample, outcome: record.outcome, reward: record.reward, correct: record.correct };
+}
+
+/**
+ * The inspector's state: layer 1 on the left, `correction` on the right, `siblings` (every
+ * correction of the same layer-1 sample) for the picker. Throws when `correction` does not
+ * correct `layer1`.
+ */
+export function inspectorState(runDir: string, runName: string, layer1: RolloutRecord, correction: RolloutRecord, siblings: readonly RolloutRecord[]): InspectorState {
+  if (layer1.layer !== 1) throw new Error(`${layer1.id} is not a layer-1 sample`);
+  if (correction.layer !== 2 || correction.parent_id !== layer1.id) {
+    throw new Error(`${correction.id} is not a correction of ${layer1.id} (its parent is ${correction.parent_id ?? 'none'})`);
+  }
+  const divergence = firstDivergence(layer1, correction);
+  const choices = (siblings.some((s) => s.id === correction.id) ? [...siblings] : [...siblings, correction])
+    .sort((a, b) => a.sample - b.sample)
+    .map(correctionChoice);
+  return {
+    runDir,
+    runName,
+    step: correction.step,
+    group: correction.group,
+    questionId: correction.question_id,
+    question: layer1.prompt,
+    groundTruth: layer1.ground_truth,
+    guidingPhrase: correction.guiding_phrase,
+    outcome: correction.outcome,
+    // Left: layer-1 steps the correction did not keep. Right: correction steps not in layer 1.
+    layer1: side(layer1, changedSteps(correction, layer1), divergence?.layer1Step ?? null),
+    correction: side(correction, changedSteps(layer1, correction), divergence?.layer2Step ?? null, layer1),
+    choices,
+  };
+}

@@ -1,0 +1,237 @@
+// The messages between the extension host and its two webviews (dashboard, inspector), defined
+// once and imported by both sides (extension/src/webview/* and webview/src/*). Pure types and
+// pure checks only: no `vscode`, no Node, no DOM, so the webview bundle can import it.
+//
+// The exchange (GitLens-style typed messages, vscode-pull-request-github's handshake):
+// - The webview posts `{ kind: 'ready' }` once its script runs; the host posts nothing before it.
+//   A webview that is rebuilt says `ready` again and gets the whole state again.
+// - Host -> webview: notifications `{ kind: 'notify', method, params }`.
+// - Webview -> host: requests `{ kind: 'request', id, method, params }`, each answered by exactly
+//   one `{ kind: 'reply', id, result }` or `{ kind: 'error', id, message }`.
+
+import type { CorrectionOutcome, RunStatus } from '../format/types';
+
+// ---- the dashboard ---------------------------------------------------------------------------
+
+/** One training step as the dashboard charts it: metrics.jsonl projected to what is drawn. */
+export interface DashboardPoint {
+  step: number;
+  accT1: number | null;
+  accT2: number | null;
+  deltaI2C: number | null;
+  deltaC2I: number | null;
+  cl: number | null;
+  cs: number | null;
+  rss: number | null;
+  rewardLayer1: number | null;
+  rewardLayer2: number | null;
+  loss: number | null;
+  kl: number | null;
+  clipFraction: number | null;
+  tokensPerSecond: number | null;
+}
+
+/** One evaluation (eval/step-N.json) as a table row; undefined metrics are null, shown as "—". */
+export interface EvalRow {
+  step: number;
+  split: string;
+  n: number;
+  accT1: number | null;
+  accT2: number | null;
+  delta: number | null;
+  deltaI2C: number | null;
+  deltaC2I: number | null;
+  cl: number | null;
+  cs: number | null;
+  rss: number | null;
+}
+
+export interface RunHeader {
+  runDir: string;
+  name: string;
+  algorithm: string;
+  model: string;
+  /** run.json's status, or the live trainer's state when this window runs it. */
+  status: RunStatus | 'starting' | 'stopping' | 'unreadable';
+  step: number;
+  totalSteps: number;
+  /** Seconds left at the recent pace; null when unknown or the run is not running. */
+  etaSeconds: number | null;
+  /** Mean seconds per step over the recent steps; null before the first step. */
+  secondsPerStep: number | null;
+  /** Why the run could not be read, when it could not. */
+  error: string | null;
+}
+
+export interface DashboardState {
+  header: RunHeader;
+  points: DashboardPoint[];
+  /** Every evaluation of the run, oldest first (the table shows the newest first). */
+  evals: EvalRow[];
+}
+
+// ---- the inspector -----------------------------------------------------------------------------
+
+/** A reasoning step of one side, with what its decorations and hover show. */
+export interface InspectorStep {
+  index: number;
+  /** Character span [start, end) in the side's text. */
+  start: number;
+  end: number;
+  minProb: number | null;
+  meanProb: number | null;
+  /** Hover content: markdown in which every piece of model text is already escaped. */
+  hover: string;
+  /** Layer 2 changed it (left: the correction did not keep it; right: it differs from layer 1). */
+  changed: boolean;
+}
+
+export interface InspectorSide {
+  recordId: string;
+  layer: 1 | 2;
+  sample: number;
+  /** The completion: untrusted model text, for a Monaco model only. */
+  text: string;
+  correct: boolean;
+  parsedAnswer: string | null;
+  reward: number;
+  rewards: Record<string, number>;
+  advantage: number;
+  finishReason: 'stop' | 'length';
+  steps: InspectorStep[];
+  /** Index of the step where the two sides part, or null when they do not. */
+  divergentStep: number | null;
+  /** Indexes of the least confident steps (lowest min token probability). */
+  leastConfident: number[];
+}
+
+export interface CorrectionChoice {
+  recordId: string;
+  sample: number;
+  outcome: CorrectionOutcome | null;
+  reward: number;
+  correct: boolean;
+}
+
+export interface InspectorState {
+  runDir: string;
+  runName: string;
+  step: number;
+  group: number;
+  questionId: string;
+  /** The layer-1 prompt (untrusted text). */
+  question: string;
+  groundTruth: string;
+  guidingPhrase: string | null;
+  outcome: CorrectionOutcome | null;
+  layer1: InspectorSide;
+  correction: InspectorSide;
+  /** Every correction of the same layer-1 sample, the shown one included. */
+  choices: CorrectionChoice[];
+}
+
+// ---- the messages -------------------------------------------------------------------------------
+
+/** Host -> webview notifications, by method, with their params. */
+export interface HostNotifications {
+  /** The dashboard's whole state (after `ready`, after a resumed run truncated its files). */
+  'dashboard/reset': DashboardState;
+  /** Steps appended since the last message, and the header as of now. */
+  'dashboard/append': { header: RunHeader; points: DashboardPoint[] };
+  'dashboard/evals': { evals: EvalRow[] };
+  /** No run to show (none exists yet). */
+  'dashboard/empty': { message: string };
+  'inspector/show': InspectorState;
+  'inspector/empty': { message: string };
+}
+
+/** Webview -> host requests, by method, with their params and result. */
+export interface WebviewRequests {
+  /** Show another correction of the same layer-1 sample. */
+  'inspector/selectCorrection': { params: { recordId: string }; result: InspectorState };
+  /** Open a rollout record as a trace document in an editor. */
+  'inspector/openTrace': { params: { recordId: string }; result: null };
+  /** Run one of the commands a webview offers (starting a run from the empty dashboard). */
+  'runCommand': { params: { command: AllowedCommand }; result: null };
+}
+
+/** The only commands a webview may ask the host to run. */
+export const ALLOWED_COMMANDS = ['mgrpo.startRun', 'mgrpo.openRunFolder', 'mgrpo.showInspector'] as const;
+export type AllowedCommand = (typeof ALLOWED_COMMANDS)[number];
+
+export type HostNotificationMethod = keyof HostNotifications;
+export type WebviewRequestMethod = keyof WebviewRequests;
+
+export type HostMessage =
+  | { [M in HostNotificationMethod]: { kind: 'notify'; method: M; params: HostNotifications[M] } }[HostNotificationMethod]
+  | { kind: 'reply'; id: number; result: unknown }
+  | { kind: 'error'; id: number; message: string };
+
+export type RequestMessage<M extends WebviewRequestMethod = WebviewRequestMethod> = {
+  [K in M]: { kind: 'request'; id: number; method: K; params: WebviewRequests[K]['params'] };
+}[M];
+
+export type WebviewMessage = { kind: 'ready' } | RequestMessage;
+
+const HOST_METHODS: readonly HostNotificationMethod[] = [
+  'dashboard/reset', 'dashboard/append', 'dashboard/evals', 'dashboard/empty', 'inspector/show', 'inspector/empty',
+];
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isRequestId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function nonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0;
+}
+
+/**
+ * Checks a message a webview posted (the host trusts nothing from a webview: its page renders
+ * model output). Returns the typed message or an Error saying what is wrong with it.
+ */
+export function parseWebviewMessage(value: unknown): WebviewMessage | Error {
+  if (!isRecord(value)) return new Error('webview message is not an object');
+  if (value.kind === 'ready') return { kind: 'ready' };
+  if (value.kind !== 'request') return new Error(`webview message has unknown kind ${JSON.stringify(value.kind)}`);
+  if (!isRequestId(value.id)) return new Error(`webview request has no valid id (got ${JSON.stringify(value.id)})`);
+  const { id, method, params } = value;
+  if (!isRecord(params)) return new Error(`webview request ${id} (${String(method)}): params is not an object`);
+  switch (method) {
+    case 'inspector/selectCorrection':
+    case 'inspector/openTrace':
+      if (!nonEmptyString(params.recordId)) return new Error(`webview request ${id} (${method}): params.recordId must be a non-empty string`);
+      return { kind: 'request', id, method, params: { recordId: params.recordId } };
+    case 'runCommand':
+      if (!(ALLOWED_COMMANDS as readonly unknown[]).includes(params.command)) {
+        return new Error(`webview request ${id} (runCommand): ${JSON.stringify(params.command)} is not a command a webview may run`);
+      }
+      return { kind: 'request', id, method, params: { command: params.command as AllowedCommand } };
+    default:
+      return new Error(`webview request ${id} has unknown method ${JSON.stringify(method)}`);
+  }
+}
+
+/**
+ * Checks a message the host posted, on the webview side. The host is trusted; this guards against
+ * version skew and stray messages (VS Code itself posts some into the frame).
+ */
+export function parseHostMessage(value: unknown): HostMessage | Error {
+  if (!isRecord(value)) return new Error('host message is not an object');
+  if (value.kind === 'reply') {
+    return isRequestId(value.id) ? { kind: 'reply', id: value.id, result: value.result } : new Error('reply without a valid id');
+  }
+  if (value.kind === 'error') {
+    if (!isRequestId(value.id)) return new Error('error reply without a valid id');
+    return { kind: 'error', id: value.id, message: typeof value.message === 'string' ? value.message : 'unknown error' };
+  }
+  if (value.kind === 'notify') {
+    if (!(HOST_METHODS as readonly unknown[]).includes(value.method)) return new Error(`unknown notification ${JSON.stringify(value.method)}`);
+    if (!isRecord(value.params)) return new Error(`notification ${String(value.method)} has no params object`);
+    return value as unknown as HostMessage;
+  }
+  return new Error(`host message has unknown kind ${JSON.stringify(value.kind)}`);
+}

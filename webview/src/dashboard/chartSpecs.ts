@@ -1,0 +1,88 @@
+// Which charts the dashboard draws and what goes in each. Pure data (no DOM), so the list of
+// metrics per chart is checked by test/unit/webviewSeries.test.ts against MGRPO.md's table.
+import type { MetricKey } from './series';
+
+export type AxisFormat = 'percent' | 'number';
+
+export interface SeriesSpec {
+  key: MetricKey;
+  label: string;
+  /** A --vscode-charts-* colour variable (follows the theme). */
+  color: string;
+  /** The y scale it is drawn on: 'y' (left axis) or 'y2' (right axis). */
+  scale: 'y' | 'y2';
+  dashed?: boolean;
+}
+
+export interface ChartSpec {
+  id: string;
+  title: string;
+  /** What the chart is for, as the chart's tooltip. */
+  description: string;
+  series: SeriesSpec[];
+  left: { label: string; format: AxisFormat; range?: [number, number] };
+  right?: { label: string; format: AxisFormat };
+}
+
+export const CHARTS: readonly ChartSpec[] = [
+  {
+    id: 'accuracy',
+    title: 'Accuracy before and after correction',
+    description: 'Acc@t1: first answers right. Acc@t2: right after the correction pass. Training should lift both and keep t2 above t1.',
+    series: [
+      { key: 'accT1', label: 'Acc@t1', color: '--vscode-charts-blue', scale: 'y' },
+      { key: 'accT2', label: 'Acc@t2', color: '--vscode-charts-green', scale: 'y' },
+    ],
+    left: { label: 'accuracy', format: 'percent', range: [0, 1] },
+  },
+  {
+    id: 'transitions',
+    title: 'Corrections: Δ i→c vs Δ c→i',
+    description: 'Fraction of pairs wrong then right (i→c) and right then wrong (c→i). A base model usually has c→i above i→c; MGRPO should turn that around.',
+    series: [
+      { key: 'deltaI2C', label: 'Δ i→c', color: '--vscode-charts-green', scale: 'y' },
+      { key: 'deltaC2I', label: 'Δ c→i', color: '--vscode-charts-red', scale: 'y' },
+    ],
+    left: { label: 'fraction', format: 'percent' },
+  },
+  {
+    id: 'selfCorrection',
+    title: 'Confidence, critique, RSS',
+    description: 'CL = P(right at t2 | right at t1), CS = P(right at t2 | wrong at t1), RSS above 0.5 means correction helped. Gaps: undefined at that step (e.g. RSS when Acc@t1 is 0 or 1).',
+    series: [
+      { key: 'cl', label: 'CL', color: '--vscode-charts-blue', scale: 'y' },
+      { key: 'cs', label: 'CS', color: '--vscode-charts-orange', scale: 'y' },
+      { key: 'rss', label: 'RSS', color: '--vscode-charts-purple', scale: 'y', dashed: true },
+    ],
+    left: { label: 'score', format: 'number' },
+  },
+  {
+    id: 'reward',
+    title: 'Reward mean per layer',
+    description: 'Mean verifier reward of layer-1 answers and of layer-2 corrections.',
+    series: [
+      { key: 'rewardLayer1', label: 'layer 1', color: '--vscode-charts-blue', scale: 'y' },
+      { key: 'rewardLayer2', label: 'layer 2', color: '--vscode-charts-green', scale: 'y' },
+    ],
+    left: { label: 'reward', format: 'number' },
+  },
+  {
+    id: 'optimization',
+    title: 'Loss, KL, clip fraction',
+    description: 'Policy loss (left axis); KL to the reference policy and the fraction of clipped token ratios (right axis).',
+    series: [
+      { key: 'loss', label: 'loss', color: '--vscode-charts-foreground', scale: 'y' },
+      { key: 'kl', label: 'KL', color: '--vscode-charts-purple', scale: 'y2' },
+      { key: 'clipFraction', label: 'clip fraction', color: '--vscode-charts-orange', scale: 'y2', dashed: true },
+    ],
+    left: { label: 'loss', format: 'number' },
+    right: { label: 'KL · clip', format: 'number' },
+  },
+  {
+    id: 'throughput',
+    title: 'Throughput',
+    description: 'Tokens generated and trained per second of the step.',
+    series: [{ key: 'tokensPerSecond', label: 'tokens/s', color: '--vscode-charts-yellow', scale: 'y' }],
+    left: { label: 'tokens/s', format: 'number' },
+  },
+];

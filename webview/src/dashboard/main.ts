@@ -1,0 +1,94 @@
+// The dashboard webview: a run's header, its training charts and its evaluation table, kept live
+// by the host's notifications (protocol.ts). Redraws are batched to one per animation frame, so a
+// burst of appended steps costs one draw.
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import 'uplot/dist/uPlot.min.css';
+import './dashboard.css';
+import type { DashboardState, EvalRow, RunHeader } from '../../../extension/src/webview/protocol';
+import { HostChannel } from '../shared/channel';
+import { h, replaceChildren, root } from '../shared/dom';
+import { onThemeChange } from '../shared/theme';
+import { ChartView } from './chart';
+import { CHARTS } from './chartSpecs';
+import { renderEvalTable } from './evalTable';
+import { renderHeader } from './header';
+import { MetricsColumns } from './series';
+
+const columns = new MetricsColumns();
+const page = root();
+const headerSection = h('header', { className: 'run-header', id: 'run-header' });
+const chartGrid = h('section', { className: 'charts', id: 'charts', attrs: { 'aria-label': 'training charts' } });
+const evalSection = h('section', { className: 'evals', id: 'evals' });
+const charts = CHARTS.map((spec) => new ChartView(spec, columns));
+let header: RunHeader | undefined;
+let drawQueued = false;
+
+function queueDraw(): void {
+  if (drawQueued) return;
+  drawQueued = true;
+  requestAnimationFrame(() => {
+    drawQueued = false;
+    for (const chart of charts) chart.redraw();
+    if (header) renderHeader(headerSection, header, columns);
+    // For tests and for reading the page state: how many steps are drawn.
+    page.dataset.steps = String(columns.length);
+  });
+}
+
+function showRun(): void {
+  if (chartGrid.isConnected) return;
+  replaceChildren(page,
+    headerSection,
+    h('h2', {}, 'Training'),
+    chartGrid,
+    h('h2', {}, 'Evaluation (greedy, two-pass)'),
+    evalSection);
+  replaceChildren(chartGrid, ...charts.map((c) => c.element));
+  renderEvalTable(evalSection, []);
+}
+
+function reset(state: DashboardState): void {
+  showRun();
+  header = state.header;
+  columns.reset(state.points);
+  renderEvalTable(evalSection, state.evals);
+  page.removeAttribute('aria-busy');
+  queueDraw();
+}
+
+function showEmpty(message: string): void {
+  const start = document.createElement('vscode-button');
+  start.textContent = 'Start MGRPO Run';
+  start.addEventListener('click', () => void channel.request('runCommand', { command: 'mgrpo.startRun' }).catch(showError));
+  const open = document.createElement('vscode-button');
+  open.setAttribute('secondary', '');
+  open.textContent = 'Open Run Folder...';
+  open.addEventListener('click', () => void channel.request('runCommand', { command: 'mgrpo.openRunFolder' }).catch(showError));
+  replaceChildren(page, h('div', { className: 'empty', id: 'empty' }, h('h1', {}, 'MGRPO Dashboard'), h('p', {}, message), h('div', { className: 'actions' }, start, open)));
+  page.removeAttribute('aria-busy');
+}
+
+function showError(error: unknown): void {
+  const text = error instanceof Error ? error.message : String(error);
+  page.appendChild(h('p', { className: 'error' }, text));
+}
+
+const channel = new HostChannel({
+  'dashboard/reset': reset,
+  'dashboard/append': ({ header: fresh, points }) => {
+    showRun();
+    header = fresh;
+    columns.append(points);
+    queueDraw();
+  },
+  'dashboard/evals': ({ evals }: { evals: EvalRow[] }) => {
+    showRun();
+    renderEvalTable(evalSection, evals);
+  },
+  'dashboard/empty': ({ message }) => showEmpty(message),
+});
+
+// Charts follow the panel's width and the user's theme.
+new ResizeObserver(() => charts.forEach((c) => c.resize())).observe(chartGrid);
+onThemeChange(() => charts.forEach((c) => c.build()));
+channel.ready();
