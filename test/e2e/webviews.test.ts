@@ -7,22 +7,36 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FrameLocator } from 'playwright-core';
 import { repoRoot } from '../../scripts/lib/vscode-server.mjs';
-import { useVSCode, vscodeIt, waitFor } from './harness/session';
+import { useVSCode, vscodeIt, waitFor, type VSCodeSession } from './harness/session';
 import { renderedText, selectors } from './harness/workbench';
 
 const FIXTURE_RUN = path.join(repoRoot, 'test', 'fixtures', 'example-run');
 
-/** The fixture run's files as workspace files under .mgrpo/runs/example-run. */
-function fixtureRunFiles(): Record<string, string> {
+const LIVE_RUN = path.join('.mgrpo', 'runs', 'live-run');
+
+/**
+ * Two copies of the fixture run under .mgrpo/runs: `example-run` as it is (finished), and
+ * `live-run`, marked running with 10 steps to go, which the live test appends to.
+ */
+function workspaceRuns(): Record<string, string> {
   const files: Record<string, string> = {};
   const walk = (dir: string): void => {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(full);
-      else files[path.join('.mgrpo', 'runs', 'example-run', path.relative(FIXTURE_RUN, full))] = fs.readFileSync(full, 'utf8');
+      else {
+        const relative = path.relative(FIXTURE_RUN, full);
+        const text = fs.readFileSync(full, 'utf8');
+        files[path.join('.mgrpo', 'runs', 'example-run', relative)] = text;
+        files[path.join(LIVE_RUN, relative)] = text;
+      }
     }
   };
   walk(FIXTURE_RUN);
+  const manifest = JSON.parse(files[path.join(LIVE_RUN, 'run.json')]) as Record<string, unknown>;
+  // No pid: nothing says its trainer is gone, so the extension follows it as a growing run.
+  Object.assign(manifest, { run_id: 'live-run', name: 'live run (appended by the test)', status: 'running', total_steps: 10, pid: null });
+  files[path.join(LIVE_RUN, 'run.json')] = JSON.stringify(manifest, null, 2);
   return files;
 }
 
@@ -37,17 +51,29 @@ async function paintedPixels(frame: FrameLocator, selector: string): Promise<num
   }));
 }
 
+/**
+ * Starts from an empty editor area. Run from the palette over a focused webview, a command's quick
+ * pick can lose focus to the webview coming back and close: a race of the workbench, not of a panel.
+ */
+async function closeAllEditors({ workbench, page }: VSCodeSession): Promise<void> {
+  await page.locator(selectors.quickInput).waitFor({ state: 'hidden' });
+  await workbench.runCommand('View: Close All Editors');
+  await page.locator(selectors.webview).first().waitFor({ state: 'detached' });
+  await page.locator(selectors.quickInput).waitFor({ state: 'hidden' });
+}
+
 const LAYER1 = 's000002-q000-l1-000';
 const FIXED = 's000002-q000-l1-000-l2-000';
 const STILL_WRONG = 's000002-q000-l1-000-l2-001';
 
 describe('webviews: dashboard and inspector on a finished run', function () {
   this.timeout(180_000);
-  const vscode = useVSCode({ workspaceFiles: fixtureRunFiles() });
+  const vscode = useVSCode({ workspaceFiles: workspaceRuns() });
 
   vscodeIt('the dashboard draws the run header, six charts and the evaluation table', vscode, ['dashboard'], async function (session) {
     const { workbench } = session;
     await workbench.runCommand('MGRPO: Show Dashboard');
+    await workbench.pickQuickItem('example run (hand-made fixture)');
     const frame = await workbench.webview(/MGRPO Dashboard: example run/);
     await frame.locator('#eval-table').waitFor({ state: 'visible' });
     await frame.locator('#root[data-steps="2"]').waitFor({ state: 'attached' });
@@ -81,9 +107,46 @@ describe('webviews: dashboard and inspector on a finished run', function () {
     await session.screenshot('webviews-dashboard');
   });
 
+  vscodeIt('the dashboard of a growing run follows new metrics lines and evaluations', vscode, ['dashboard'], async function (session) {
+    const { workbench, workspace, page } = session;
+    await closeAllEditors(session);
+    await workbench.runCommand('MGRPO: Show Dashboard');
+    await workbench.pickQuickItem('live run (appended by the test)');
+    const frame = await workbench.webview(/MGRPO Dashboard: live run/);
+    await frame.locator('#root[data-steps="2"]').waitFor({ state: 'attached' });
+
+    // The trainer appends step 3 (a whole line, as RUN_FORMAT.md says) and an evaluation after it.
+    const runDir = path.join(workspace, LIVE_RUN);
+    const lines = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n');
+    const step3 = JSON.parse(lines[1]) as Record<string, unknown> & { correction: Record<string, unknown> };
+    Object.assign(step3, { step: 3, step_seconds: 3 });
+    Object.assign(step3.correction, { acc_t1: 0.8, acc_t2: 0.9 });
+    fs.appendFileSync(path.join(runDir, 'metrics.jsonl'), `${JSON.stringify(step3)}\n`);
+    await frame.locator('#root[data-steps="3"]').waitFor({ state: 'attached' });
+    const header = await frame.locator('#run-header').innerText();
+    assert.match(header, /running/);
+    assert.match(header, /3 \/ 10/);
+    assert.match(header, /80\.0% → 90\.0%/);
+    // ETA: 7 steps left at the mean of 2.1, 2.1 and 3 s per step (2.4 s) = 16.8 s.
+    assert.match(header, /ETA\s*17s/);
+
+    const evaluation = JSON.parse(fs.readFileSync(path.join(runDir, 'eval', 'step-000000.json'), 'utf8')) as Record<string, unknown>;
+    Object.assign(evaluation, { step: 3, metrics: { n: 2, acc_t1: 1, acc_t2: 1, delta: 0, delta_i2c: 0, delta_c2i: 0, cl: 1, cs: null, rss: null } });
+    fs.writeFileSync(path.join(runDir, 'eval', 'step-000003.json'), JSON.stringify(evaluation));
+    // The next metrics line makes the session report a change; the table reads eval/ then.
+    fs.appendFileSync(path.join(runDir, 'metrics.jsonl'), `${JSON.stringify({ ...step3, step: 4 })}\n`);
+    await frame.locator('#eval-table tbody tr', { hasText: /^\s*3\b/ }).first().waitFor({ state: 'visible' });
+    const newest = (await frame.locator('#eval-table tbody tr').first().locator('td').allInnerTexts()).map((t) => t.trim());
+    assert.deepEqual(newest, ['3', '2', '100.0%', '100.0%', '0.0 pp', '0.0%', '0.0%', '1.000', '—', '—']);
+    assert.equal(await frame.locator('#eval-table tbody tr').count(), 2);
+    await session.screenshot('webviews-dashboard-live');
+  });
+
   vscodeIt('the inspector shows layer 1 and its correction in a Monaco diff editor, annotated per step', vscode, ['inspector'], async function (session) {
     const { workbench, page } = session;
+    await closeAllEditors(session);
     await workbench.runCommand('MGRPO: Show Inspector');
+    await workbench.pickQuickItem('example run (hand-made fixture)');
     await workbench.pickQuickItem('step 2');
     // The sample list: filter it to one correction by its id (the items' descriptions hold it).
     await page.locator(selectors.quickInputBox).fill(FIXED);
@@ -144,7 +207,9 @@ describe('webviews: dashboard and inspector on a finished run', function () {
   vscodeIt('model text that looks like HTML stays text in the inspector', vscode, ['inspector'], async function (session) {
     const { workbench, page } = session;
     // s000002-q001-l1-001 answered with a line "<script>alert('x')</script>".
+    await closeAllEditors(session);
     await workbench.runCommand('MGRPO: Show Inspector');
+    await workbench.pickQuickItem('example run (hand-made fixture)');
     await workbench.pickQuickItem('step 2');
     await page.locator(selectors.quickInputBox).fill('s000002-q001-l1-001-l2-000');
     await workbench.pickQuickItem(/L2 #0 of L1 #1/);
@@ -152,7 +217,9 @@ describe('webviews: dashboard and inspector on a finished run', function () {
     await frame.locator('#root[data-correction="s000002-q001-l1-001-l2-000"]').waitFor({ state: 'attached' });
     const left = await renderedText(frame.locator(`${selectors.diffEditor} .editor.original`));
     assert.match(left, /<script>alert\('x'\)<\/script>/);
-    // Only the bundle's own nonce'd script exists in the page.
-    assert.equal(await frame.locator('script').count(), 1);
+    // The page runs only its bundle (and VS Code's own acquireVsCodeApi script); no script came from the model.
+    const scripts = await frame.locator('script').evaluateAll((elements) => elements.map((e) => ({ id: e.id, src: (e as HTMLScriptElement).src, text: e.textContent ?? '' })));
+    assert.deepEqual(scripts.filter((s) => s.id !== '_vscodeApiScript').map((s) => s.src.replace(/^.*\//, '')), ['inspector.js']);
+    assert.ok(scripts.every((s) => !s.text.includes("alert('x')")), 'a script element holds the model text');
   });
 });

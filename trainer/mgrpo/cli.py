@@ -106,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true",
                        help="continue the run in --run-dir from its newest complete checkpoint; without --config "
                             "or --preset, the config saved in its run.json is used")
+    train.add_argument("--stop-on-stdin-close", action="store_true",
+                       help="treat end of stdin as a stop command; a host that owns the trainer through a pipe "
+                            "(the extension) passes it, so the trainer checkpoints and exits when the host dies")
     group = train.add_argument_group("config overrides (each config key as a flag; they win over the file)")
     for key in config_keys(schema):
         subschema = schema["properties"][key]
@@ -190,7 +193,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     quiet_transformers()
     run_dir.mkdir(parents=True, exist_ok=True)
     setup_logging(run_dir if int(os.environ.get("RANK", "0")) == 0 else None)
-    protocol.start_reading()
+    protocol.start_reading(stop_on_close=args.stop_on_stdin_close)
     protocol.install_signal_handlers()
     try:
         return Trainer(config, run_dir, protocol, resume=args.resume).run()

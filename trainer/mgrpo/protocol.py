@@ -4,7 +4,8 @@
   ``Protocol.take_stdout()`` keeps a private handle on the real stdout and points file descriptor 1 (and
   ``sys.stdout``) at stderr.
 - Commands: JSON lines on stdin, read on a daemon thread into a queue; malformed ones produce a warning
-  event. End of stdin is not a command.
+  event. End of stdin is not a command, unless the host asks for it (``stop_on_close``): a host that
+  owns the trainer through a pipe closes it when it dies, however it dies, and the trainer then stops.
 - SIGTERM and SIGINT queue a "stop"; a second one exits at once (the run directory stays valid, since
   every file is written atomically or by whole lines).
 """
@@ -77,7 +78,7 @@ class Protocol:
             return
         self.commands.put(message["command"])
 
-    def start_reading(self, stream: TextIO | None = None) -> None:
+    def start_reading(self, stream: TextIO | None = None, stop_on_close: bool = False) -> None:
         stream = stream if stream is not None else sys.stdin
         if stream is None:
             return
@@ -88,6 +89,8 @@ class Protocol:
                     self.handle_line(line)
             except (OSError, ValueError):  # stdin closed under us: no more commands
                 pass
+            if stop_on_close:
+                self.commands.put("stop")
 
         self._reader = threading.Thread(target=read, name="mgrpo-stdin", daemon=True)
         self._reader.start()

@@ -28,9 +28,9 @@ def test_handle_line_queues_commands_and_warns_on_malformed():
 class TrainerProcess:
     """A `train` subprocess whose stdout events are read on a thread."""
 
-    def __init__(self, config_path, run_dir):
+    def __init__(self, config_path, run_dir, *extra_args):
         self.process = subprocess.Popen(
-            mgrpo_command("train", "--config", str(config_path), "--run-dir", str(run_dir)),
+            mgrpo_command("train", "--config", str(config_path), "--run-dir", str(run_dir), *extra_args),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env=subprocess_env(), cwd=str(REPO_ROOT))
         self.events: "queue.Queue[dict]" = queue.Queue()
@@ -117,3 +117,26 @@ def test_sigterm_checkpoints_and_exits_cleanly(tmp_path, tiny_model_dir):
     assert run["manifest"]["status"] == "stopped" and run["malformed"] == 0
     assert max(run["checkpoints"]) == finished["step"] == len(run["metrics"])
     assert any(e["event"] == "checkpoint" for e in trainer.seen)
+
+
+def test_stdin_close_stops_only_when_the_host_asks(tmp_path, tiny_model_dir):
+    """The extension passes --stop-on-stdin-close: its death closes the pipe and the trainer stops cleanly."""
+    io_line = Protocol(io.StringIO())
+    io_line.start_reading(io.StringIO('{"command": "pause"}\n'), stop_on_close=True)
+    assert io_line.wait_command(5) == "pause" and io_line.wait_command(5) == "stop"
+    plain = Protocol(io.StringIO())
+    plain.start_reading(io.StringIO(""))
+    assert plain.wait_command(0.5) is None, "a terminal's end of input is not a command"
+
+    config = tiny_config(tiny_model_dir, max_steps=200, save_steps=0, eval_size=0)
+    run_dir = tmp_path / "run"
+    trainer = TrainerProcess(write_config(tmp_path, config), run_dir, "--stop-on-stdin-close")
+    try:
+        trainer.wait_for("step")
+        trainer.process.stdin.close()
+        finished = trainer.wait_for("finished")
+        assert trainer.finish() == 0
+    finally:
+        trainer.process.kill()
+    assert finished["status"] == "stopped"
+    assert read_run(run_dir)["manifest"]["status"] == "stopped"

@@ -169,12 +169,12 @@ def test_eval_command_writes_the_eval_file(tmp_path, tiny_model_dir, capsys, run
     from mgrpo.cli import main
 
     assert main(["eval", "--model", str(tiny_model_dir), "--n", "2", "--run-dir", str(tmp_path), "--json",
-                 "--step", "7"]) == 0
+                 "--step", "7", "--samples", "0"]) == 0
     printed = json.loads(capsys.readouterr().out)
     written = json.loads((tmp_path / "eval" / "step-000007.json").read_text())
     assert printed == written and written["n"] == 2 and written["step"] == 7
     schema_validator(run_schema, "evalResult").validate(written)
-    assert main(["eval", "--model", str(tiny_model_dir), "--n", "1"]) == 0
+    assert main(["eval", "--model", str(tiny_model_dir), "--n", "1", "--samples", "0"]) == 0
     assert "| n | Acc@t1 | Acc@t2 |" in capsys.readouterr().out
 
 

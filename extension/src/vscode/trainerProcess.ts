@@ -74,7 +74,9 @@ export class TrainerProcess extends Disposable {
     const sourceArgs = launch.source.kind === 'preset'
       ? ['--preset', launch.source.preset]
       : ['--config', launch.source.file];
-    this.commandLine = [launch.python, '-m', 'mgrpo', 'train', ...sourceArgs, '--run-dir', launch.runDir];
+    // --stop-on-stdin-close: if this extension host dies in any way, the pipe closes and the trainer
+    // checkpoints and exits instead of outliving it.
+    this.commandLine = [launch.python, '-m', 'mgrpo', 'train', ...sourceArgs, '--run-dir', launch.runDir, '--stop-on-stdin-close'];
     const env = {
       ...process.env,
       PYTHONPATH: [trainerRoot, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),

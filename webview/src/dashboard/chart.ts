@@ -20,6 +20,11 @@ function formatValue(format: AxisFormat): (self: uPlot, value: number | null) =>
   return (_self, value) => (format === 'percent' ? percent(value) : compact(value));
 }
 
+function showLatestInLegend(plot: uPlot): void {
+  const last = plot.data[0].length - 1;
+  if (plot.cursor.idx == null && last >= 0) plot.setLegend({ idx: last });
+}
+
 export class ChartView {
   readonly element: HTMLElement;
   private readonly plotHost: HTMLElement;
@@ -59,6 +64,8 @@ export class ChartView {
       scales,
       axes,
       legend: { show: true, live: true },
+      // Away from the cursor the legend shows the newest step's values, not dashes.
+      hooks: { setCursor: [(u) => showLatestInLegend(u)] },
       cursor: { sync: { key: CURSOR_SYNC_KEY }, drag: { x: true, y: false } },
       series: [
         { label: 'step', value: (_u, v) => (v === null || v === undefined ? '—' : String(v)) },
@@ -75,12 +82,14 @@ export class ChartView {
       ],
     };
     this.plot = new uPlot(options, this.columns.aligned(spec.series.map((s) => s.key)) as uPlot.AlignedData, this.plotHost);
+    showLatestInLegend(this.plot);
   }
 
   /** Redraws with the columns as they are now (they are shared arrays, appended in place). */
   redraw(): void {
     if (!this.plot) return this.build();
     this.plot.setData(this.columns.aligned(this.spec.series.map((s) => s.key)) as uPlot.AlignedData);
+    showLatestInLegend(this.plot);
   }
 
   resize(): void {
