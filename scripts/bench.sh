@@ -36,4 +36,8 @@ if [ ${#failed[@]} -ne 0 ]; then
   echo "FAILED benchmarks: ${failed[*]}"
   exit 1
 fi
-echo "all benchmarks finished; results in bench/results/"
+if [ -n "${BENCH_QUICK:-}" ] && [ "${BENCH_QUICK}" != "0" ]; then
+  echo "all benchmarks finished (quick); pages in bench/out/results-quick/"
+else
+  echo "all benchmarks finished; results in bench/results/"
+fi

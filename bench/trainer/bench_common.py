@@ -159,6 +159,19 @@ def fmt_ratio(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+def model_description(path: str | Path) -> str:
+    """The model folder and a fingerprint of its weights, so a page is tied to the exact checkpoint it measured
+    (the shipped model can be rebuilt, and then these figures are stale)."""
+    import hashlib
+
+    weights = sorted(Path(path).glob("*.safetensors"))
+    digest = hashlib.sha256()
+    for weight_file in weights:
+        digest.update(weight_file.read_bytes())
+    fingerprint = f", weights sha256 {digest.hexdigest()[:12]}" if weights else ""
+    return f"`{display_path(path)}`{fingerprint}"
+
+
 def display_path(path: str | Path) -> str:
     """A path relative to the repository root when it is inside it (results pages stay machine-neutral)."""
     resolved = Path(path).resolve()

@@ -11,7 +11,8 @@ one correction with the guiding phrases in rotation) on the task's held-out spli
 (Acc@t1, Acc@t2, Delta, Delta i->c, Delta c->i, CL, CS, RSS). Our runs evaluate themselves at step 0 and at
 the end (eval/step-*.json); the TRL model is evaluated with ``python -m mgrpo eval`` on the same problems.
 
-Usage: python bench/trainer/learning_bench.py [--steps 40] [--eval-size 200] [--seed 0] [--no-trl]
+Usage: python bench/trainer/learning_bench.py [--steps 40] [--eval-size 200] [--eval-every 20] [--seed 0] [--no-trl]
+       [--set key=value ...] [--note "what was tried"]
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def budget_matched_configs(args: argparse.Namespace) -> tuple[dict, dict]:
     """(MGRPO config, GRPO config): the demo preset, the same everything, GRPO with more questions per step."""
     from mgrpo.config import resolve_config
 
-    overrides = {"max_steps": args.steps, "eval_size": args.eval_size, "eval_steps": 0, "save_steps": 0,
+    overrides = {"max_steps": args.steps, "eval_size": args.eval_size, "eval_steps": args.eval_every, "save_steps": 0,
                  "seed": args.seed}
     if args.model:
         overrides["model_name_or_path"] = str(Path(args.model).resolve())
@@ -71,7 +72,9 @@ def run_ours(name: str, config: dict, out: Path) -> dict:
     before = run_tools.read_eval(run_dir, 0)
     after = run_tools.read_eval(run_dir, lines[-1]["step"])
     train_seconds = sum(line["step_seconds"] for line in lines)
-    return {"name": name, "config_path": config_path, "wall_seconds": wall, "train_seconds": train_seconds,
+    curve = {int(path.stem.split("-")[1]): json.loads(path.read_text(encoding="utf-8"))["metrics"]
+             for path in sorted((run_dir / "eval").glob("step-*.json"))}
+    return {"curve": curve, "name": name, "config_path": config_path, "wall_seconds": wall, "train_seconds": train_seconds,
             "samples": run_tools.samples_generated(lines), "steps": len(lines), "before": before, "after": after,
             "layer1_reward_first": lines[0]["layer1"]["reward_mean"],
             "layer1_reward_last": mean([line["layer1"]["reward_mean"] for line in lines[-10:]])}
@@ -136,7 +139,7 @@ def write_page(args, mgrpo_config: dict, results: list[dict], total_seconds: flo
         "Learning at an equal sample budget: GRPO vs. MGRPO vs. TRL GRPOTrainer",
         args.seed,
         {
-            "Model": f"`{bench_common.display_path(mgrpo_config['model_name_or_path'])}` (the shipped checkpoint)",
+            "Model": bench_common.model_description(mgrpo_config["model_name_or_path"]),
             "Budget": f"{args.steps} optimizer steps x {samples_per_step} generated completions = "
                       f"{args.steps * samples_per_step} per method",
             "Evaluation": f"greedy two-pass (answer, then one correction) on {before['n']} held-out problems "
@@ -181,7 +184,30 @@ def write_page(args, mgrpo_config: dict, results: list[dict], total_seconds: flo
         "no start-up or evaluation); TRL's is its `train()` call.",
         "",
     ]
+    ours = [r for r in results if r.get("curve")]
+    steps = sorted(set().union(*(r["curve"] for r in ours)))
+    if len(steps) > 2:
+        lines += ["Held-out accuracy during training (greedy two-pass, same problems), Acc@t1 / Acc@t2:", ""]
+        lines += bench_common.markdown_table(
+            ["step", *(names[r["name"]] for r in ours)],
+            [[str(step), *(f"{bench_common.fmt_percent(r['curve'][step]['acc_t1'])} / "
+                           f"{bench_common.fmt_percent(r['curve'][step]['acc_t2'])}" if step in r["curve"] else "-"
+                           for r in ours)] for step in steps],
+        )
+        lines.append("")
     lines += verdict_lines(next(r for r in results if r["name"] == "mgrpo"))
+    trl = next((r for r in results if r["name"] == "trl"), None)
+    if trl is not None:
+        ours_m, peer_m = g["after"]["metrics"], trl["after"]["metrics"]
+        n = before["n"]
+        # Half-width of a 95% normal interval for one accuracy near p, to read the gap against.
+        p = max(min(ours_m["acc_t1"], 0.99), 0.01)
+        lines += [
+            f"- Our GRPO against TRL's GRPOTrainer (same config, reward and budget): Acc@t1 "
+            f"{100 * ours_m['acc_t1']:.1f} vs {100 * peer_m['acc_t1']:.1f}, Acc@t2 {100 * ours_m['acc_t2']:.1f} vs "
+            f"{100 * peer_m['acc_t2']:.1f} (with n = {n}, one accuracy's 95% interval is about "
+            f"+-{196 * (p * (1 - p) / n) ** 0.5:.1f} points).",
+        ]
     if args.notes:
         lines += ["", "## What was tried", "", *[f"- {note}" for note in args.notes]]
     bench_common.write_results("trainer-learning", lines)
@@ -192,6 +218,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=2 if quick else 40, help="optimizer steps per method")
     parser.add_argument("--eval-size", type=int, default=8 if quick else 200, help="held-out problems")
+    parser.add_argument("--eval-every", type=int, default=0 if quick else 20,
+                        help="also evaluate our runs every N steps (0: only before and after)")
     parser.add_argument("--model", default=None, help="model folder (default: the shipped demo model)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-trl", action="store_true", help="leave the TRL peer out")

@@ -109,7 +109,7 @@ def write_page(args: argparse.Namespace, rows: list[dict]) -> None:
         "Sampling throughput: KV cache vs. no cache",
         args.seed,
         {
-            "Model": f"`{bench_common.display_path(args.model)}`",
+            "Model": bench_common.model_description(args.model),
             "Decoding": f"greedy, up to {args.max_new_tokens} new tokens, `mgrpo.sampling.generate`, "
                         f"median of {args.repeats} runs after a short warm-up",
         },

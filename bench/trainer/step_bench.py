@@ -81,7 +81,7 @@ def write_page(args: argparse.Namespace, results: dict[str, dict]) -> None:
         "One training step, split by phase",
         args.seed,
         {
-            "Model": f"`{bench_common.display_path(config['model_name_or_path'])}`",
+            "Model": bench_common.model_description(config["model_name_or_path"]),
             "Preset": f"demo: {config['questions_per_step']} questions x {config['num_generations']} layer-1 samples, "
                       f"{config['layer2_num_generations']} corrections each (layer2_inputs {config['layer2_inputs']}), "
                       f"max {config['max_completion_length']} new tokens, micro-batch {config['micro_batch_size']}",

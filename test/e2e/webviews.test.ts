@@ -135,7 +135,7 @@ describe('webviews: dashboard and inspector on a finished run', function () {
     fs.writeFileSync(path.join(runDir, 'eval', 'step-000003.json'), JSON.stringify(evaluation));
     // The next metrics line makes the session report a change; the table reads eval/ then.
     fs.appendFileSync(path.join(runDir, 'metrics.jsonl'), `${JSON.stringify({ ...step3, step: 4 })}\n`);
-    await frame.locator('#eval-table tbody tr', { hasText: /^\s*3\b/ }).first().waitFor({ state: 'visible' });
+    await frame.locator('#eval-table tbody tr:first-child td:first-child', { hasText: /^3$/ }).waitFor({ state: 'attached' });
     const newest = (await frame.locator('#eval-table tbody tr').first().locator('td').allInnerTexts()).map((t) => t.trim());
     assert.deepEqual(newest, ['3', '2', '100.0%', '100.0%', '0.0 pp', '0.0%', '0.0%', '1.000', '—', '—']);
     assert.equal(await frame.locator('#eval-table tbody tr').count(), 2);
@@ -200,6 +200,8 @@ describe('webviews: dashboard and inspector on a finished run', function () {
       return /3\+5=1/.test(text) ? text : undefined;
     }, 20_000, 'the second correction in the right editor');
     assert.match(right, /A: 5/);
+    // The diff is computed again (by Monaco's worker) for the new pair: its changed lines are marked.
+    await frame.locator(`${selectors.diffEditor} .editor.modified .line-insert`).first().waitFor({ state: 'attached' });
     assert.match(await frame.locator('#inspector-header').innerText(), /i->i \(wrong → wrong\)/);
     assert.equal(await frame.locator('#root').getAttribute('data-layer1'), LAYER1);
   });

@@ -41,7 +41,7 @@ describe('webview HTML and Content-Security-Policy', () => {
     assert.ok(head.indexOf('Content-Security-Policy') < head.indexOf('<link'), 'CSP before any resource');
     const scripts = html.match(/<script[^>]*>/g) ?? [];
     assert.deepEqual(scripts, [`<script nonce="${NONCE}" src="https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview/dashboard.js">`]);
-    assert.match(html, /<main id="root" aria-busy="true"><\/main>/);
+    assert.match(html, /<main id="root" aria-busy="true"><p class="loading">Loading…<\/p><\/main>/);
   });
 
   it('escapes what goes into attributes and the title', () => {

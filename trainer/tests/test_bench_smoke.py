@@ -44,8 +44,8 @@ def test_step_timings_of_grpo_have_no_layer2():
 
 
 def test_grpo_gets_proportionally_more_questions_for_the_same_sample_budget(tmp_path):
-    args = learning_bench.parse_args(["--steps", "3", "--eval-size", "5", "--model", str(tmp_path),
-                                      "--set", "questions_per_step=3", "--set", "num_generations=4",
+    args = learning_bench.parse_args(["--steps", "3", "--eval-size", "5", "--eval-every", "7",
+                                      "--model", str(tmp_path), "--set", "questions_per_step=3", "--set", "num_generations=4",
                                       "--set", "layer2_num_generations=2"])
     mgrpo, grpo = learning_bench.budget_matched_configs(args)
     # MGRPO: 3 questions x 4 answers + 3 x 4 x 2 corrections = 36 per step; GRPO: 9 questions x 4 = 36.
@@ -53,7 +53,7 @@ def test_grpo_gets_proportionally_more_questions_for_the_same_sample_budget(tmp_
     assert grpo["questions_per_step"] == 9 and grpo["num_generations"] == 4
     for key in ("learning_rate", "beta", "temperature", "max_steps", "seed", "max_completion_length"):
         assert mgrpo[key] == grpo[key]
-    assert mgrpo["max_steps"] == 3 and mgrpo["eval_size"] == 5 and mgrpo["eval_steps"] == 0
+    assert mgrpo["max_steps"] == 3 and mgrpo["eval_size"] == 5 and grpo["eval_steps"] == 7
 
 
 def test_set_parses_json_values_and_bare_strings():

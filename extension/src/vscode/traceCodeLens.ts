@@ -5,8 +5,8 @@ import { TRACE_SCHEME } from './traceUri';
 
 /**
  * Lenses on the first line of a trace: "Diff with layer 1" (a correction) or "Diff with
- * correction" (a first answer), "Compare across steps", and "Show full completion" when the
- * document was truncated.
+ * correction" (a first answer), "Open in Inspector" (either, when it has a pair), "Compare
+ * across steps", and "Show full completion" when the document was truncated.
  */
 export class TraceCodeLensProvider extends Disposable implements vscode.CodeLensProvider {
   private readonly changeEmitter = this.register(new vscode.EventEmitter<void>());

@@ -1,7 +1,7 @@
 // The HTML shell of a webview: a strict Content-Security-Policy, one nonce'd script and local
-// style sheets, and an empty <main> that the script fills. Nothing from the run goes in here; the
-// run's data travels by postMessage and lands in text nodes and Monaco models. Pure, so the CSP
-// is unit-tested (test/unit/webviewHtml.test.ts).
+// style sheets, and a <main> that says "Loading…" until the script fills it. Nothing from the run
+// goes in here; the run's data travels by postMessage and lands in text nodes and Monaco models.
+// Pure, so the CSP is unit-tested (test/unit/webviewHtml.test.ts).
 
 import { randomBytes } from 'node:crypto';
 
@@ -60,7 +60,7 @@ ${styles}
     <title>${escapeAttribute(shell.title)}</title>
   </head>
   <body>
-    <main id="root" aria-busy="true"></main>
+    <main id="root" aria-busy="true"><p class="loading">Loading…</p></main>
     <script nonce="${escapeAttribute(shell.nonce)}" src="${escapeAttribute(shell.scriptUri)}"></script>
   </body>
 </html>

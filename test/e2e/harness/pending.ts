@@ -16,13 +16,10 @@ export type Feature =
   | 'dashboard'
   | 'inspector';
 
-export const notYetLanded: Partial<Record<Feature, string>> = {
-  // Seen passing with a .vsix that carried a demo model (MGRPO_E2E_VSIX, MGRPO_E2E_RUN_PENDING=1);
-  // `npm run package` does not ship one until trainer/models/mgrpo-demo-tiny/ is in the repo.
-  startRun: 'the embedded demo model trainer/models/mgrpo-demo-tiny/ (shipped in the .vsix)',
-  dashboard: 'dashboard webview panel ("MGRPO: Show Dashboard")',
-  inspector: 'inspector webview panel ("MGRPO: Show Inspector")',
-};
+// Empty: every feature above has landed and its tests pass (a line looks like
+//   dashboard: 'dashboard webview panel ("MGRPO: Show Dashboard")',
+// ).
+export const notYetLanded: Partial<Record<Feature, string>> = {};
 
 /** Skips the calling test unless the extension is installed and every feature it needs has landed. */
 export function needs(context: Mocha.Context, ...features: Feature[]): void {

@@ -32,6 +32,7 @@ function queueDraw(): void {
     if (header) renderHeader(headerSection, header, columns);
     // For tests and for reading the page state: how many steps are drawn.
     page.dataset.steps = String(columns.length);
+    performance.mark('mgrpo-dashboard-drawn');
   });
 }
 
@@ -48,6 +49,7 @@ function showRun(): void {
 }
 
 function reset(state: DashboardState): void {
+  performance.mark('mgrpo-dashboard-reset');
   showRun();
   header = state.header;
   columns.reset(state.points);
