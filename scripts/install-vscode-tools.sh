@@ -94,7 +94,10 @@ install_code_server() {
     mkdir -p "$CODE_SERVER_DIR"
     rm -f "$CODE_SERVER_DIR/.downloaded"
     [[ -f "$CODE_SERVER_DIR/package.json" ]] || echo '{ "private": true }' > "$CODE_SERVER_DIR/package.json"
-    (cd "$CODE_SERVER_DIR" && with_node24 npm install --no-audit --no-fund --loglevel=error \
+    # --ignore-scripts: whether npm 11 runs a dependency's install script depends on its
+    # allowScripts policy and environment (with CI=true it ran code-server's postinstall, which then
+    # failed its Node version check); the steps below do that work explicitly, the same everywhere.
+    (cd "$CODE_SERVER_DIR" && with_node24 npm install --ignore-scripts --no-audit --no-fund --loglevel=error \
       "code-server@$CODE_SERVER_VERSION")
     echo "$CODE_SERVER_VERSION" > "$CODE_SERVER_DIR/.downloaded"
     phase "code-server: downloaded in $(elapsed "$t0")"
@@ -107,7 +110,7 @@ install_code_server() {
   for sub in lib/vscode lib/vscode/extensions; do
     phase "code-server: native rebuild in $sub (minutes on 2 cores)"
     (cd "$CODE_SERVER_HOME/$sub" \
-      && with_node24 npm install --omit=dev --no-audit --no-fund --loglevel=error \
+      && with_node24 npm install --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error \
       && with_node24 npm install-scripts approve --all >/dev/null 2>&1 \
       && with_node24 npm rebuild --loglevel=error)
   done

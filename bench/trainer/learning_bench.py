@@ -74,7 +74,8 @@ def run_ours(name: str, config: dict, out: Path) -> dict:
     train_seconds = sum(line["step_seconds"] for line in lines)
     curve = {int(path.stem.split("-")[1]): json.loads(path.read_text(encoding="utf-8"))["metrics"]
              for path in sorted((run_dir / "eval").glob("step-*.json"))}
-    return {"curve": curve, "name": name, "config_path": config_path, "wall_seconds": wall, "train_seconds": train_seconds,
+    return {"curve": curve, "name": name, "config_path": config_path, "wall_seconds": wall,
+            "train_seconds": train_seconds,
             "samples": run_tools.samples_generated(lines), "steps": len(lines), "before": before, "after": after,
             "layer1_reward_first": lines[0]["layer1"]["reward_mean"],
             "layer1_reward_last": mean([line["layer1"]["reward_mean"] for line in lines[-10:]])}
@@ -128,6 +129,23 @@ def verdict_lines(mgrpo: dict) -> list[str]:
     lines.append(f"- Delta i->c above Delta c->i after training: **{'yes' if i2c_above_c2i else 'no'}** "
                  f"({100 * m['delta_i2c']:.1f} vs {100 * m['delta_c2i']:.1f}; before "
                  f"{100 * b['delta_i2c']:.1f} vs {100 * b['delta_c2i']:.1f}).")
+    return lines
+
+
+def comparison_lines(results: list[dict], names: dict[str, str]) -> list[str]:
+    """The same budget's other policies, in the terms of the verdict: does correcting help them, and which
+    final answer (after the correction pass when it helps) is best."""
+    lines = []
+    for result in results:
+        if result["name"] == "mgrpo":
+            continue
+        m = result["after"]["metrics"]
+        lines.append(f"- {names[result['name']]} at the same budget: Delta {100 * m['delta']:+.1f} "
+                     f"(i->c {100 * m['delta_i2c']:.1f} vs c->i {100 * m['delta_c2i']:.1f}).")
+    best = ", ".join(
+        f"{names[r['name']]} {100 * max(r['after']['metrics']['acc_t1'], r['after']['metrics']['acc_t2']):.1f}"
+        for r in results)
+    lines.append(f"- Best accuracy each policy reaches, with or without its correction pass: {best}.")
     return lines
 
 
@@ -196,6 +214,7 @@ def write_page(args, mgrpo_config: dict, results: list[dict], total_seconds: flo
         )
         lines.append("")
     lines += verdict_lines(next(r for r in results if r["name"] == "mgrpo"))
+    lines += comparison_lines(results, names)
     trl = next((r for r in results if r["name"] == "trl"), None)
     if trl is not None:
         ours_m, peer_m = g["after"]["metrics"], trl["after"]["metrics"]

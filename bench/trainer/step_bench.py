@@ -36,7 +36,8 @@ def step_timings(lines: list[dict]) -> dict[str, float]:
         # What none of the three phases covers: scoring, records, writing files.
         "other": bench_common.median([s - a - b - c for s, a, b, c in zip(step, layer1, layer2, train)]),
         "tokens_per_second": bench_common.median([line["tokens_per_second"] for line in measured]),
-        "samples": measured[0]["layer1"]["samples"] + (measured[0]["layer2"]["samples"] if measured[0].get("layer2") else 0),
+        "samples": measured[0]["layer1"]["samples"]
+        + (measured[0]["layer2"]["samples"] if measured[0].get("layer2") else 0),
     }
 
 

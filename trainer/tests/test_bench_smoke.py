@@ -45,8 +45,8 @@ def test_step_timings_of_grpo_have_no_layer2():
 
 def test_grpo_gets_proportionally_more_questions_for_the_same_sample_budget(tmp_path):
     args = learning_bench.parse_args(["--steps", "3", "--eval-size", "5", "--eval-every", "7",
-                                      "--model", str(tmp_path), "--set", "questions_per_step=3", "--set", "num_generations=4",
-                                      "--set", "layer2_num_generations=2"])
+                                      "--model", str(tmp_path), "--set", "questions_per_step=3",
+                                      "--set", "num_generations=4", "--set", "layer2_num_generations=2"])
     mgrpo, grpo = learning_bench.budget_matched_configs(args)
     # MGRPO: 3 questions x 4 answers + 3 x 4 x 2 corrections = 36 per step; GRPO: 9 questions x 4 = 36.
     assert (mgrpo["algorithm"], grpo["algorithm"]) == ("mgrpo", "grpo")
@@ -85,3 +85,15 @@ def test_verdict_says_no_plainly_when_correction_hurts():
     after_good = {"acc_t1": 0.6, "acc_t2": 0.7, "delta_i2c": 0.12, "delta_c2i": 0.02}
     text = "\n".join(learning_bench.verdict_lines({"before": {"metrics": before}, "after": {"metrics": after_good}}))
     assert "**yes** (70.0 vs 60.0" in text and text.count("**yes**") == 2
+
+
+def test_comparison_lines_report_each_peer_delta_and_best_pass():
+    def result(name, t1, t2, i2c, c2i):
+        return {"name": name, "after": {"metrics": {"acc_t1": t1, "acc_t2": t2, "delta": t2 - t1,
+                                                     "delta_i2c": i2c, "delta_c2i": c2i}}}
+    names = {"mgrpo": "MGRPO", "grpo": "GRPO", "trl": "TRL"}
+    lines = learning_bench.comparison_lines(
+        [result("mgrpo", 0.77, 0.87, 0.14, 0.04), result("grpo", 0.87, 0.80, 0.045, 0.115)], names)
+    assert lines[0] == "- GRPO at the same budget: Delta -7.0 (i->c 4.5 vs c->i 11.5)."
+    assert lines[1] == ("- Best accuracy each policy reaches, with or without its correction pass: "
+                        "MGRPO 87.0, GRPO 87.0.")
