@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import type { RolloutRecord } from '../../extension/src/format/types';
 import { traceSteps } from '../../extension/src/model/segmentation';
-import { TRUNCATION_MARKER_PREFIX, renderTrace, type TextRange } from '../../extension/src/model/traceDocument';
+import { TRUNCATION_MARKER_PREFIX, renderTrace, splitLayer2Prompt, type TextRange } from '../../extension/src/model/traceDocument';
 import { fixtureRecord } from './fixture';
 
 function textAt(text: string, range: TextRange): string {
@@ -76,6 +76,39 @@ describe('trace document rendering', () => {
       [1, 23, { startLine: 24, startCharacter: 0, endLine: 24, endCharacter: 5 }],
       [2, 26, { startLine: 27, startCharacter: 0, endLine: 27, endCharacter: 5 }],
     ]);
+  });
+
+  it('lays a correction\'s prompt out as question, first answer and guiding phrase when given its parent', () => {
+    const correction = fixtureRecord('s000001-q000-l1-001-l2-000');
+    const parent = fixtureRecord('s000001-q000-l1-001');
+    const section = (text: string): string => text.slice(text.indexOf('## prompt'), text.indexOf('## completion'));
+    const alone = renderTrace(correction, { maxCharacters: 1000, parent });
+    assert.equal(
+      section(alone.text),
+      ['## prompt', 'Q: 3+5*2-7', '', '## first answer (layer 1)', '3+5=8', '8*2=9', '9-7=2', 'A: 2', '',
+        '## guiding phrase', 'Wait, let me double-check that.', '', ''].join('\n'),
+    );
+    // On the right of a diff the first answer is on the left: named, not repeated.
+    const beside = renderTrace(correction, { maxCharacters: 1000, parent, parentShownBeside: true });
+    assert.equal(
+      section(beside.text),
+      ['## prompt', 'Q: 3+5*2-7', '', '## first answer (layer 1): on the left', '',
+        '## guiding phrase', 'Wait, let me double-check that.', '', ''].join('\n'),
+    );
+    // The question section reads exactly as the layer-1 document's, so a diff shows no change there.
+    assert.equal(section(renderTrace(parent, { maxCharacters: 1000 }).text), ['## prompt', 'Q: 3+5*2-7', '', ''].join('\n'));
+    const lines = beside.text.split('\n');
+    for (const step of beside.steps) {
+      assert.equal(lines[step.range.startLine], correction.completion.split('\n')[step.index]);
+    }
+  });
+
+  it('keeps a prompt from another template as one block', () => {
+    const parent = fixtureRecord('s000001-q000-l1-001');
+    const custom = { ...fixtureRecord('s000001-q000-l1-001-l2-000'), prompt: 'Review:\n' + parent.completion + 'Wait, let me double-check that.\n' };
+    assert.equal(splitLayer2Prompt(custom, parent), undefined);
+    const text = renderTrace(custom, { maxCharacters: 1000, parent }).text;
+    assert.ok(text.includes('## prompt\nReview:\n3+5=8') && !text.includes('## first answer'));
   });
 
   it('labels a layer-1 sample and points every step range at its own text', () => {

@@ -4,7 +4,9 @@
 //
 // Layout (the grammar in syntaxes/ colours these):
 //   key: value header lines
-//   "## prompt", "## completion", "## answer" section lines
+//   "## prompt", "## completion", "## answer" section lines; a layer-2 record whose parent is given
+//   shows its prompt as "## prompt" (the question, as layer 1 saw it), "## first answer (layer 1)"
+//   and "## guiding phrase", so the corrected answer is not mistaken for part of the question
 //   "### step N" before each step's text; a blank line between blocks
 //   TRUNCATION_MARKER_PREFIX lines where a long text was cut
 
@@ -41,6 +43,33 @@ export interface RenderOptions {
   /** Longest prompt or completion shown whole; longer ones are cut with a marker line. */
   maxCharacters: number;
   runName?: string;
+  /** Layer 2: the layer-1 record it corrects, to lay its prompt out as question, first answer and phrase. */
+  parent?: RolloutRecord;
+  /** Layer 2 on the right of a diff with its parent: the first answer is on the left, so name it only. */
+  parentShownBeside?: boolean;
+}
+
+/** A layer-2 prompt split into what the model was shown: the layer-1 prompt, that answer, the phrase. */
+export interface Layer2PromptParts {
+  question: string;
+  firstAnswer: string;
+  guidingPhrase: string;
+}
+
+/**
+ * Splits a layer-2 prompt built as layer-1 prompt + layer-1 completion + guiding phrase (+ newline),
+ * the trainer's default template. Returns undefined for any other shape (a custom template), which
+ * then shows as one prompt block.
+ */
+export function splitLayer2Prompt(record: RolloutRecord, parent: RolloutRecord): Layer2PromptParts | undefined {
+  const phrase = record.guiding_phrase;
+  if (record.layer !== 2 || !phrase || !record.prompt.startsWith(parent.prompt)) return undefined;
+  const rest = record.prompt.slice(parent.prompt.length);
+  const phraseAt = rest.lastIndexOf(phrase);
+  if (phraseAt < 0 || rest.slice(phraseAt + phrase.length).trim() !== '') return undefined;
+  const firstAnswer = rest.slice(0, phraseAt);
+  if (firstAnswer.trimEnd() !== parent.completion.trimEnd()) return undefined;
+  return { question: parent.prompt, firstAnswer, guidingPhrase: phrase };
 }
 
 export const TRUNCATION_MARKER_PREFIX = '… truncated:';
@@ -166,15 +195,32 @@ export function renderTrace(record: RolloutRecord, opts: RenderOptions): Rendere
   for (const line of headerLines(record, opts.runName)) doc.appendLine(line);
   doc.appendLine();
 
+  const promptBlock = (text: string, what: string): void => {
+    if (text.length > limit) {
+      truncated = true;
+      doc.appendLine(asBlock(text.slice(0, limit)));
+      doc.appendLine(truncationMarker(text.length - limit, what));
+    } else {
+      doc.appendLine(asBlock(text));
+    }
+    doc.appendLine();
+  };
+  const parts = opts.parent ? splitLayer2Prompt(record, opts.parent) : undefined;
   doc.appendLine('## prompt');
-  if (record.prompt.length > limit) {
-    truncated = true;
-    doc.appendLine(asBlock(record.prompt.slice(0, limit)));
-    doc.appendLine(truncationMarker(record.prompt.length - limit, ' of the prompt'));
+  if (parts) {
+    promptBlock(parts.question, ' of the prompt');
+    if (opts.parentShownBeside) {
+      doc.appendLine('## first answer (layer 1): on the left');
+      doc.appendLine();
+    } else {
+      doc.appendLine('## first answer (layer 1)');
+      promptBlock(parts.firstAnswer, ' of the first answer');
+    }
+    doc.appendLine('## guiding phrase');
+    promptBlock(parts.guidingPhrase, ' of the guiding phrase');
   } else {
-    doc.appendLine(asBlock(record.prompt));
+    promptBlock(record.prompt, ' of the prompt');
   }
-  doc.appendLine();
 
   doc.appendLine('## completion');
   const steps: RenderedStep[] = [];

@@ -103,11 +103,13 @@ export class TraceDocumentProvider extends Disposable implements vscode.TextDocu
     const record = await reader.findRecord(address.recordId);
     if (!record) throw new Error(`no rollout record ${address.recordId} in ${address.runDir}`);
     const runName = reader.manifest.name || reader.manifest.run_id;
+    const parent = record.parent_id ? await reader.findRecord(record.parent_id) : undefined;
     const rendered = renderTrace(record, {
       maxCharacters: address.full ? Number.MAX_SAFE_INTEGER : settings.traceMaxCharacters(),
       runName,
+      parent,
+      parentShownBeside: parent !== undefined && address.against === parent.id,
     });
-    const parent = record.parent_id ? await reader.findRecord(record.parent_id) : undefined;
     const against = address.against ? await reader.findRecord(address.against) : undefined;
     let corrections: RolloutRecord[] = [];
     if (record.layer === 1) {

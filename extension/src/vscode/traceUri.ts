@@ -4,8 +4,9 @@ export const TRACE_SCHEME = 'mgrpo-trace';
 
 /**
  * What a trace URI names: `mgrpo-trace:/<record id>.rtrace?run=<encoded run dir>`, plus `full=1`
- * for the untruncated completion and `against=<id>` when it is the layer-1 side of a diff with
- * that correction (same text, but its decorations mark where that correction departs).
+ * for the untruncated completion and `against=<id>` when it is one side of a diff with that record:
+ * the layer-1 side (same text, but its decorations mark where that correction departs) or the
+ * layer-2 side (its first answer is on the left, so its prompt names it instead of repeating it).
  */
 export interface TraceAddress {
   runDir: string;

@@ -62,7 +62,7 @@ export const diffCorrection: CommandFactory = (ctx) => async (arg?: unknown) => 
 
 export async function showCorrectionDiff(runDir: string, layer1: RolloutRecord, correction: RolloutRecord): Promise<void> {
   const left = traceUri({ runDir, recordId: layer1.id, full: false, against: correction.id });
-  const right = traceUri({ runDir, recordId: correction.id, full: false });
+  const right = traceUri({ runDir, recordId: correction.id, full: false, against: layer1.id });
   const title = `step ${correction.step} · q ${correction.group}: ${outcomeWords(correction)} (L1 #${layer1.sample} → L2 #${correction.sample})`;
   await vscode.commands.executeCommand('vscode.diff', left, right, title, { preview: true });
 }
