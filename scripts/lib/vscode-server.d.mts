@@ -34,6 +34,8 @@ export interface CodeServerOptions {
   logFile?: string;
   startTimeoutMs?: number;
   env?: Record<string, string>;
+  /** Workspace Trust on: the workspace opens untrusted (restricted mode). */
+  workspaceTrust?: boolean;
 }
 
 export interface ProcessInfo {

@@ -37,7 +37,7 @@ export function missingVSCodeTools() {
 /**
  * User settings that make a fresh VS Code quiet and deterministic: no welcome page or
  * walkthroughs, no chat side bar, no telemetry, no update or recommendation pop-ups.
- * Workspace Trust is off: the workspace is ours (code-server also gets --disable-workspace-trust).
+ * Workspace Trust is off unless a caller asks for it (startCodeServer workspaceTrust): the workspace is ours.
  */
 export const quietSettings = Object.freeze({
   'workbench.startupEditor': 'none',
@@ -143,6 +143,8 @@ export async function freePort() {
  * @param {string} [options.logFile]       code-server's stdout+stderr; default <userDataDir>/code-server.log
  * @param {number} [options.startTimeoutMs]
  * @param {Record<string,string>} [options.env] extra environment for code-server (and so the extension host)
+ * @param {boolean} [options.workspaceTrust] turn Workspace Trust on: the workspace opens untrusted
+ *                                         (restricted mode, no prompt), as a stranger's folder would
  */
 export async function startCodeServer(options) {
   assertToolsInstalled();
@@ -159,7 +161,10 @@ export async function startCodeServer(options) {
   fs.mkdirSync(userDataDir, { recursive: true });
   fs.mkdirSync(extensionsDir, { recursive: true });
   if (!fs.existsSync(workspace)) throw new Error(`startCodeServer: workspace ${workspace} does not exist`);
-  seedUserSettings(userDataDir, options.settings, { overwrite: !options.keepUserSettings });
+  const trustSettings = options.workspaceTrust
+    ? { 'security.workspace.trust.enabled': true, 'security.workspace.trust.startupPrompt': 'never' }
+    : {};
+  seedUserSettings(userDataDir, { ...options.settings, ...trustSettings }, { overwrite: !options.keepUserSettings });
 
   const port = options.port ?? await freePort();
   const logFile = options.logFile ?? path.join(userDataDir, 'code-server.log');
@@ -172,7 +177,7 @@ export async function startCodeServer(options) {
     '--user-data-dir', userDataDir,
     '--disable-telemetry',
     '--disable-update-check',
-    '--disable-workspace-trust',
+    ...(options.workspaceTrust ? [] : ['--disable-workspace-trust']),
     '--disable-getting-started-override',
     path.resolve(workspace),
   ];

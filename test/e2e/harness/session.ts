@@ -29,6 +29,8 @@ export interface SessionOptions {
   workspaceFiles?: Record<string, string>;
   /** Extra user settings. */
   settings?: Record<string, unknown>;
+  /** Open the workspace untrusted (Workspace Trust on, restricted mode). */
+  untrustedWorkspace?: boolean;
 }
 
 export class VSCodeSession {
@@ -59,6 +61,7 @@ export class VSCodeSession {
       userDataDir,
       extensionsDir: run.extensionsDir,
       settings: { ...projectSettings(), ...options.settings },
+      workspaceTrust: options.untrustedWorkspace ?? false,
     });
     let browser: Browser | undefined;
     try {
