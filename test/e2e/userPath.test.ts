@@ -147,6 +147,13 @@ describe('user path: train the embedded demo and debug its rollouts', function (
     assert.deepEqual(shownGroups.sort((a, b) => a - b), [...groups].sort((a, b) => a - b), 'questions shown = questions with an i->c correction');
 
     const firstGroup = [...groups][0];
+    // A tree remembers which questions were open (test 2 opened one) across Collapse All: close them,
+    // so the "sample N" row below can only be this question's.
+    const openQuestions = runsView.locator('.monaco-list-row[aria-level="3"][aria-expanded="true"]');
+    for (let open = await openQuestions.count(); open > 0; open = await openQuestions.count()) {
+      await openQuestions.first().locator('.monaco-tl-twistie').click();
+      await waitFor(async () => (await openQuestions.count()) < open, 10_000, 'an open question row to collapse');
+    }
     await workbench.expandTreeItem(workbench.treeItem(runsView, new RegExp(`^q ${firstGroup}\\b`)));
     const parent = records.find((r) => r.id === fixed.find((f) => f.group === firstGroup)!.parent_id)!;
     await workbench.expandTreeItem(workbench.treeItem(runsView, new RegExp(`sample ${parent.sample}\\b`)));

@@ -121,13 +121,27 @@ export class Workbench {
     return container.locator('.monaco-list-row').filter({ has: this.page.locator('.label-name', { hasText: text }) });
   }
 
-  /** Expands a collapsed tree row (clicking the twistie, as a person does). */
+  /**
+   * Expands a collapsed tree row (clicking the twistie, as a person does). A live run refreshes the
+   * tree as steps arrive, and a click that lands while the row is re-rendered is lost; so, like a
+   * person, click again while the row still shows collapsed, until it shows expanded.
+   */
   async expandTreeItem(row: Locator): Promise<void> {
-    await row.waitFor({ state: 'visible', timeout: this.defaultTimeoutMs });
-    if ((await row.getAttribute('aria-expanded')) === 'false') {
-      await row.locator('.monaco-tl-twistie').click();
+    const expanded = row.and(this.page.locator('[aria-expanded="true"]'));
+    const deadline = Date.now() + this.defaultTimeoutMs;
+    for (;;) {
+      await row.waitFor({ state: 'visible', timeout: Math.max(1, deadline - Date.now()) });
+      if ((await row.getAttribute('aria-expanded')) === 'false') {
+        await row.locator('.monaco-tl-twistie').click({ timeout: Math.max(1, deadline - Date.now()) });
+      }
+      const left = deadline - Date.now();
+      try {
+        await expanded.waitFor({ timeout: Math.max(1, Math.min(5_000, left)) });
+        return;
+      } catch (error) {
+        if (left <= 5_000) throw error;
+      }
     }
-    await row.and(this.page.locator('[aria-expanded="true"]')).waitFor({ timeout: this.defaultTimeoutMs });
   }
 
   /** Clicks a view's "Collapse All" action (views with showCollapseAll), e.g. to start from a known tree. */
