@@ -20,22 +20,27 @@ for (const arg of args) {
   }
 }
 
-/** Prints esbuild's errors in the `file:line:col: error: text` form VS Code's problem matchers read. */
-const reportProblems = {
-  name: 'report-problems',
-  setup(build) {
-    let started = 0;
-    build.onStart(() => { started = Date.now(); });
-    build.onEnd((result) => {
-      for (const { text, location } of result.errors) {
-        const where = location ? `${location.file}:${location.line}:${location.column}: ` : '';
-        console.error(`${where}error: ${text}`);
-      }
-      const verdict = result.errors.length ? `failed with ${result.errors.length} error(s)` : 'ok';
-      console.log(`[build] dist/extension.js ${verdict} in ${Date.now() - started} ms${production ? ' (production)' : ''}`);
-    });
-  },
-};
+/**
+ * Prints esbuild's errors in the `file:line:col: error: text` form VS Code's problem matchers read,
+ * then one line naming the bundle (`output`) and how long it took.
+ */
+function reportProblems(output) {
+  return {
+    name: 'report-problems',
+    setup(build) {
+      let started = 0;
+      build.onStart(() => { started = Date.now(); });
+      build.onEnd((result) => {
+        for (const { text, location } of result.errors) {
+          const where = location ? `${location.file}:${location.line}:${location.column}: ` : '';
+          console.error(`${where}error: ${text}`);
+        }
+        const verdict = result.errors.length ? `failed with ${result.errors.length} error(s)` : 'ok';
+        console.log(`[build] ${output} ${verdict} in ${Date.now() - started} ms${production ? ' (production)' : ''}`);
+      });
+    },
+  };
+}
 
 const options = {
   absWorkingDir: root,
@@ -50,7 +55,7 @@ const options = {
   sourcesContent: !production,
   minify: production,
   logLevel: 'silent',
-  plugins: [reportProblems],
+  plugins: [reportProblems('dist/extension.js')],
 };
 
 /**
@@ -81,25 +86,6 @@ const inlineEditorWorker = {
   },
 };
 
-/** Same problem report as the extension's, naming the webview bundle. */
-function reportWebviewProblems(name) {
-  return {
-    name: 'report-webview-problems',
-    setup(build) {
-      let started = 0;
-      build.onStart(() => { started = Date.now(); });
-      build.onEnd((result) => {
-        for (const { text, location } of result.errors) {
-          const where = location ? `${location.file}:${location.line}:${location.column}: ` : '';
-          console.error(`${where}error: ${text}`);
-        }
-        const verdict = result.errors.length ? `failed with ${result.errors.length} error(s)` : 'ok';
-        console.log(`[build] dist/webview/${name}.js ${verdict} in ${Date.now() - started} ms${production ? ' (production)' : ''}`);
-      });
-    },
-  };
-}
-
 /** A webview bundle: browser code and its CSS (plus Monaco's codicon font) into dist/webview/. */
 function webviewOptions(name) {
   return {
@@ -117,7 +103,7 @@ function webviewOptions(name) {
     sourcesContent: !production,
     minify: production,
     logLevel: 'silent',
-    plugins: [inlineEditorWorker, reportWebviewProblems(name)],
+    plugins: [inlineEditorWorker, reportProblems(`dist/webview/${name}.js`)],
   };
 }
 

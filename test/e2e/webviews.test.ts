@@ -6,11 +6,9 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FrameLocator } from 'playwright-core';
-import { repoRoot } from '../../scripts/lib/vscode-server.mjs';
+import { fixtureRunFiles } from './harness/runFiles';
 import { useVSCode, vscodeIt, waitFor, type VSCodeSession } from './harness/session';
 import { renderedText, selectors } from './harness/workbench';
-
-const FIXTURE_RUN = path.join(repoRoot, 'test', 'fixtures', 'example-run');
 
 const LIVE_RUN = path.join('.mgrpo', 'runs', 'live-run');
 
@@ -19,20 +17,7 @@ const LIVE_RUN = path.join('.mgrpo', 'runs', 'live-run');
  * `live-run`, marked running with 10 steps to go, which the live test appends to.
  */
 function workspaceRuns(): Record<string, string> {
-  const files: Record<string, string> = {};
-  const walk = (dir: string): void => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else {
-        const relative = path.relative(FIXTURE_RUN, full);
-        const text = fs.readFileSync(full, 'utf8');
-        files[path.join('.mgrpo', 'runs', 'example-run', relative)] = text;
-        files[path.join(LIVE_RUN, relative)] = text;
-      }
-    }
-  };
-  walk(FIXTURE_RUN);
+  const files = { ...fixtureRunFiles('example-run'), ...fixtureRunFiles('live-run') };
   const manifest = JSON.parse(files[path.join(LIVE_RUN, 'run.json')]) as Record<string, unknown>;
   // No pid: nothing says its trainer is gone, so the extension follows it as a growing run.
   Object.assign(manifest, { run_id: 'live-run', name: 'live run (appended by the test)', status: 'running', total_steps: 10, pid: null });

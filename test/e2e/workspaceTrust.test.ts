@@ -1,26 +1,8 @@
 // Workspace Trust: in an untrusted (restricted-mode) workspace, starting a training run is refused
 // with a message that says why, no trainer process starts, and reading runs still works.
 import { strict as assert } from 'node:assert';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { repoRoot } from '../../scripts/lib/vscode-server.mjs';
+import { fixtureRunFiles } from './harness/runFiles';
 import { useVSCode, vscodeIt } from './harness/session';
-
-const FIXTURE_RUN = path.join(repoRoot, 'test', 'fixtures', 'example-run');
-
-/** The example run, copied under the workspace's .mgrpo/runs. */
-function fixtureRunFiles(): Record<string, string> {
-  const files: Record<string, string> = {};
-  const walk = (dir: string): void => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else files[path.join('.mgrpo', 'runs', 'example-run', path.relative(FIXTURE_RUN, full))] = fs.readFileSync(full, 'utf8');
-    }
-  };
-  walk(FIXTURE_RUN);
-  return files;
-}
 
 describe('workspace trust: an untrusted workspace', function () {
   this.timeout(240_000);

@@ -116,3 +116,18 @@ export function validateRunDir(runDir: string): string[] {
   }
   return problems;
 }
+
+/** The example run of trainer/RUN_FORMAT.md, as workspace files under `.mgrpo/runs/<runName>/`. */
+export function fixtureRunFiles(runName = 'example-run'): Record<string, string> {
+  const fixture = path.join(repoRoot, 'test', 'fixtures', 'example-run');
+  const files: Record<string, string> = {};
+  const walk = (dir: string): void => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else files[path.join('.mgrpo', 'runs', runName, path.relative(fixture, full))] = fs.readFileSync(full, 'utf8');
+    }
+  };
+  walk(fixture);
+  return files;
+}
