@@ -1,31 +1,27 @@
 // "MGRPO: Show Dashboard" and "MGRPO: Show Inspector". Each command factory is called once, when
 // main.ts registers it; the panels it opens are owned by the context and disposed with it.
+import type * as vscode from 'vscode';
 import type { CommandFactory, Ctx } from '../vscode/ctx';
 import { pickSample } from '../vscode/commands/pickSample';
 import { activeTraceUri, asRunRef, asSampleRef, pickRun } from '../vscode/commands/targets';
 import { DashboardPanels } from './dashboardPanel';
 import { InspectorPanel } from './inspectorPanel';
 
-const dashboards = new WeakMap<Ctx, DashboardPanels>();
-const inspectors = new WeakMap<Ctx, InspectorPanel>();
-
-function dashboardsOf(ctx: Ctx): DashboardPanels {
-  let panels = dashboards.get(ctx);
-  if (!panels) {
-    panels = ctx.register(new DashboardPanels(ctx));
-    dashboards.set(ctx, panels);
-  }
-  return panels;
+/** One `create(ctx)` per context, made on first use and disposed with the context. */
+function perContext<T extends vscode.Disposable>(create: (ctx: Ctx) => T): (ctx: Ctx) => T {
+  const made = new WeakMap<Ctx, T>();
+  return (ctx) => {
+    let value = made.get(ctx);
+    if (!value) {
+      value = ctx.register(create(ctx));
+      made.set(ctx, value);
+    }
+    return value;
+  };
 }
 
-function inspectorOf(ctx: Ctx): InspectorPanel {
-  let panel = inspectors.get(ctx);
-  if (!panel) {
-    panel = ctx.register(new InspectorPanel(ctx));
-    inspectors.set(ctx, panel);
-  }
-  return panel;
-}
+const dashboardsOf = perContext((ctx) => new DashboardPanels(ctx));
+const inspectorOf = perContext((ctx) => new InspectorPanel(ctx));
 
 /**
  * Show Dashboard: the run it is given (Runs view, status bar item), else the live run, else the
