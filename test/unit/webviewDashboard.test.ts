@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { MetricsLine, RunManifest } from '../../extension/src/format/types';
-import { dashboardPoint, evalRow, parseEvalResult, recentSecondsPerStep, runHeader } from '../../extension/src/webview/dashboardData';
+import { dashboardPoint, evalRow, parseEvalResult, recentSecondsPerStep, runHeader } from '../../extension/src/vscode/panels/dashboardData';
 import { FIXTURE_RUN } from './fixture';
 
 function fixtureMetrics(): MetricsLine[] {

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { contentSecurityPolicy, makeNonce, webviewHtml, type WebviewShell } from '../../extension/src/webview/html';
+import { contentSecurityPolicy, makeNonce, webviewHtml, type WebviewShell } from '../../extension/src/vscode/panels/html';
 
 const CSP_SOURCE = "'self' https://*.vscode-cdn.net";
 const NONCE = 'AAAAAAAAAAAAAAAAAAAAAA==';

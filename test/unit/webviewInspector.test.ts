@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { inspectorState } from '../../extension/src/webview/inspectorData';
+import { inspectorState } from '../../extension/src/vscode/panels/inspectorData';
 import type { InspectorSide } from '../../extension/src/webview/protocol';
 import { annotations, confidenceClass } from '../../webview/src/inspector/annotations';
 import { fixtureRecord, fixtureRecords } from './fixture';

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { parseHostMessage, parseWebviewMessage } from '../../extension/src/webview/protocol';
+import { parseHostMessage, parseRestoreState, parseWebviewMessage } from '../../extension/src/webview/protocol';
 
 describe('webview protocol: messages from a webview', () => {
   it('accepts ready and well-formed requests, keeping only the known params', () => {
@@ -50,5 +50,20 @@ describe('webview protocol: messages from the host', () => {
     assert.ok(parseHostMessage({ kind: 'notify', method: 'dashboard/reset' }) instanceof Error);
     assert.ok(parseHostMessage({ kind: 'reply', result: 1 }) instanceof Error);
     assert.ok(parseHostMessage({ type: 'vscode-internal' }) instanceof Error);
+  });
+});
+
+describe('webview protocol: a panel restored after a reload', () => {
+  it('takes back the run folder and the correction a webview saved', () => {
+    assert.deepEqual(parseRestoreState({ runDir: '/runs/a', recordId: 's3-g0-l2-1' }), { runDir: '/runs/a', recordId: 's3-g0-l2-1' });
+    assert.deepEqual(parseRestoreState({ runDir: '/runs/a', recordId: 7 }), { runDir: '/runs/a' });
+    const notify = { kind: 'notify', method: 'panel/restoreState', params: { runDir: '/runs/a' } };
+    assert.deepEqual(parseHostMessage(notify), notify);
+  });
+
+  it('restores nothing from state it cannot use (old versions, a tampered page)', () => {
+    for (const state of [undefined, null, 'x', [], {}, { runDir: '' }, { runDir: 3 }]) {
+      assert.equal(parseRestoreState(state), undefined, JSON.stringify(state));
+    }
   });
 });

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { SampleFilter } from '../model/filters';
 import { Disposable } from './disposable';
+import { Panels } from './panels/panels';
 import { RunRegistry } from './runRegistry';
 import type { RunSession } from './runSession';
 import { TraceDocumentProvider } from './traceDocuments';
@@ -18,6 +19,8 @@ export class Ctx extends Disposable {
   readonly log: vscode.LogOutputChannel;
   readonly runs: RunRegistry;
   readonly traces: TraceDocumentProvider;
+  /** The dashboards and the inspector (made here, at activation, so a reload can restore them). */
+  readonly panels: Panels;
   /** Shows a run in the Runs view (set once the view exists). */
   revealRun?: (session: RunSession) => Promise<void>;
   private filter: SampleFilter | undefined;
@@ -29,6 +32,7 @@ export class Ctx extends Disposable {
     this.log = this.register(vscode.window.createOutputChannel('MGRPO Trainer', { log: true }));
     this.runs = this.register(new RunRegistry(extension.workspaceState, this.log, path.join(extension.globalStorageUri.fsPath, 'runs')));
     this.traces = this.register(new TraceDocumentProvider(this.runs));
+    this.panels = this.register(new Panels(this));
     this.register(this.runs.onDidChangeLive(() => this.updateLiveContextKeys()));
     this.register(this.runs.onDidChangeRuns(() => this.updateLiveContextKeys()));
   }

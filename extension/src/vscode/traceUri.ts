@@ -36,3 +36,9 @@ export function parseTraceUri(uri: vscode.Uri): TraceAddress {
 export function isTraceUri(uri: vscode.Uri): boolean {
   return uri.scheme === TRACE_SCHEME;
 }
+
+/** Opens one sample's trace document (truncated to the setting; Show Full Completion lifts it). */
+export async function showTrace(ref: { runDir: string; recordId: string }, options: vscode.TextDocumentShowOptions = {}): Promise<void> {
+  const document = await vscode.workspace.openTextDocument(traceUri({ ...ref, full: false }));
+  await vscode.window.showTextDocument(document, options);
+}

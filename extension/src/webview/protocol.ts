@@ -1,5 +1,5 @@
 // The messages between the extension host and its two webviews (dashboard, inspector), defined
-// once and imported by both sides (extension/src/webview/* and webview/src/*). Pure types and
+// once and imported by both sides (the host's panels in extension/src/vscode/panels/ and webview/src/*). Pure types and
 // pure checks only: no `vscode`, no Node, no DOM, so the webview bundle can import it.
 //
 // The exchange (GitLens-style typed messages, vscode-pull-request-github's handshake):
@@ -143,6 +143,26 @@ export interface HostNotifications {
   'dashboard/empty': { message: string };
   'inspector/show': InspectorState;
   'inspector/empty': { message: string };
+  /**
+   * What the panel shows, for VS Code to keep with the webview (setState) and hand back to the
+   * host's WebviewPanelSerializer after a window reload.
+   */
+  'panel/restoreState': PanelRestoreState;
+}
+
+/** Enough to reopen a panel after a reload: its run and, for the inspector, the correction shown. */
+export interface PanelRestoreState {
+  runDir: string;
+  recordId?: string;
+}
+
+/**
+ * Checks the state VS Code hands back to a serializer (it was saved by a webview, whose page
+ * renders model output: trust nothing). Undefined when there is nothing usable to restore.
+ */
+export function parseRestoreState(value: unknown): PanelRestoreState | undefined {
+  if (!isRecord(value) || !nonEmptyString(value.runDir)) return undefined;
+  return nonEmptyString(value.recordId) ? { runDir: value.runDir, recordId: value.recordId } : { runDir: value.runDir };
 }
 
 /** Webview -> host requests, by method, with their params and result. */
@@ -175,6 +195,7 @@ export type WebviewMessage = { kind: 'ready' } | RequestMessage;
 
 const HOST_METHODS: readonly HostNotificationMethod[] = [
   'dashboard/reset', 'dashboard/append', 'dashboard/evals', 'dashboard/empty', 'inspector/show', 'inspector/empty',
+  'panel/restoreState',
 ];
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -12,6 +12,7 @@ import {
 
 interface VsCodeApi {
   postMessage(message: WebviewMessage): void;
+  setState(state: unknown): void;
 }
 
 declare function acquireVsCodeApi(): VsCodeApi;
@@ -47,6 +48,11 @@ export class HostChannel {
       return;
     }
     if (message.kind === 'notify') {
+      // Kept by VS Code with the webview; the host's serializer gets it back after a reload.
+      if (message.method === 'panel/restoreState') {
+        this.api.setState(message.params);
+        return;
+      }
       const handler = this.handlers[message.method] as ((params: unknown) => void) | undefined;
       handler?.(message.params);
       return;

@@ -5,7 +5,8 @@ import { compareAcrossSteps as compareQuestion } from '../../model/compare';
 import type { CommandFactory, Ctx } from '../ctx';
 import { outcomeWords, sampleSummary } from './pickSample';
 import { pickRun, activeTraceUri, asQuestionRef, asSampleRef, type QuestionRef } from './targets';
-import { showCorrectionDiff, showTrace } from './traces';
+import { showTrace } from '../traceUri';
+import { showCorrectionDiff } from './traces';
 
 /**
  * Compare Across Steps: one question's first answers and corrections at every step it was

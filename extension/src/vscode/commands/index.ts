@@ -5,7 +5,7 @@ import { openRunFolder } from './openRunFolder';
 import { pauseRun, refreshRuns, resumeRun, showLog, stopRun } from './runControl';
 import { startRun } from './startRun';
 import { diffCorrection, openTrace, showFullCompletion } from './traces';
-import { showDashboard, showInspector } from '../../webview/commands';
+import { showDashboard, showInspector } from './panels';
 
 /** Every command id of package.json's contributes.commands, with its factory. */
 export const COMMANDS: Record<string, CommandFactory> = {

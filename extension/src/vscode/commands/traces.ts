@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
 import type { RolloutRecord } from '../../format/types';
 import type { CommandFactory, Ctx } from '../ctx';
-import { parseTraceUri, traceUri } from '../traceUri';
+import { parseTraceUri, showTrace, traceUri } from '../traceUri';
 import { outcomeWords, pickSample, sampleSummary } from './pickSample';
-import { activeTraceUri, asSampleRef, type SampleRef } from './targets';
+import { activeTraceUri, asSampleRef } from './targets';
 
 /** Open Trace: a sample as a read-only reasoning-trace document. */
 export const openTrace: CommandFactory = (ctx) => async (arg?: unknown) => {
@@ -11,11 +11,6 @@ export const openTrace: CommandFactory = (ctx) => async (arg?: unknown) => {
   if (!ref) return;
   await showTrace(ref, { preview: true });
 };
-
-export async function showTrace(ref: SampleRef, options: vscode.TextDocumentShowOptions = {}): Promise<void> {
-  const document = await vscode.workspace.openTextDocument(traceUri({ ...ref, full: false }));
-  await vscode.window.showTextDocument(document, options);
-}
 
 /** Show Full Completion: the same trace without truncation (may be large; the user asked). */
 export const showFullCompletion: CommandFactory = () => async (arg?: unknown) => {

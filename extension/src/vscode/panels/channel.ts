@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { Disposable } from '../vscode/disposable';
+import { Disposable } from '../disposable';
 import {
   parseWebviewMessage,
   type HostMessage,
@@ -8,7 +8,7 @@ import {
   type RequestMessage,
   type WebviewRequestMethod,
   type WebviewRequests,
-} from './protocol';
+} from '../../webview/protocol';
 
 export type RequestHandlers = {
   [M in WebviewRequestMethod]?: (params: WebviewRequests[M]['params']) => Promise<WebviewRequests[M]['result']>;

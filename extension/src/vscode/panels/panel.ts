@@ -4,6 +4,10 @@ import { makeNonce, webviewHtml } from './html';
 /** Where scripts/build.mjs writes the webview bundles (dashboard.js/.css, inspector.js/.css). */
 export const WEBVIEW_DIST = ['dist', 'webview'] as const;
 
+/** The panels' view types: the manifest's onWebviewPanel activation events name them. */
+export const DASHBOARD_VIEW_TYPE = 'mgrpo.dashboard';
+export const INSPECTOR_VIEW_TYPE = 'mgrpo.inspector';
+
 export interface PanelSpec {
   viewType: string;
   title: string;
@@ -20,14 +24,22 @@ export interface PanelSpec {
  * thousands of steps each time its tab comes back would be the slower choice).
  */
 export function createPanel(extensionUri: vscode.Uri, spec: PanelSpec): vscode.WebviewPanel {
-  const root = vscode.Uri.joinPath(extensionUri, ...WEBVIEW_DIST);
   const panel = vscode.window.createWebviewPanel(spec.viewType, spec.title, { viewColumn: spec.column ?? vscode.ViewColumn.Active, preserveFocus: false }, {
-    enableScripts: true,
-    enableCommandUris: false,
     retainContextWhenHidden: true,
-    localResourceRoots: [root],
   });
+  preparePanel(panel, extensionUri, spec);
+  return panel;
+}
+
+/**
+ * Options, icon and HTML of a panel: a new one, or one VS Code hands to a WebviewPanelSerializer
+ * after a reload (that one comes with the options it had, but its HTML must be set again).
+ */
+export function preparePanel(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, spec: PanelSpec): void {
+  const root = vscode.Uri.joinPath(extensionUri, ...WEBVIEW_DIST);
   const { webview } = panel;
+  webview.options = { enableScripts: true, enableCommandUris: false, localResourceRoots: [root] };
+  panel.title = spec.title;
   panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'mgrpo.svg');
   webview.html = webviewHtml({
     cspSource: webview.cspSource,
@@ -38,5 +50,4 @@ export function createPanel(extensionUri: vscode.Uri, spec: PanelSpec): vscode.W
     inlineStyles: spec.inlineStyles,
     blobWorkers: spec.blobWorkers,
   });
-  return panel;
 }

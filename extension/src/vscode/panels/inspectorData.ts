@@ -2,11 +2,11 @@
 // same segmentation, divergence and hover code as the trace documents, and sent as plain data: the
 // webview never parses records and imports nothing from Node.
 
-import type { RolloutRecord } from '../format/types';
-import { changedSteps, firstDivergence } from '../model/divergence';
-import { stepHoverMarkdown } from '../model/hoverContent';
-import { leastConfidentSteps, traceSteps } from '../model/segmentation';
-import type { CorrectionChoice, InspectorSide, InspectorState } from './protocol';
+import type { RolloutRecord } from '../../format/types';
+import { changedSteps, firstDivergence } from '../../model/divergence';
+import { stepHoverMarkdown } from '../../model/hoverContent';
+import { leastConfidentSteps, traceSteps } from '../../model/segmentation';
+import type { CorrectionChoice, InspectorSide, InspectorState } from '../../webview/protocol';
 
 /** How many steps per side are called out as least confident (as in the trace editor). */
 export const LEAST_CONFIDENT_STEPS = 2;

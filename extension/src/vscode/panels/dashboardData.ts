@@ -2,9 +2,9 @@
 // chart points, evaluation files to table rows, the manifest to a header. Pure (no `vscode`), so
 // test/unit/webviewDashboard.test.ts checks it against the example run.
 
-import type { CorrectionMetrics, EvalResult, MetricsLine, RunManifest } from '../format/types';
-import { ETA_WINDOW } from '../model/runProgress';
-import type { DashboardPoint, EvalRow, RunHeader } from './protocol';
+import type { CorrectionMetrics, EvalResult, MetricsLine, RunManifest } from '../../format/types';
+import { ETA_WINDOW } from '../../model/runProgress';
+import type { DashboardPoint, EvalRow, RunHeader } from '../../webview/protocol';
 
 /** A finite number, or null: NaN and infinities in a file would break a chart's scale. */
 function finiteOrNull(value: number | null | undefined): number | null {

@@ -1,14 +1,14 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { RunPaths } from '../format/types';
-import type { Ctx } from '../vscode/ctx';
-import { Disposable } from '../vscode/disposable';
-import type { RunSession } from '../vscode/runSession';
+import { RunPaths } from '../../format/types';
+import type { Ctx } from '../ctx';
+import { Disposable } from '../disposable';
+import type { RunSession } from '../runSession';
 import { WebviewChannel } from './channel';
 import { dashboardPoint, evalRow, parseEvalResult, runHeader } from './dashboardData';
-import { createPanel } from './panel';
-import type { AllowedCommand, EvalRow, RunHeader } from './protocol';
+import { createPanel, DASHBOARD_VIEW_TYPE, preparePanel } from './panel';
+import type { AllowedCommand, EvalRow, RunHeader } from '../../webview/protocol';
 
 const EVAL_FILE = /^step-(\d+)\.json$/;
 
@@ -27,9 +27,12 @@ export class DashboardPanel extends Disposable {
   private evalSignature = '';
   private updating: Promise<void> = Promise.resolve();
 
-  constructor(private readonly ctx: Ctx, readonly runDir: string | undefined, title: string) {
+  /** `restored`: the panel VS Code hands back after a reload (else a new one is created). */
+  constructor(private readonly ctx: Ctx, readonly runDir: string | undefined, title: string, restored?: vscode.WebviewPanel) {
     super();
-    this.panel = createPanel(ctx.extension.extensionUri, { viewType: 'mgrpo.dashboard', title, bundle: 'dashboard', inlineStyles: false, blobWorkers: false });
+    const spec = { viewType: DASHBOARD_VIEW_TYPE, title, bundle: 'dashboard', inlineStyles: false, blobWorkers: false } as const;
+    if (restored) preparePanel(restored, ctx.extension.extensionUri, spec);
+    this.panel = restored ?? createPanel(ctx.extension.extensionUri, spec);
     this.register({ dispose: () => this.panel.dispose() });
     this.channel = this.register(new WebviewChannel(this.panel.webview, ctx.log, `dashboard ${runDir ?? '(no run)'}`, () => this.sendAll(), {
       runCommand: async ({ command }: { command: AllowedCommand }) => {
@@ -78,6 +81,7 @@ export class DashboardPanel extends Disposable {
     this.sentMetrics = metrics.length;
     this.sentGeneration = reader?.generation ?? -1;
     this.evalSignature = '';
+    this.channel.notify('panel/restoreState', { runDir: this.runDir });
     this.channel.notify('dashboard/reset', { header: this.header(), points: metrics.map(dashboardPoint), evals: [] });
     this.scheduleUpdate();
   }
@@ -141,14 +145,28 @@ export class DashboardPanels extends Disposable {
   }
 
   show(session: RunSession | undefined): DashboardPanel {
-    const key = session?.runDir ?? '';
-    const existing = this.panels.get(key);
+    const existing = this.panels.get(session?.runDir ?? '');
     if (existing && !existing.isDisposed) {
       existing.reveal();
       return existing;
     }
-    const title = session ? `MGRPO Dashboard: ${session.name}` : 'MGRPO Dashboard';
-    const dashboard = new DashboardPanel(this.ctx, session?.runDir, title);
+    return this.track(session?.runDir, session ? dashboardTitle(session.name) : vscode.l10n.t('MGRPO Dashboard'));
+  }
+
+  /**
+   * Takes back a dashboard VS Code kept across a window reload. Its run is looked up by folder on
+   * every update, so a run the registry lists later (or never: the header says so) is fine.
+   */
+  restore(panel: vscode.WebviewPanel, runDir: string | undefined): void {
+    const session = runDir ? this.ctx.runs.get(runDir) : undefined;
+    const title = runDir ? dashboardTitle(session?.name ?? path.basename(runDir)) : vscode.l10n.t('MGRPO Dashboard');
+    this.panels.get(runDir ?? '')?.dispose();
+    this.track(runDir, title, panel);
+  }
+
+  private track(runDir: string | undefined, title: string, restored?: vscode.WebviewPanel): DashboardPanel {
+    const key = runDir ?? '';
+    const dashboard = new DashboardPanel(this.ctx, runDir, title, restored);
     this.panels.set(key, dashboard);
     dashboard.panel.onDidDispose(() => {
       if (this.panels.get(key) === dashboard) this.panels.delete(key);
@@ -156,4 +174,8 @@ export class DashboardPanels extends Disposable {
     });
     return dashboard;
   }
+}
+
+function dashboardTitle(runName: string): string {
+  return vscode.l10n.t('MGRPO Dashboard: {0}', runName);
 }

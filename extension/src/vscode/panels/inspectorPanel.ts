@@ -1,13 +1,14 @@
 import * as vscode from 'vscode';
-import type { RunReader } from '../format/runReader';
-import type { RolloutRecord } from '../format/types';
-import { showTrace } from '../vscode/commands/traces';
-import type { Ctx } from '../vscode/ctx';
-import { Disposable } from '../vscode/disposable';
+import type { RunReader } from '../../format/runReader';
+import type { RolloutRecord } from '../../format/types';
+import { showTrace } from '../traceUri';
+import type { Ctx } from '../ctx';
+import { Disposable } from '../disposable';
+import { errorText } from '../trainerProcess';
 import { WebviewChannel } from './channel';
 import { inspectorState } from './inspectorData';
-import { createPanel } from './panel';
-import type { InspectorState } from './protocol';
+import { createPanel, INSPECTOR_VIEW_TYPE, preparePanel } from './panel';
+import type { InspectorState } from '../../webview/protocol';
 
 export interface InspectTarget {
   runDir: string;
@@ -48,8 +49,27 @@ export class InspectorPanel extends Disposable {
     const state = await this.stateFor(target);
     this.current = state;
     this.open();
-    this.panel!.title = `MGRPO Inspector: step ${state.step} · q ${state.group}`;
+    this.panel!.title = inspectorTitle(state);
+    this.channel!.notify('panel/restoreState', { runDir: state.runDir, recordId: state.correction.recordId });
     this.channel!.notify('inspector/show', state);
+  }
+
+  /**
+   * Takes back the inspector VS Code kept across a window reload and shows what it showed, or
+   * says why it cannot (the run is gone from the Runs view, the record from the run).
+   */
+  async restore(panel: vscode.WebviewPanel, target: InspectTarget | undefined): Promise<void> {
+    if (this.panel && this.panel !== panel) this.panel.dispose();
+    this.open(panel);
+    if (!target) {
+      this.showEmpty(vscode.l10n.t('Choose a layer-2 correction to inspect.'));
+      return;
+    }
+    try {
+      await this.show(target);
+    } catch (error) {
+      this.showEmpty(vscode.l10n.t('Could not show what this inspector showed before the reload: {0}', errorText(error)));
+    }
   }
 
   /** Opens the panel with a message instead of a pair (no run has corrections yet). */
@@ -57,7 +77,7 @@ export class InspectorPanel extends Disposable {
     this.current = undefined;
     this.emptyMessage = message;
     this.open();
-    this.panel!.title = 'MGRPO Inspector';
+    this.panel!.title = vscode.l10n.t('MGRPO Inspector');
     this.channel!.notify('inspector/empty', { message });
   }
 
@@ -68,18 +88,22 @@ export class InspectorPanel extends Disposable {
     return inspectorState(target.runDir, runName, layer1, correction, siblings);
   }
 
-  private open(): void {
-    if (this.panel) {
+  /** Reveals the panel, creating it (or adopting `restored`, one VS Code kept across a reload). */
+  private open(restored?: vscode.WebviewPanel): void {
+    if (this.panel && (!restored || this.panel === restored)) {
       this.panel.reveal(undefined, false);
       return;
     }
-    const panel = createPanel(this.ctx.extension.extensionUri, { viewType: 'mgrpo.inspector', title: 'MGRPO Inspector', bundle: 'inspector', inlineStyles: true, blobWorkers: true });
+    const spec = { viewType: INSPECTOR_VIEW_TYPE, title: vscode.l10n.t('MGRPO Inspector'), bundle: 'inspector', inlineStyles: true, blobWorkers: true } as const;
+    if (restored) preparePanel(restored, this.ctx.extension.extensionUri, spec);
+    const panel = restored ?? createPanel(this.ctx.extension.extensionUri, spec);
     const channel = new WebviewChannel(panel.webview, this.ctx.log, 'inspector', () => this.resend(), {
       'inspector/selectCorrection': async ({ recordId }) => {
         if (!this.current) throw new Error('the inspector shows no run');
         const state = await this.stateFor({ runDir: this.current.runDir, recordId });
         this.current = state;
-        if (this.panel) this.panel.title = `MGRPO Inspector: step ${state.step} · q ${state.group}`;
+        if (this.panel) this.panel.title = inspectorTitle(state);
+        this.channel?.notify('panel/restoreState', { runDir: state.runDir, recordId: state.correction.recordId });
         return state;
       },
       'inspector/openTrace': async ({ recordId }) => {
@@ -100,7 +124,14 @@ export class InspectorPanel extends Disposable {
   }
 
   private resend(): void {
-    if (this.current) this.channel?.notify('inspector/show', this.current);
+    if (this.current) {
+      this.channel?.notify('panel/restoreState', { runDir: this.current.runDir, recordId: this.current.correction.recordId });
+      this.channel?.notify('inspector/show', this.current);
+    }
     else this.channel?.notify('inspector/empty', { message: this.emptyMessage || 'Choose a layer-2 correction to inspect.' });
   }
+}
+
+function inspectorTitle(state: InspectorState): string {
+  return vscode.l10n.t('MGRPO Inspector: step {0} · q {1}', state.step, state.group);
 }
