@@ -92,3 +92,107 @@ def format_table(metrics: dict, title: str | None = None) -> str:
              "|" + "|".join("---" for _ in header) + "|",
              "| " + " | ".join(row) + " |"]
     return "\n".join(line for line in lines if line is not None)
+
+
+# --------------------------------------------------------------------------------------------------
+# Step truth (issue 9): flawed chains, step accuracy, first errors, implicit process supervision
+# --------------------------------------------------------------------------------------------------
+
+def normalize_step_text(text: str) -> str:
+    """Whitespace runs collapsed, ends trimmed: as extension/src/model/divergence.ts normalizeStepText."""
+    return " ".join(text.split())
+
+
+def step_texts(completion: str, spans: Sequence[dict]) -> list[str]:
+    """The normalized text of each step span ({"start", "end"})."""
+    return [normalize_step_text(completion[span["start"]:span["end"]]) for span in spans]
+
+
+def departure_position(layer1_steps: Sequence[str], layer2_steps: Sequence[str]) -> int | None:
+    """Where layer 2 first departs from layer 1, as a layer-1 step position; None when their steps are equal.
+
+    The rule of the extension's firstDivergenceOf (divergence.ts): normalized steps compared position by
+    position. The position is the number of leading steps layer 2 keeps, i.e. max(layer1Step, layer2Step) of
+    that function's result: the first differing step, or, when one list is a prefix of the other, the first
+    step past the shorter one (so a correction that only adds the step layer 1 left out departs at
+    len(layer1), where the chain checker puts a missing step)."""
+    shared = min(len(layer1_steps), len(layer2_steps))
+    for position in range(shared):
+        if layer1_steps[position] != layer2_steps[position]:
+            return position
+    if len(layer1_steps) == len(layer2_steps):
+        return None
+    return shared
+
+
+def _first_error_counts(positions: Sequence[int]) -> list[int]:
+    counts = [0] * (max(positions) + 1 if positions else 0)
+    for position in positions:
+        counts[position] += 1
+    return counts
+
+
+def chain_truth(records: Sequence[dict]) -> dict:
+    """$defs/stepTruthLayer over one layer's records (or one evaluation pass). Only records with step labels
+    count. A chain is flawed when it has a first error (a wrong, missing or extra step)."""
+    labelled = [record for record in records if record.get("step_labels") is not None]
+    right = [record for record in labelled if record["correct"]]
+    flawed = [record for record in right if record.get("first_wrong_step") is not None]
+    labels = [item["label"] for record in labelled for item in record["step_labels"]]
+    checked = [label for label in labels if label != "unchecked"]
+    steps_right = sum(1 for label in checked if label == "right")
+    first_errors = [record["first_wrong_step"] for record in labelled if record.get("first_wrong_step") is not None]
+    return {
+        "samples": len(labelled),
+        "right_answers": len(right),
+        "flawed_right_answers": len(flawed),
+        "flawed_chain_rate": len(flawed) / len(right) if right else None,
+        "steps_checked": len(checked),
+        "steps_right": steps_right,
+        "step_accuracy": steps_right / len(checked) if checked else None,
+        "with_error": len(first_errors),
+        "first_error_mean": _mean(first_errors),
+        "first_error_counts": _first_error_counts(first_errors),
+    }
+
+
+def _departure_counts(pairs: Sequence[tuple[dict, dict]]) -> dict:
+    counts = {"n": len(pairs), "exact": 0, "before": 0, "after": 0, "no_departure": 0, "no_error": 0}
+    for parent, correction in pairs:
+        error = parent.get("first_wrong_step")
+        if error is None:
+            counts["no_error"] += 1
+            continue
+        departure = departure_position(step_texts(parent["completion"], parent["steps"]),
+                                       step_texts(correction["completion"], correction["steps"]))
+        if departure is None:
+            counts["no_departure"] += 1
+        elif departure == error:
+            counts["exact"] += 1
+        elif departure < error:
+            counts["before"] += 1
+        else:
+            counts["after"] += 1
+    located = counts["exact"] + counts["before"] + counts["after"]
+    counts["exact_rate"] = counts["exact"] / located if located else None
+    return counts
+
+
+def implicit_supervision(pairs: Sequence[tuple[dict, dict]]) -> dict:
+    """$defs/implicitSupervision: over (layer-1 parent, layer-2 correction) pairs whose parent has step
+    labels, where layer 2's first departure falls against the parent's first error: exactly at it, before it,
+    after it; ``no_departure`` (same steps) and ``no_error`` (a sound parent) are counted apart. ``i2c``: the
+    corrections that turned a wrong answer right; ``all``: every correction."""
+    labelled = [(parent, correction) for parent, correction in pairs if parent.get("step_labels") is not None]
+    fixed = [(parent, correction) for parent, correction in labelled if not parent["correct"] and correction["correct"]]
+    return {"i2c": _departure_counts(fixed), "all": _departure_counts(labelled)}
+
+
+def step_truth_metrics(layer1: Sequence[dict], pairs: Sequence[tuple[dict, dict]], checker_errors: int = 0) -> dict | None:
+    """$defs/stepTruth for a training step (``layer1`` records, ``pairs`` of parent and correction) or an
+    evaluation (t1 and t2 per problem); None when nothing carries step labels (no checker for the task)."""
+    layer2 = [correction for _parent, correction in pairs]
+    if not any(record.get("step_labels") is not None for record in [*layer1, *layer2]):
+        return None
+    return {"t1": chain_truth(layer1), "t2": chain_truth(layer2), "implicit": implicit_supervision(pairs),
+            "checker_errors": checker_errors}
