@@ -55,6 +55,32 @@ def tiny_policy(tiny_model_dir):
     return load_policy(str(tiny_model_dir), torch.device("cpu"))
 
 
+def build_tiny_qwen2(folder: Path, **options) -> Path:
+    """The real-architecture fixture (trainer/scripts/make_tiny_qwen2.py): Qwen2, byte-level BPE, ChatML."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_tiny_qwen2", TRAINER_ROOT / "scripts" / "make_tiny_qwen2.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.build_tiny_qwen2(folder, **options)
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen2_dir(tmp_path_factory) -> Path:
+    """A tiny random Qwen2 with a byte-level BPE tokenizer and a ChatML chat template, built once (~5 s)."""
+    return build_tiny_qwen2(tmp_path_factory.mktemp("tiny-qwen2"))
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen2_policy(tiny_qwen2_dir):
+    """(model, tokenizer) of the Qwen2 fixture on CPU, loaded with the trainer's own loader."""
+    import torch
+
+    from mgrpo.policy import load_policy
+
+    return load_policy(str(tiny_qwen2_dir), torch.device("cpu"))
+
+
 @pytest.fixture(scope="session")
 def run_schema() -> dict:
     return json.loads(RUN_SCHEMA_PATH.read_text(encoding="utf-8"))
