@@ -3,8 +3,15 @@
 - group advantages: reward minus the group's mean, scaled by a std (+ 1e-4);
 - the per-token clipped surrogate with ratio pi_theta / pi_old;
 - the k3 estimate of KL(pi_theta || pi_ref);
-- loss aggregation ("grpo", "bnpo", "dr_grpo") written as each micro-batch's share of the whole step's loss,
-  so that summing the shares over micro-batches (and ranks) gives exactly the full-batch loss.
+- loss aggregation with TRL 1.16's names and definitions ("grpo", "bnpo", "dr_grpo", "dapo"), written as each
+  micro-batch's share of the whole step's loss, so that summing the shares over micro-batches (and ranks) gives
+  exactly the loss TRL would compute for the same micro-batches.
+
+Group std: the population std (divide by n), where TRL uses Bessel's correction (n - 1). Both only rescale a
+group's advantages, by sqrt((n - 1) / n) (0.87 at n = 4); the population std is the one for which a group's
+advantages have unit variance exactly, so 0/1 rewards with k of n right give +-sqrt((n - k) / k) and
++-sqrt(k / (n - k)), and a group of 2 gives exactly +-1 rather than +-0.71. Comparing learning rates with TRL
+runs: ours is TRL's lr x sqrt((n - 1) / n) at scale_rewards "group".
 """
 
 from __future__ import annotations
@@ -79,24 +86,52 @@ def clipped_surrogate(logprobs: torch.Tensor, old_logprobs: torch.Tensor, advant
     return SurrogateTerms(per_token_loss, ratio.detach(), clipped)
 
 
-def loss_share(per_token_loss: torch.Tensor, mask: torch.Tensor, loss_type: str, *, total_sequences: int,
-               total_tokens: int, max_completion_length: int) -> torch.Tensor:
-    """This micro-batch's share of the step loss; summing over all micro-batches gives:
+LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo")
 
-    - "grpo": mean over completions of (mean over each completion's tokens);
-    - "bnpo": sum over all tokens / number of tokens;
-    - "dr_grpo": sum over all tokens / (completions x max_completion_length).
-    ``total_*`` count the whole step (all micro-batches, all ranks)."""
+
+def loss_share(per_token_loss: torch.Tensor, mask: torch.Tensor, loss_type: str, *, total_sequences: int,
+               total_tokens: int, max_completion_length: int, total_micro_batches: int = 1,
+               sequence_weights: torch.Tensor | None = None) -> torch.Tensor:
+    """This micro-batch's share of the step loss. Summed over all micro-batches (all ranks) it is TRL's loss:
+
+    - "grpo": mean over completions of (mean over each completion's tokens) (for equal micro-batches;
+      TRL averages per-micro-batch means, we weight every completion equally when the last one is short);
+    - "bnpo": mean over micro-batches of (sum over the micro-batch's tokens / its number of tokens): each
+      micro-batch is token-normalised on its own, so the result depends on how the step is cut;
+    - "dr_grpo": sum over all tokens / (completions x max_completion_length);
+    - "dapo": sum over all tokens of the step / number of tokens of the step (TRL normalises by
+      ``num_items_in_batch``, the tokens of the whole generation batch on all processes).
+    ``total_*`` count the whole step (all micro-batches, all ranks). ``sequence_weights`` [B] multiplies each
+    completion's per-token losses (e.g. ``layer2_loss_weight``); the normalisers still count every token and
+    completion, so a weight of 1 everywhere is the plain loss."""
     mask = mask.bool()
+    if sequence_weights is not None:
+        per_token_loss = per_token_loss * sequence_weights.to(per_token_loss.dtype)[:, None]
     masked = torch.where(mask, per_token_loss, torch.zeros_like(per_token_loss))
     if loss_type == "grpo":
         per_sequence = masked.sum(-1) / mask.sum(-1).clamp(min=1)
         return per_sequence.sum() / max(total_sequences, 1)
     if loss_type == "bnpo":
-        return masked.sum() / max(total_tokens, 1)
+        return masked.sum() / mask.sum().clamp(min=1) / max(total_micro_batches, 1)
     if loss_type == "dr_grpo":
         return masked.sum() / max(total_sequences * max_completion_length, 1)
-    raise ValueError(f"loss_type must be grpo, bnpo or dr_grpo, got {loss_type!r}")
+    if loss_type == "dapo":
+        return masked.sum() / max(total_tokens, 1)
+    raise ValueError(f"loss_type must be one of {', '.join(LOSS_TYPES)}, got {loss_type!r}")
+
+
+def add_correction_bonus(advantages: list[float], parent_correct: bool, corrections_correct: list[bool],
+                         bonus: float) -> list[float]:
+    """Advantages of one layer-2 group with ``bonus`` added to each correction that turns a wrong parent right.
+
+    Added after group normalisation on purpose: every member of a layer-2 group shares its parent, so a reward
+    bonus for i->c is an affine function of the 0/1 reward inside the group and (r - mean) / std removes it.
+    In advantage units it survives: with the default group scaling, advantages are of order 1."""
+    if len(advantages) != len(corrections_correct):
+        raise ValueError(f"{len(advantages)} advantages for {len(corrections_correct)} corrections")
+    if parent_correct or not bonus:
+        return list(advantages)
+    return [value + bonus if correct else value for value, correct in zip(advantages, corrections_correct)]
 
 
 def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> float | None:

@@ -226,12 +226,23 @@ def assign_advantages(records: list[dict], group_size: int, scale_rewards: str) 
     return rewards.tolist()
 
 
+def apply_correction_bonus(records: list[dict], group_size: int, bonus: float) -> None:
+    """Add ``bonus`` to the advantage of every i->c correction, after group normalisation (where it survives)."""
+    for start in range(0, len(records), group_size):
+        group = records[start:start + group_size]
+        advantages = algorithm.add_correction_bonus([r["advantage"] for r in group], group[0]["parent_correct"],
+                                                    [r["correct"] for r in group], bonus)
+        for record, advantage in zip(group, advantages):
+            record["advantage"] = advantage
+
+
 @dataclass
 class TrainingSample:
     """A completion as the update sees it."""
     prompt_ids: list[int]
     completion_ids: list[int]
     advantage: float
+    loss_weight: float = 1.0  # layer2_loss_weight for corrections, 1 for first answers
 
 
 @dataclass
@@ -502,19 +513,20 @@ class Trainer:
                 problem = by_id[item.parent["question_id"]]
                 verdict = verify(completion.text, problem.answer)
                 rewards = dict(verdict.components)
-                if config["correction_bonus"] and verdict.correct and not item.parent["correct"]:
-                    rewards["correction_bonus"] = float(config["correction_bonus"])
                 layer2_records.append(make_record(
                     run_id=self.run_id, step=step, layer=2, group=item.parent["group"], sample=member,
                     record_id=f"{item.parent['id']}-l2-{member:03d}", problem=problem, prompt=item.prompt,
                     completion=completion, verdict=verdict, reward=float(sum(rewards.values())), rewards=rewards,
                     parent=item.parent, guiding_phrase=item.guiding_phrase))
             group_rewards = assign_advantages(layer2_records, correction_size, config["scale_rewards"])
+            if config["correction_bonus"]:
+                apply_correction_bonus(layer2_records, correction_size, config["correction_bonus"])
             for index, (completion, record) in enumerate(zip(layer2_completions, layer2_records)):
                 rewards = group_rewards[index // correction_size]
                 if config["filter_equal_reward_groups"] and all(r == rewards[0] for r in rewards):
                     continue  # no advantage signal: left out of the update (UNCONFIRMED option)
-                samples.append(TrainingSample(completion.prompt_ids, completion.completion_ids, record["advantage"]))
+                samples.append(TrainingSample(completion.prompt_ids, completion.completion_ids, record["advantage"],
+                                              config["layer2_loss_weight"]))
 
         update = self.update(samples)
         train_seconds = update.pop("seconds")
@@ -532,12 +544,14 @@ class Trainer:
         size = config["micro_batch_size"]
         micro_batches = [samples[i:i + size] for i in range(0, len(samples), size)]
         local_tokens = sum(len(s.completion_ids) for s in samples)
-        total_sequences, total_tokens = (int(v) for v in
-                                         self.dist.sum_numbers([len(samples), local_tokens], self.device))
+        total_sequences, total_tokens, total_micro_batches = (int(v) for v in self.dist.sum_numbers(
+            [len(samples), local_tokens, len(micro_batches)], self.device))
         packed = [pack([s.prompt_ids for s in mb], [s.completion_ids for s in mb], pad_id).to(self.device)
                   for mb in micro_batches]
         advantages = [torch.tensor([s.advantage for s in mb], dtype=torch.float32, device=self.device)
                       for mb in micro_batches]
+        loss_weights = [torch.tensor([s.loss_weight for s in mb], dtype=torch.float32, device=self.device)
+                        for mb in micro_batches]
         temperature = config["temperature"]
         with torch.no_grad():
             reference_logprobs = [completion_logprobs(self.reference, batch, temperature)[0] if self.reference else None
@@ -550,14 +564,16 @@ class Trainer:
         grad_norms = []
         for _iteration in range(config["num_iterations"]):
             self.optimizer.zero_grad(set_to_none=True)
-            for batch, advantage, reference, old in zip(packed, advantages, reference_logprobs, old_logprobs):
+            for batch, advantage, weight, reference, old in zip(packed, advantages, loss_weights, reference_logprobs,
+                                                                old_logprobs):
                 logprobs, _ = completion_logprobs(self.model, batch, temperature)
                 kl = algorithm.kl_k3(logprobs, reference) if reference is not None else None
                 terms = algorithm.clipped_surrogate(logprobs, old if old is not None else logprobs.detach(), advantage,
                                                     config["epsilon"], config["epsilon_high"], kl, config["beta"])
                 share = algorithm.loss_share(terms.per_token_loss, batch.completion_mask, config["loss_type"],
                                              total_sequences=total_sequences, total_tokens=total_tokens,
-                                             max_completion_length=config["max_completion_length"])
+                                             max_completion_length=config["max_completion_length"],
+                                             total_micro_batches=total_micro_batches, sequence_weights=weight)
                 share.backward()
                 mask = batch.completion_mask
                 sums["loss"] += float(share.detach())

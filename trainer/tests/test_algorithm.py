@@ -5,7 +5,8 @@ import math
 import pytest
 import torch
 
-from mgrpo.algorithm import clipped_surrogate, group_advantages, kl_k3, loss_share, masked_mean
+from mgrpo.algorithm import (add_correction_bonus, clipped_surrogate, group_advantages, kl_k3, loss_share,
+                             masked_mean)
 
 
 def test_group_advantages_hand_computed():
@@ -80,15 +81,67 @@ def test_loss_aggregation_and_micro_batch_shares():
     loss = torch.tensor([[1.0, 2.0, 3.0], [4.0, float("nan"), float("nan")], [1.0, 1.0, 0.0]])
     mask = torch.tensor([[1, 1, 1], [1, 0, 0], [1, 1, 0]], dtype=torch.bool)
     totals = dict(total_sequences=3, total_tokens=6, max_completion_length=4)
-    # grpo: mean of per-sequence means (2, 4, 1) -> 7/3; bnpo: 12/6; dr_grpo: 12/(3*4)
-    expected = {"grpo": 7 / 3, "bnpo": 2.0, "dr_grpo": 1.0}
+    # grpo: mean of per-sequence means (2, 4, 1) -> 7/3; bnpo and dapo in one micro-batch: 12/6;
+    # dr_grpo: 12/(3*4)
+    expected = {"grpo": 7 / 3, "bnpo": 2.0, "dr_grpo": 1.0, "dapo": 2.0}
     for loss_type, value in expected.items():
         full = loss_share(loss, mask, loss_type, **totals)
         assert full.item() == pytest.approx(value)  # NaN in padding never leaks
-        split = loss_share(loss[:1], mask[:1], loss_type, **totals) + loss_share(loss[1:], mask[1:], loss_type, **totals)
-        assert split.item() == pytest.approx(value)
+    # Cut into micro-batches [rows 0, 1] and [row 2]: grpo, dr_grpo and dapo are unchanged (they normalise by
+    # step totals); TRL's bnpo token-normalises each micro-batch, then averages: ((6 + 4) / 4 + 2 / 2) / 2.
+    split_expected = {"grpo": 7 / 3, "bnpo": (10 / 4 + 2 / 2) / 2, "dr_grpo": 1.0, "dapo": 2.0}
+    for loss_type, value in split_expected.items():
+        shares = [loss_share(loss[rows], mask[rows], loss_type, total_micro_batches=2, **totals)
+                  for rows in (slice(0, 2), slice(2, 3))]
+        assert sum(shares).item() == pytest.approx(value), loss_type
     with pytest.raises(ValueError, match="loss_type"):
         loss_share(loss, mask, "sum", **totals)
+
+
+def test_loss_types_match_trl_formulas_on_one_micro_batch():
+    """TRL 1.16 grpo_trainer._compute_loss with gradient accumulation 1, written out."""
+    torch.manual_seed(0)
+    per_token = torch.randn(4, 5)
+    mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0], [1, 0, 0, 0, 0], [1, 1, 1, 0, 0]], dtype=torch.bool)
+    m = mask.float()
+    trl = {
+        "grpo": ((per_token * m).sum(-1) / m.sum(-1).clamp(min=1.0)).mean(),
+        "bnpo": (per_token * m).sum() / m.sum().clamp(min=1.0),
+        "dr_grpo": (per_token * m).sum() / (per_token.size(0) * 7),
+        "dapo": (per_token * m).sum() / m.sum().clamp(min=1.0),
+    }
+    for loss_type, value in trl.items():
+        ours = loss_share(per_token, mask, loss_type, total_sequences=4, total_tokens=11, max_completion_length=7)
+        assert ours.item() == pytest.approx(value.item(), rel=1e-6), loss_type
+
+
+def test_sequence_weights_scale_only_their_completions():
+    # Two completions, losses 2 (2 tokens of 1) and 6 (2 tokens of 3); the second is a layer-2 sample, weight 0.25.
+    loss = torch.tensor([[1.0, 1.0], [3.0, 3.0]])
+    mask = torch.ones(2, 2, dtype=torch.bool)
+    weights = torch.tensor([1.0, 0.25])
+    totals = dict(total_sequences=2, total_tokens=4, max_completion_length=2)
+    # grpo: (1 + 0.25 * 3) / 2; dapo: (2 + 0.25 * 6) / 4; normalisers still count both completions.
+    assert loss_share(loss, mask, "grpo", sequence_weights=weights, **totals).item() == pytest.approx(0.875)
+    assert loss_share(loss, mask, "dapo", sequence_weights=weights, **totals).item() == pytest.approx(0.875)
+    assert loss_share(loss, mask, "dr_grpo", sequence_weights=weights, **totals).item() == pytest.approx(3.5 / 4)
+    # weight 1 everywhere is the plain loss
+    plain = loss_share(loss, mask, "grpo", **totals)
+    assert loss_share(loss, mask, "grpo", sequence_weights=torch.ones(2), **totals).item() == plain.item() == 2.0
+
+
+def test_correction_bonus_survives_group_normalisation():
+    # A wrong parent, corrections right/wrong/right/wrong: group advantages +-1 (population std 0.5).
+    rewards = torch.tensor([[1.0, 0.0, 1.0, 0.0]])
+    with_reward_bonus = group_advantages(rewards * 1.5, "group").advantages  # bonus 0.5 on the reward ...
+    plain = group_advantages(rewards, "group").advantages
+    assert with_reward_bonus[0].tolist() == pytest.approx(plain[0].tolist(), abs=1e-3)  # ... is cancelled
+    advantages = plain[0].tolist()
+    bonused = add_correction_bonus(advantages, False, [True, False, True, False], 0.5)
+    assert bonused == pytest.approx([a + b for a, b in zip(advantages, [0.5, 0.0, 0.5, 0.0])])
+    assert add_correction_bonus(advantages, True, [True, False, True, False], 0.5) == advantages
+    with pytest.raises(ValueError, match="4 advantages for 3"):
+        add_correction_bonus(advantages, False, [True, False, True], 0.5)
 
 
 def test_masked_mean():
