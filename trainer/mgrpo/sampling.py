@@ -20,6 +20,9 @@ import torch
 
 from .policy import autocast
 
+# On a GPU, how many tokens the decode loop runs between checks that every row has finished.
+SYNC_EVERY_TOKENS = 16
+
 
 @dataclass
 class Completion:
@@ -112,40 +115,48 @@ def _generate_batch(model, prompt_ids: list[list[int]], *, pad_id: int, stop_ids
     step_input, step_positions = input_ids, position_ids
     # Log-probs describe the distribution we sample from; greedy decoding reports temperature-1 ones.
     scale = 1.0 if greedy else temperature
-    for _ in range(max_new_tokens):
-        with autocast(device):
+    # "Are all rows finished?" costs a device-to-host sync: on a GPU ask every few tokens (the extra tokens
+    # of finished rows are padding, dropped below); on the CPU there is nothing to save.
+    check_every = 1 if device.type == "cpu" else SYNC_EVERY_TOKENS
+    # Autocast once around the loop, not per token (entering it per token re-casts fp32 weights every time).
+    with autocast(device):
+        for index in range(max_new_tokens):
+            # logits_to_keep=1: the prefill computes one vocabulary row per prompt, not one per prompt token.
             output = model(input_ids=step_input, attention_mask=attention_mask, position_ids=step_positions,
-                           past_key_values=cache, use_cache=use_cache)
-        logits = output.logits[:, -1, :].float()
-        if use_cache:
-            cache = output.past_key_values
-        log_distribution = torch.log_softmax(logits / scale, dim=-1)
-        if greedy:
-            next_token = logits.argmax(dim=-1)
-        else:
-            filtered = top_p_filter(logits / temperature, top_p)
-            next_token = torch.multinomial(torch.softmax(filtered, dim=-1), 1, generator=generator).squeeze(-1)
-        token_logprob = log_distribution.gather(-1, next_token[:, None]).squeeze(-1)
-        entropy = -(log_distribution.exp() * log_distribution).nan_to_num().sum(-1)
-        next_token = torch.where(finished, torch.full_like(next_token, pad_id), next_token)
-        tokens.append(next_token)
-        logprobs.append(token_logprob)
-        entropies.append(entropy)
-        lengths += (~finished).long()
-        finished |= torch.isin(next_token, stop)
-        if bool(finished.all()):
-            break
-        attention_mask = torch.cat([attention_mask, torch.ones((batch, 1), dtype=attention_mask.dtype, device=device)], 1)
-        next_positions = step_positions[:, -1:] + 1
-        if use_cache:
-            step_input, step_positions = next_token[:, None], next_positions
-        else:
-            step_input = torch.cat([step_input, next_token[:, None]], dim=1)
-            step_positions = torch.cat([step_positions, next_positions], dim=1)
-    generated = torch.stack(tokens, dim=1).cpu()
-    logprobs_out = torch.stack(logprobs, dim=1).cpu()
-    entropies_out = torch.stack(entropies, dim=1).cpu()
-    return generated, logprobs_out, entropies_out, lengths.cpu(), finished.cpu()
+                           past_key_values=cache, use_cache=use_cache, logits_to_keep=1)
+            logits = output.logits[:, -1, :].float()
+            if use_cache:
+                cache = output.past_key_values
+            log_distribution = torch.log_softmax(logits / scale, dim=-1)
+            if greedy:
+                next_token = logits.argmax(dim=-1)
+            else:
+                filtered = top_p_filter(logits / temperature, top_p)
+                next_token = torch.multinomial(torch.softmax(filtered, dim=-1), 1, generator=generator).squeeze(-1)
+            token_logprob = log_distribution.gather(-1, next_token[:, None]).squeeze(-1)
+            entropy = -(log_distribution.exp() * log_distribution).nan_to_num().sum(-1)
+            next_token = torch.where(finished, torch.full_like(next_token, pad_id), next_token)
+            tokens.append(next_token)
+            logprobs.append(token_logprob)
+            entropies.append(entropy)
+            lengths += (~finished).long()
+            finished |= torch.isin(next_token, stop)
+            if (index + 1) % check_every == 0 and bool(finished.all()):
+                break
+            attention_mask = torch.cat([attention_mask, torch.ones((batch, 1), dtype=attention_mask.dtype, device=device)], 1)
+            next_positions = step_positions[:, -1:] + 1
+            if use_cache:
+                step_input, step_positions = next_token[:, None], next_positions
+            else:
+                step_input = torch.cat([step_input, next_token[:, None]], dim=1)
+                step_positions = torch.cat([step_positions, next_positions], dim=1)
+    lengths = lengths.cpu()
+    # Columns past the longest completion are padding from the rows-finished check above.
+    width = max(1, int(lengths.max()))
+    generated = torch.stack(tokens, dim=1)[:, :width].cpu()
+    logprobs_out = torch.stack(logprobs, dim=1)[:, :width].cpu()
+    entropies_out = torch.stack(entropies, dim=1)[:, :width].cpu()
+    return generated, logprobs_out, entropies_out, lengths, finished.cpu()
 
 
 def generate(model, tokenizer, prompts: list[str] | None = None, *, prompt_ids: list[list[int]] | None = None,
