@@ -76,25 +76,44 @@ def top_p_filter(logits: torch.Tensor, top_p: float) -> torch.Tensor:
 
 
 def token_offsets(tokenizer, completion_ids: list[int], text: str) -> list[int]:
-    """Character offset in ``text`` where each token starts.
+    """Character offset in ``text`` where each token starts, in one linear pass.
 
-    Fast path: tokens that decode independently and concatenate to the text (character vocabularies, most
-    BPEs on ASCII). Otherwise decode every prefix (byte-level pieces of one character, SentencePiece spaces),
-    keeping offsets monotonic and inside the text."""
-    pieces = tokenizer.batch_decode([[token] for token in completion_ids], skip_special_tokens=True)
-    if "".join(pieces) == text:
-        offsets, position = [], 0
-        for piece in pieces:
-            offsets.append(position)
-            position += len(piece)
+    A fast tokenizer's incremental decoder (``tokenizers.decoders.DecodeStream``, what streaming servers use)
+    says which characters each token completes: a byte-level piece that holds only part of a character ("漢"
+    is three tokens in a byte-level BPE) completes nothing, so it starts where that character starts.
+    Tokenizers without one fall back to decoding each token alone (character vocabularies). When neither
+    reproduces ``text`` exactly (a decoder with clean-up rules), the offsets are clamped into the text and
+    kept monotonic: approximate, never out of range, still linear."""
+    offsets = _stream_offsets(tokenizer, completion_ids, text)
+    if offsets is not None:
         return offsets
-    offsets, previous = [], 0
-    for index in range(len(completion_ids)):
-        prefix = tokenizer.decode(completion_ids[:index], skip_special_tokens=True)
-        offset = min(max(len(prefix.rstrip("\ufffd")), previous), len(text))
-        offsets.append(offset)
-        previous = offset
+    pieces = tokenizer.batch_decode([[token] for token in completion_ids], skip_special_tokens=True)
+    offsets, position = [], 0
+    for piece in pieces:
+        offsets.append(min(position, len(text)))
+        position += len(piece)
     return offsets
+
+
+def _stream_offsets(tokenizer, completion_ids: list[int], text: str) -> list[int] | None:
+    """Offsets from the backend's incremental decoder, or None when it is missing or disagrees with ``text``."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return None
+    try:
+        from tokenizers.decoders import DecodeStream
+
+        stream = DecodeStream(skip_special_tokens=True)
+        offsets, position, decoded = [], 0, []
+        for token in completion_ids:
+            offsets.append(position)
+            piece = stream.step(backend, token)
+            if piece:
+                decoded.append(piece)
+                position += len(piece)
+    except Exception:  # an old tokenizers, or an id the backend rejects: use the simple path
+        return None
+    return offsets if "".join(decoded) == text else None
 
 
 @torch.no_grad()
