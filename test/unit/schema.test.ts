@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
-import type { CheckpointState, EvalResult, MetricsLine, RolloutRecord, RunManifest } from '../../extension/src/format/types';
+import type { CheckpointState, DepartureCounts, EvalResult, MetricsLine, RolloutRecord, RunManifest, StepLabel, StepTruth, StepTruthLayer, StepValues } from '../../extension/src/format/types';
 import { FIXTURE_RUN, SCHEMA_PATH } from './fixture';
 
 // The schema uses format "date-time" only. ajv-formats is not a dependency; RFC 3339 date-times
@@ -40,6 +40,7 @@ const rolloutAll: KeySet<keyof RolloutRecord> = {
   prompt: true, completion: true, ground_truth: true, parsed_answer: true, correct: true, prompt_tokens: true, completion_tokens: true,
   finish_reason: true, token_logprobs: true, token_entropies: true, token_offsets: true, reward: true, rewards: true, advantage: true,
   group_reward_mean: true, group_reward_std: true, outcome: true, parent_correct: true, steps: true, answer_span: true,
+  step_labels: true, first_wrong_step: true,
 };
 const rolloutRequired: KeySet<RequiredKeys<RolloutRecord>> = {
   id: true, run_id: true, step: true, layer: true, group: true, sample: true, question_id: true, parent_id: true, guiding_phrase: true,
@@ -56,12 +57,28 @@ const manifestRequired: KeySet<RequiredKeys<RunManifest>> = {
 };
 const metricsAll: KeySet<keyof MetricsLine> = {
   step: true, time: true, layer1: true, layer2: true, correction: true, loss: true, kl: true, clip_fraction: true, entropy: true,
-  grad_norm: true, learning_rate: true, train_seconds: true, step_seconds: true, tokens_per_second: true,
+  grad_norm: true, learning_rate: true, train_seconds: true, step_seconds: true, tokens_per_second: true, step_truth: true,
 };
 const metricsRequired: KeySet<RequiredKeys<MetricsLine>> = {
   step: true, time: true, layer1: true, correction: true, loss: true, kl: true, clip_fraction: true, train_seconds: true, step_seconds: true, tokens_per_second: true,
 };
-const evalAll: KeySet<keyof EvalResult> = { step: true, time: true, split: true, n: true, metrics: true, sampled_accuracy: true, problems: true };
+const evalAll: KeySet<keyof EvalResult> = { step: true, time: true, split: true, n: true, metrics: true, sampled_accuracy: true, step_truth: true, problems: true };
+const stepLabelAll: KeySet<keyof StepLabel> = { label: true, source: true, value: true };
+const stepLabelRequired: KeySet<RequiredKeys<StepLabel>> = { label: true, source: true };
+const stepTruthLayerAll: KeySet<keyof StepTruthLayer> = {
+  samples: true, right_answers: true, flawed_right_answers: true, flawed_chain_rate: true, steps_checked: true, steps_right: true,
+  step_accuracy: true, with_error: true, first_error_mean: true, first_error_counts: true,
+};
+const departureAll: KeySet<keyof DepartureCounts> = { n: true, exact: true, before: true, after: true, no_departure: true, no_error: true, exact_rate: true };
+const stepTruthAll: KeySet<keyof StepTruth> = { t1: true, t2: true, implicit: true, checker_errors: true };
+const stepValuesAll: KeySet<keyof StepValues> = {
+  record_id: true, step: true, checkpoint: true, k: true, seed: true, temperature: true, max_completion_length: true, prefix_value: true,
+  values: true, drops: true, likely_error: true, time: true,
+};
+const stepValuesRequired: KeySet<RequiredKeys<StepValues>> = {
+  record_id: true, step: true, checkpoint: true, k: true, seed: true, temperature: true, prefix_value: true, values: true, drops: true,
+  likely_error: true, time: true,
+};
 const checkpointAll: KeySet<keyof CheckpointState> = { step: true, time: true, metrics_lines: true, rollout_lines: true };
 
 const sorted = (keys: Iterable<string>): string[] => [...keys].sort();
@@ -109,7 +126,35 @@ describe('run-format schema vs. the example fixture and types.ts', () => {
     const manifest = ajv.getSchema(`${schema.$id}#/$defs/manifest`)!;
     const run = JSON.parse(readFileSync(path.join(FIXTURE_RUN, 'run.json'), 'utf8'));
     assert.equal(manifest({ ...run, created: 'yesterday' }), false);
-    assert.equal(manifest({ ...run, format_version: 2 }), false);
+    assert.equal(manifest({ ...run, format_version: 3 }), false);
+    assert.equal(manifest({ ...run, format_version: 1 }), true, 'readers accept format 1 runs');
+    assert.equal(validate({ ...record, step_labels: [{ label: 'maybe', source: 'checker' }] }), false);
+    assert.equal(validate({ ...record, step_labels: [{ label: 'wrong', source: 'oracle' }] }), false);
+    assert.equal(validate({ ...record, first_wrong_step: -1 }), false);
+    const { step_labels: _labels, first_wrong_step: _first, ...version1 } = record;
+    assert.equal(validate(version1), true, 'a format-1 record (no step truth) is still valid');
+  });
+
+  it('the fixture carries step truth: labels for every step, a flawed chain, step-truth metrics', () => {
+    const records = readdirSync(path.join(FIXTURE_RUN, 'rollouts')).flatMap((name) => jsonLines(path.join(FIXTURE_RUN, 'rollouts', name)) as RolloutRecord[]);
+    for (const record of records) assert.equal(record.step_labels?.length, record.steps.length, record.id);
+    const flawed = records.filter((r) => r.correct && r.first_wrong_step !== null && r.first_wrong_step !== undefined).map((r) => r.id);
+    assert.deepEqual(flawed, ['s000002-q000-l1-001-l2-001']);
+    const lines = jsonLines(path.join(FIXTURE_RUN, 'metrics.jsonl')) as MetricsLine[];
+    // Step 2, layer 2: 7 right answers, one of them flawed.
+    assert.equal(lines[1].step_truth?.t2.flawed_right_answers, 1);
+    assert.equal(lines[1].step_truth?.t2.right_answers, 7);
+  });
+
+  it('a step-values line validates, and one without values does not', () => {
+    const check = ajv.getSchema(`${schema.$id}#/$defs/stepValues`)!;
+    const line: StepValues = {
+      record_id: 's000001-q000-l1-001', step: 1, checkpoint: 'checkpoints/step-000002', k: 4, seed: 0, temperature: 1,
+      prefix_value: 0.75, values: [0.75, 0.25, 0], drops: [0, 0.5, 0.25], likely_error: 1, time: '2026-11-22T00:00:00Z',
+    };
+    assert.equal(check(line), true, ajv.errorsText(check.errors));
+    const { values: _values, ...withoutValues } = line;
+    assert.equal(check(withoutValues), false);
   });
 
   for (const [def, all, required] of [
@@ -118,6 +163,11 @@ describe('run-format schema vs. the example fixture and types.ts', () => {
     ['metricsLine', metricsAll, metricsRequired],
     ['evalResult', evalAll, undefined],
     ['checkpointState', checkpointAll, undefined],
+    ['stepLabel', stepLabelAll, stepLabelRequired],
+    ['stepTruthLayer', stepTruthLayerAll, undefined],
+    ['departureCounts', departureAll, undefined],
+    ['stepTruth', stepTruthAll, undefined],
+    ['stepValues', stepValuesAll, stepValuesRequired],
   ] as const) {
     it(`types.ts names the same fields as $defs/${def}`, () => {
       const d = schema.$defs[def];

@@ -17,7 +17,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Version 2 only adds optional fields (step labels, step-truth metrics) and step-values files, so a reader of 2
+# reads 1 as it is.
+READABLE_FORMAT_VERSIONS = (1, 2)
+STEP_VALUES_DIR = "step-values"
 STEP_FILE = re.compile(r"^step-(\d{6,})\.jsonl$")
 EVAL_FILE = re.compile(r"^step-(\d{6,})\.json$")
 
@@ -144,6 +148,12 @@ class RunWriter:
             match = EVAL_FILE.match(path.name)
             if match and int(match.group(1)) > step:
                 path.unlink()
+        values_dir = self.run_dir / STEP_VALUES_DIR
+        if values_dir.is_dir():  # values of records that no longer exist
+            for path in values_dir.iterdir():
+                match = STEP_FILE.match(path.name)
+                if match and int(match.group(1)) > step:
+                    path.unlink()
         for folder in (self.run_dir, self.rollouts_dir, self.eval_dir):
             for path in folder.glob(".*.tmp"):
                 path.unlink()
@@ -174,11 +184,50 @@ def read_jsonl(path: str | Path) -> tuple[list[dict], int]:
     return records, malformed
 
 
+def check_format_version(manifest: dict, where: str) -> int:
+    """The manifest's format_version when this reader understands it; ValueError naming the file otherwise."""
+    version = manifest.get("format_version") if isinstance(manifest, dict) else None
+    if version not in READABLE_FORMAT_VERSIONS:
+        raise ValueError(f"{where}: format_version {version!r} is not one this trainer reads "
+                         f"({', '.join(map(str, READABLE_FORMAT_VERSIONS))}); a newer mgrpo wrote it")
+    return version
+
+
+def step_values_path(run_dir: str | Path, step: int) -> Path:
+    """Where `python -m mgrpo step-values` caches the values of records of training step ``step``."""
+    return Path(run_dir) / STEP_VALUES_DIR / f"{step_name(step)}.jsonl"
+
+
+def append_step_values(run_dir: str | Path, line: dict) -> Path:
+    """Append one $defs/stepValues line (whole and flushed, like every JSON-lines file of a run)."""
+    path = step_values_path(run_dir, line["step"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(dumps_line(line))
+        handle.flush()
+        os.fsync(handle.fileno())
+    return path
+
+
+def read_step_values(run_dir: str | Path) -> dict[str, list[dict]]:
+    """Cached step values by record id, oldest first (a later estimate of the same record is appended)."""
+    folder = Path(run_dir) / STEP_VALUES_DIR
+    found: dict[str, list[dict]] = {}
+    if folder.is_dir():
+        for path in sorted(folder.iterdir()):
+            if STEP_FILE.match(path.name):
+                for line in read_jsonl(path)[0]:
+                    found.setdefault(line.get("record_id"), []).append(line)
+    return found
+
+
 def read_run(run_dir: str | Path) -> dict:
     """Everything in a run directory as plain data: manifest, metrics, rollouts by step, evals by step,
-    complete checkpoints' states, and the number of malformed lines seen."""
+    complete checkpoints' states, cached step values by record id, and the number of malformed lines seen.
+    Format versions 1 and 2 both read; another version is a ValueError."""
     run_dir = Path(run_dir)
     manifest = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    check_format_version(manifest, str(run_dir / "run.json"))
     metrics, malformed = ([], 0)
     if (run_dir / "metrics.jsonl").exists():
         metrics, malformed = read_jsonl(run_dir / "metrics.jsonl")
@@ -205,4 +254,4 @@ def read_run(run_dir: str | Path) -> dict:
                 data = json.loads(state.read_text(encoding="utf-8"))
                 checkpoints[int(data["step"])] = data
     return {"manifest": manifest, "metrics": metrics, "rollouts": rollouts, "evals": evals,
-            "checkpoints": checkpoints, "malformed": malformed}
+            "checkpoints": checkpoints, "step_values": read_step_values(run_dir), "malformed": malformed}

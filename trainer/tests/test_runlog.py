@@ -55,3 +55,43 @@ def test_truncate_to_checkpoint(tmp_path):
     assert not (writer.rollouts_dir / ".step-000004.jsonl.tmp").exists()
     assert writer.rollout_line_count() == 2 and writer.rollout_line_count(up_to_step=1) == 1
     json.loads(writer.eval_path(2).read_text())
+
+
+def test_read_run_accepts_format_1_and_2_and_names_any_other(tmp_path):
+    import shutil
+
+    from conftest import EXAMPLE_RUN
+
+    run_dir = tmp_path / "old-run"
+    shutil.copytree(EXAMPLE_RUN, run_dir)
+    assert read_run(run_dir)["manifest"]["format_version"] == 2
+    manifest = json.loads((run_dir / "run.json").read_text())
+    # A version-1 run: no step-truth fields anywhere.
+    for path in (run_dir / "rollouts").iterdir():
+        records = [json.loads(line) for line in path.read_text().splitlines()]
+        for record in records:
+            del record["step_labels"], record["first_wrong_step"]
+        path.write_text("".join(json.dumps(record) + "\n" for record in records))
+    (run_dir / "run.json").write_text(json.dumps(dict(manifest, format_version=1)))
+    run = read_run(run_dir)
+    assert run["malformed"] == 0 and sum(len(step) for step in run["rollouts"].values()) == 24
+    assert all("step_labels" not in record for record in run["rollouts"][1])
+    (run_dir / "run.json").write_text(json.dumps(dict(manifest, format_version=3)))
+    with pytest.raises(ValueError, match=r"run\.json: format_version 3 is not one this trainer reads \(1, 2\)"):
+        read_run(run_dir)
+
+
+def test_step_values_are_appended_read_back_and_truncated_on_resume(tmp_path, run_schema):
+    from mgrpo.runlog import append_step_values, read_step_values, step_values_path
+
+    writer = RunWriter(tmp_path / "run")
+    line = {"record_id": "s000003-q000-l1-000", "step": 3, "checkpoint": "checkpoints/step-000003", "k": 4,
+            "seed": 0, "temperature": 1.0, "prefix_value": 0.5, "values": [0.75, 0.25], "drops": [-0.25, 0.5],
+            "likely_error": 1, "time": "2026-01-01T00:00:00Z"}
+    schema_validator(run_schema, "stepValues").validate(line)
+    path = append_step_values(writer.run_dir, line)
+    append_step_values(writer.run_dir, dict(line, k=8))
+    assert path == step_values_path(writer.run_dir, 3) and path.name == "step-000003.jsonl"
+    assert [entry["k"] for entry in read_step_values(writer.run_dir)["s000003-q000-l1-000"]] == [4, 8]
+    writer.truncate_to(2, metrics_lines=0)
+    assert not path.exists() and read_step_values(writer.run_dir) == {}

@@ -1,4 +1,5 @@
-// TypeScript view of trainer/mgrpo/schemas/run-format.schema.json (format_version 1).
+// TypeScript view of trainer/mgrpo/schemas/run-format.schema.json (format_version 2; 1 reads the same
+// without the optional step-truth fields).
 // The schema is the definition; test/unit/schema.test.ts checks the example fixture against both.
 
 export type RunStatus = 'running' | 'paused' | 'finished' | 'stopped' | 'failed';
@@ -7,7 +8,7 @@ export type CorrectionOutcome = 'i->c' | 'c->i' | 'c->c' | 'i->i';
 export type Layer = 1 | 2;
 
 export interface RunManifest {
-  format_version: 1;
+  format_version: 1 | 2;
   run_id: string;
   name?: string;
   created: string;
@@ -50,6 +51,39 @@ export interface CorrectionMetrics {
   rss: number | null;
 }
 
+/** Format 2: step truth over one layer (a training step) or one evaluation pass. */
+export interface StepTruthLayer {
+  samples: number;
+  right_answers: number;
+  flawed_right_answers: number;
+  flawed_chain_rate: number | null;
+  steps_checked: number;
+  steps_right: number;
+  step_accuracy: number | null;
+  with_error: number;
+  first_error_mean: number | null;
+  /** Entry i: samples whose first wrong step is i. */
+  first_error_counts: number[];
+}
+
+/** Format 2: corrections by where layer 2 first departs against the parent's first wrong step. */
+export interface DepartureCounts {
+  n: number;
+  exact: number;
+  before: number;
+  after: number;
+  no_departure: number;
+  no_error: number;
+  exact_rate: number | null;
+}
+
+export interface StepTruth {
+  t1: StepTruthLayer;
+  t2: StepTruthLayer;
+  implicit: { i2c: DepartureCounts; all: DepartureCounts };
+  checker_errors: number;
+}
+
 export interface MetricsLine {
   step: number;
   time: string;
@@ -65,11 +99,22 @@ export interface MetricsLine {
   train_seconds: number;
   step_seconds: number;
   tokens_per_second: number;
+  step_truth?: StepTruth | null;
 }
 
 export interface Span {
   start: number;
   end: number;
+}
+
+export type StepLabelValue = 'right' | 'wrong' | 'unchecked';
+export type StepLabelSource = 'checker' | 'value' | 'implicit';
+
+/** Format 2: one reasoning step's label and who gave it. */
+export interface StepLabel {
+  label: StepLabelValue;
+  source: StepLabelSource;
+  value?: number | null;
 }
 
 export interface RolloutRecord {
@@ -102,6 +147,10 @@ export interface RolloutRecord {
   parent_correct?: boolean | null;
   steps: Span[];
   answer_span?: Span | null;
+  /** Format 2: one per entry of `steps`; null or absent without a step checker. */
+  step_labels?: StepLabel[] | null;
+  /** Format 2: index into `steps`; equals steps.length when the error lies after the last step (a missing step). */
+  first_wrong_step?: number | null;
 }
 
 export interface EvalProblem {
@@ -113,6 +162,10 @@ export interface EvalProblem {
   t2_completion: string;
   t2_correct: boolean;
   guiding_phrase?: string;
+  t1_step_labels?: StepLabel[] | null;
+  t1_first_wrong_step?: number | null;
+  t2_step_labels?: StepLabel[] | null;
+  t2_first_wrong_step?: number | null;
 }
 
 export interface EvalResult {
@@ -122,6 +175,7 @@ export interface EvalResult {
   n: number;
   metrics: CorrectionMetrics;
   sampled_accuracy?: number | null;
+  step_truth?: StepTruth | null;
   problems: EvalProblem[];
 }
 
@@ -130,6 +184,22 @@ export interface CheckpointState {
   time: string;
   metrics_lines: number;
   rollout_lines: number;
+}
+
+/** Format 2: one line of step-values/step-NNNNNN.jsonl (Monte-Carlo values of one record's steps). */
+export interface StepValues {
+  record_id: string;
+  step: number;
+  checkpoint: string;
+  k: number;
+  seed: number;
+  temperature: number;
+  max_completion_length?: number;
+  prefix_value: number;
+  values: number[];
+  drops: number[];
+  likely_error: number | null;
+  time: string;
 }
 
 export type TrainerEvent =
@@ -154,7 +224,9 @@ export const RunPaths = {
   rolloutsDir: 'rollouts',
   evalDir: 'eval',
   checkpointsDir: 'checkpoints',
+  stepValuesDir: 'step-values',
   log: 'trainer.log',
   rolloutFile: (step: number): string => `rollouts/step-${String(step).padStart(6, '0')}.jsonl`,
   evalFile: (step: number): string => `eval/step-${String(step).padStart(6, '0')}.json`,
+  stepValuesFile: (step: number): string => `step-values/step-${String(step).padStart(6, '0')}.jsonl`,
 } as const;
