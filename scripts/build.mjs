@@ -8,6 +8,7 @@ import * as esbuild from 'esbuild';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import fs from 'node:fs';
+import { OUTPUT_FILE, SCHEMA_FILE, generateValidators } from './gen-validators.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
@@ -105,6 +106,14 @@ function webviewOptions(name) {
     logLevel: 'silent',
     plugins: [inlineEditorWorker, reportProblems(`dist/webview/${name}.js`)],
   };
+}
+
+// The run-format validators are compiled from the schema (scripts/gen-validators.mjs): a schema
+// change reaches the bundle without a separate step.
+const validators = generateValidators(fs.readFileSync(SCHEMA_FILE, 'utf8'));
+if (!fs.existsSync(OUTPUT_FILE) || fs.readFileSync(OUTPUT_FILE, 'utf8') !== validators) {
+  fs.writeFileSync(OUTPUT_FILE, validators);
+  console.log(`[build] regenerated ${path.relative(root, OUTPUT_FILE)} from the run-format schema`);
 }
 
 const builds = [options, webviewOptions('dashboard'), webviewOptions('inspector')];

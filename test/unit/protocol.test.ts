@@ -44,7 +44,7 @@ const INVALID: [string, RegExp][] = [
   ['{"event": "finished", "status": "exploded", "step": 1}', /"status" should be one of/],
   ['{"event": "started", "protocol": 2, "run_id": "r", "run_dir": "d", "pid": 1, "total_steps": 1, "start_step": 1}', /"protocol" should be one of 1, got 2/],
   ['{"event": "error", "message": "x", "detail": 5}', /"detail" should be a string/],
-  ['{"event": "step", "step": 1, "total_steps": 1, "metrics": {"step": 1}}', /"step" event: metrics line for step 1: missing "layer1"/],
+  ['{"event": "step", "step": 1, "total_steps": 1, "metrics": {"step": 1}}', /"step" event: metrics line for step 1: missing "time"/],
 ];
 
 describe('trainer protocol codec', () => {

@@ -118,8 +118,8 @@ describe('RunReader', () => {
       const { dir, cleanup } = await tempDir();
       try {
         await assert.rejects(RunReader.open(dir), /is not an MGRPO run: run.json not found/);
-        await fs.writeFile(path.join(dir, 'run.json'), JSON.stringify({ format_version: 2 }));
-        await assert.rejects(RunReader.open(dir), /run.json: format_version number 2 is not supported/);
+        await fs.writeFile(path.join(dir, 'run.json'), JSON.stringify({ format_version: 99 }));
+        await assert.rejects(RunReader.open(dir), /^Error: invalid run.json: .*run.json: format_version number 99 is not supported \(this extension reads format_version 1 and 2\)$/);
         await fs.writeFile(path.join(dir, 'run.json'), '{"format_version": 1,');
         await assert.rejects(RunReader.open(dir), /run.json: not JSON/);
       } finally {
@@ -153,7 +153,7 @@ describe('RunReader', () => {
     it('refresh sees appended metrics, a new step file and a changed manifest', async () => {
       await setManifest(dir, { status: 'running' });
       const reader = await RunReader.open(dir);
-      assert.deepEqual(await reader.refresh(), { manifestChanged: false, newMetrics: [], newSteps: [], removedSteps: [], metricsRestarted: false });
+      assert.deepEqual(await reader.refresh(), { manifestChanged: false, newMetrics: [], newSteps: [], removedSteps: [], metricsRestarted: false, gone: false });
 
       await deriveStep(dir, 2, 3);
       let change = await reader.refresh();

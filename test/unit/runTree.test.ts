@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { RunReader } from '../../extension/src/format/runReader';
 import type { CorrectionOutcome, RolloutRecord } from '../../extension/src/format/types';
-import { FILTER_PRESETS, describeFilter, matchesFilter, rawLineNeedles, type SampleFilter } from '../../extension/src/model/filters';
+import { FILTER_PRESETS, describeFilter, matchesFilter, type SampleFilter } from '../../extension/src/model/filters';
 import { CONTEXT_VALUES, childrenOf, matchingStepCounts, presentation, recordOf, runNode, type RunTreeNode } from '../../extension/src/model/runTree';
 import { FIXTURE_RUN, copyFixtureRun, fixtureRecords } from './fixture';
 
@@ -45,15 +45,18 @@ describe('sample filters', () => {
     assert.equal(describeFilter(undefined), 'all samples');
   });
 
-  it('gives raw needles that every matching line contains', async () => {
-    const needles = rawLineNeedles({ outcomes: ['i->c'] }) ?? [];
-    const lines = (await fs.readFile(path.join(FIXTURE_RUN, 'rollouts', 'step-000001.jsonl'), 'utf8')).split('\n').filter(Boolean);
-    const matching = lines.filter((l) => matchesFilter(JSON.parse(l), { outcomes: ['i->c'] }));
-    assert.equal(matching.length, 2);
-    assert.ok(matching.every((l) => needles.some((n) => l.includes(n))));
-    // An encoder that escapes ">" still matches.
-    assert.ok(needles.some((n) => JSON.stringify({ outcome: 'i->c' }).replace('>', '\\u003e').includes(n)));
-    assert.equal(rawLineNeedles({ layer: 2 }), undefined);
+  it('counts the same matches from the step indexes as over fully parsed records, for every preset', async () => {
+    const reader = await RunReader.open(FIXTURE_RUN);
+    for (const preset of FILTER_PRESETS) {
+      const fromIndex = await reader.countRows((row) => matchesFilter(row, preset.filter));
+      for (const step of reader.steps()) {
+        const lines = (await fs.readFile(reader.rolloutPath(step), 'utf8')).split('\n').filter(Boolean);
+        const parsed = lines.filter((l) => matchesFilter(JSON.parse(l), preset.filter)).length;
+        assert.equal(fromIndex.get(step), parsed, `${preset.id} at step ${step}`);
+      }
+    }
+    const broke = await reader.countRows((row) => matchesFilter(row, { outcomes: ['i->c'] }), { steps: [1] });
+    assert.equal(broke.get(1), 2, 'the fixture has two i->c corrections at step 1');
   });
 });
 

@@ -1,8 +1,13 @@
 // Follows a JSON-lines file that another process appends to (metrics.jsonl, a live rollout file).
 // RUN_FORMAT.md's rule: an unterminated last line is "not written yet" and is parsed on a later
-// poll; a terminated line that does not parse is malformed — skipped, counted, never thrown.
+// poll; a terminated line that does not parse, or is longer than the cap, is malformed — skipped,
+// counted, never thrown. A file rewritten since the last poll (told by content, see
+// contentMark.ts) is read again from the start.
 
 import { promises as fs } from 'node:fs';
+import { errorText } from './errorText';
+import { markHolds, takeMark, type ContentMark } from './contentMark';
+import { DEFAULT_MAX_LINE_BYTES, LineSplitter, READ_CHUNK_BYTES, type LineSink } from './lines';
 
 /** A line that was skipped: where it is and why. `line` is 1-based. */
 export interface Malformed {
@@ -23,38 +28,43 @@ export interface PollResult<T> {
   records: T[];
   malformed: Malformed[];
   /**
-   * The file became shorter than what was already read (a resumed run truncates metrics.jsonl
-   * back to its checkpoint): the follower started over from the beginning, so `records` are the
-   * whole file again and the caller must drop what it had.
+   * The file no longer holds what was read (a resumed run truncates metrics.jsonl back to its
+   * checkpoint and appends again, possibly past the old size; or it was removed): the follower
+   * started over from the beginning, so `records` are the whole file again and the caller must
+   * drop what it had.
    */
   restarted: boolean;
 }
 
-const NEWLINE = 0x0a;
-const CARRIAGE_RETURN = 0x0d;
-/** Reads in large chunks: a 1000-record step file is one or two reads, not thousands. */
-const READ_CHUNK_BYTES = 4 << 20;
+export interface FollowerOptions {
+  /** Lines longer than this many bytes are skipped as malformed (default DEFAULT_MAX_LINE_BYTES). */
+  maxLineBytes?: number;
+}
 
 export class JsonlFollower<T> {
-  private _offset = 0;
-  private _linesRead = 0;
-  /** Bytes after the last newline read so far: the start of a line still being written. */
-  private pendingTail: Buffer = Buffer.alloc(0);
+  private splitter: LineSplitter;
+  /** What the file looked like up to `offset + pending` at the end of the last poll. */
+  private mark: ContentMark | undefined;
   private polling: Promise<PollResult<T>> | undefined;
+  private readonly maxLineBytes: number;
 
   constructor(
     readonly path: string,
     private readonly parse: RecordParser<T>,
-  ) {}
+    options: FollowerOptions = {},
+  ) {
+    this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    this.splitter = new LineSplitter(this.maxLineBytes);
+  }
 
   /** Bytes consumed up to and including the last complete line. */
   get offset(): number {
-    return this._offset;
+    return this.splitter.consumed;
   }
 
-  /** Complete lines seen (well-formed, blank and malformed alike). */
+  /** Complete lines seen (well-formed, blank, malformed and over-long alike). */
   get linesRead(): number {
-    return this._linesRead;
+    return this.splitter.lineNumber;
   }
 
   /**
@@ -76,60 +86,56 @@ export class JsonlFollower<T> {
     try {
       handle = await fs.open(this.path, 'r');
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return result;
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        if (this.splitter.consumed + this.splitter.pending > 0) this.startOver(result);
+        return result;
+      }
       throw error;
     }
     try {
       const size = (await handle.stat()).size;
-      const consumed = this._offset + this.pendingTail.length;
-      if (size < consumed) {
-        this._offset = 0;
-        this._linesRead = 0;
-        this.pendingTail = Buffer.alloc(0);
-        result.restarted = true;
-      }
-      let position = this._offset + this.pendingTail.length;
+      if (this.mark && !(await markHolds(handle, this.mark, size))) this.startOver(result);
+      const sink = this.sink(result);
+      const buffer = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, Math.max(1, size)));
+      let position = this.splitter.consumed + this.splitter.pending;
       while (position < size) {
-        const length = Math.min(READ_CHUNK_BYTES, size - position);
-        const chunk = Buffer.allocUnsafe(length);
-        const { bytesRead } = await handle.read(chunk, 0, length, position);
+        const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, size - position), position);
         if (bytesRead === 0) break;
         position += bytesRead;
-        this.consume(chunk.subarray(0, bytesRead), result);
+        this.splitter.push(buffer.subarray(0, bytesRead), sink);
       }
+      this.mark = await takeMark(handle, position);
     } finally {
       await handle.close();
     }
     return result;
   }
 
-  /** Splits a chunk at newlines; the bytes after the last newline wait for the next chunk. */
-  private consume(chunk: Buffer, result: PollResult<T>): void {
-    let data = chunk;
-    if (this.pendingTail.length > 0) {
-      data = Buffer.concat([this.pendingTail, chunk]);
-      this.pendingTail = Buffer.alloc(0);
-    }
-    let lineStart = 0;
-    let newline = data.indexOf(NEWLINE, lineStart);
-    while (newline !== -1) {
-      this._linesRead += 1;
-      this.handleLine(data, lineStart, newline, this._linesRead, result);
-      this._offset += newline + 1 - lineStart;
-      lineStart = newline + 1;
-      newline = data.indexOf(NEWLINE, lineStart);
-    }
-    if (lineStart < data.length) this.pendingTail = Buffer.from(data.subarray(lineStart));
+  /** The file was rewritten or removed: read it again from its first byte. */
+  private startOver(result: PollResult<T>): void {
+    this.splitter = new LineSplitter(this.maxLineBytes);
+    this.mark = undefined;
+    result.restarted = true;
   }
 
-  private handleLine(data: Buffer, start: number, end: number, lineNumber: number, result: PollResult<T>): void {
-    if (end > start && data[end - 1] === CARRIAGE_RETURN) end -= 1;
-    const text = data.toString('utf8', start, end);
-    const outcome = parseJsonLine(text, { file: this.path, line: lineNumber }, this.parse);
-    if (outcome === undefined) return;
-    if ('malformed' in outcome) result.malformed.push(outcome.malformed);
-    else result.records.push(outcome.record);
+  private sink(result: PollResult<T>): LineSink {
+    return {
+      line: (data, start, end, lineNumber) => {
+        const outcome = parseJsonLine(data.toString('utf8', start, end), { file: this.path, line: lineNumber }, this.parse);
+        if (outcome === undefined) return;
+        if ('malformed' in outcome) result.malformed.push(outcome.malformed);
+        else result.records.push(outcome.record);
+      },
+      tooLong: (lineNumber, _offset, length) => {
+        result.malformed.push(tooLongLine({ file: this.path, line: lineNumber }, length, this.maxLineBytes));
+      },
+    };
   }
+}
+
+/** The Malformed entry of a line over the cap. */
+export function tooLongLine(where: LineLocation, length: number, maxLineBytes: number): Malformed {
+  return { ...where, message: `line of ${length} bytes is longer than the limit of ${maxLineBytes} bytes (mgrpo.maxLineBytes); skipped` };
 }
 
 /**
@@ -146,12 +152,12 @@ export function parseJsonLine<T>(
   try {
     value = JSON.parse(text);
   } catch (error) {
-    return { malformed: { ...where, message: `not JSON: ${(error as Error).message}` } };
+    return { malformed: { ...where, message: `not JSON: ${errorText(error)}` } };
   }
   try {
     return { record: parse(value, where) };
   } catch (error) {
-    return { malformed: { ...where, message: (error as Error).message } };
+    return { malformed: { ...where, message: errorText(error) } };
   }
 }
 
@@ -161,8 +167,4 @@ function isBlank(text: string): boolean {
     if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
   }
   return true;
-}
-
-export function formatMalformed(m: Malformed): string {
-  return `${m.file}:${m.line}: ${m.message}`;
 }

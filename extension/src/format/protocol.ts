@@ -2,6 +2,7 @@
 // events on the trainer's stdout, commands on its stdin.
 
 import type { TrainerCommand, TrainerEvent } from './types';
+import { errorText } from './errorText';
 import { parseMetricsLine } from './validate';
 
 export class ProtocolError extends Error {
@@ -63,7 +64,7 @@ export function parseEvent(line: string): TrainerEvent {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new ProtocolError(`trainer output is not JSON (${(error as Error).message}): ${shorten(text)}`, shorten(text));
+    throw new ProtocolError(`trainer output is not JSON (${errorText(error)}): ${shorten(text)}`, shorten(text));
   }
   if (!hasType(value, 'object')) throw new ProtocolError(`trainer event is not a JSON object: ${shorten(text)}`, shorten(text));
   const event = value as Record<string, unknown>;
@@ -87,7 +88,7 @@ export function parseEvent(line: string): TrainerEvent {
     try {
       parseMetricsLine(event.metrics);
     } catch (error) {
-      throw new ProtocolError(`"step" event: ${(error as Error).message}`, shorten(text));
+      throw new ProtocolError(`"step" event: ${errorText(error)}`, shorten(text));
     }
   }
   return event as unknown as TrainerEvent;

@@ -1,11 +1,17 @@
 // Reads a run directory lazily, so that a run of a million samples opens at once: open() reads
-// run.json, metrics.jsonl and the rollouts/ listing only; a step's rollout file is parsed when it
-// is asked for and kept in a bounded LRU cache; scan() streams the files one at a time through
-// one reusable buffer and never keeps what it visits.
+// run.json, metrics.jsonl (streamed) and the rollouts/ listing only; a step's rollout file is
+// parsed when it is asked for and kept in an LRU cache bounded by bytes. Filters and counts
+// across the run use each step's index (stepIndex.ts: byte ranges and a few fields per record,
+// no JSON.parse of token arrays), kept in a second byte-bounded cache; a record is parsed in full
+// only when it is opened. Listing runs needs only readRunManifest(). Nothing in a run folder can
+// make these methods throw anything but an Error with a message saying what and where.
 
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { JsonlFollower, parseJsonLine, type Malformed } from './jsonlFollower';
+import { errorText } from './errorText';
+import { JsonlFollower, parseJsonLine, tooLongLine, type Malformed } from './jsonlFollower';
+import { DEFAULT_MAX_LINE_BYTES, readBytes, streamLines } from './lines';
+import { StepIndex, type RowFields } from './stepIndex';
 import type { MetricsLine, RolloutRecord, RunManifest } from './types';
 import { RunPaths } from './types';
 import { parseManifest, parseMetricsLine, parseRolloutRecord } from './validate';
@@ -29,7 +35,11 @@ export interface StepRollouts {
   step: number;
   groups: QuestionGroup[];
   byId: Map<string, RolloutRecord>;
+  /** Each layer-1 sample with its corrections, by the sample's record id. */
+  layer1ById: Map<string, Layer1Sample>;
   malformed: Malformed[];
+  /** Bytes of the lines parsed: what this step costs the cache. */
+  bytes: number;
 }
 
 export interface RefreshResult {
@@ -38,6 +48,8 @@ export interface RefreshResult {
   newSteps: number[];
   /** Steps whose rollout files disappeared (a resumed run deletes steps after its checkpoint). */
   removedSteps: number[];
+  /** The run's folder or its run.json is gone: the reader keeps what it had, and says so. */
+  gone: boolean;
   /** metrics.jsonl was truncated and read again from the start; `metrics` was replaced. */
   metricsRestarted: boolean;
 }
@@ -57,13 +69,21 @@ export interface ScanOptions {
 }
 
 export interface RunReaderOptions {
-  /** How many parsed steps to keep (default 64). */
+  /** Bytes of parsed steps to keep (counted as the bytes of their lines; default 128 MiB). */
+  maxCachedBytes?: number;
+  /** At most this many parsed steps as well (older setting; default: no count limit). */
   maxCachedSteps?: number;
+  /** Bytes of step indexes to keep (default 96 MiB: about two million records). */
+  maxIndexBytes?: number;
+  /** Lines longer than this are skipped as malformed (default DEFAULT_MAX_LINE_BYTES). */
+  maxLineBytes?: number;
 }
+
+export const DEFAULT_MAX_CACHED_BYTES = 128 << 20;
+export const DEFAULT_MAX_INDEX_BYTES = 96 << 20;
 
 const STEP_FILE = /^step-(\d+)\.jsonl$/;
 const RECORD_ID_STEP = /^s(\d+)-/;
-const NEWLINE = 0x0a;
 const FINAL_STATUSES = new Set(['finished', 'stopped', 'failed']);
 
 export class AbortError extends Error {
@@ -84,15 +104,25 @@ export class RunReader {
   metrics: MetricsLine[];
   /** Every malformed line met so far, in all files, each once. */
   malformed: Malformed[] = [];
+  /** Set by refresh() when run.json (or the whole folder) is gone. */
+  gone = false;
 
   private readonly metricsFollower: JsonlFollower<MetricsLine>;
+  private readonly maxCachedBytes: number;
   private readonly maxCachedSteps: number;
+  private readonly maxIndexBytes: number;
+  readonly maxLineBytes: number;
   private manifestText: string;
   private stepList: number[] = [];
   private readonly metricsSteps = new Set<number>();
   /** Map order is recency order: the first key is the least recently used step. */
   private readonly cache = new Map<number, StepRollouts>();
+  private cachedBytes = 0;
   private readonly loading = new Map<number, Promise<StepRollouts>>();
+  /** Step indexes, least recently used first, and the updates in flight. */
+  private readonly indexes = new Map<number, StepIndex>();
+  private indexBytes = 0;
+  private readonly indexing = new Map<number, Promise<StepIndex>>();
   private readonly malformedKeys = new Set<string>();
   private _generation = 0;
 
@@ -105,13 +135,16 @@ export class RunReader {
     this.manifestText = manifestText;
     this.manifest = manifest;
     this.metrics = [];
-    this.maxCachedSteps = Math.max(1, Math.floor(options.maxCachedSteps ?? 64));
-    this.metricsFollower = new JsonlFollower(path.join(runDir, RunPaths.metrics), (value) => parseMetricsLine(value));
+    this.maxCachedBytes = Math.max(0, options.maxCachedBytes ?? DEFAULT_MAX_CACHED_BYTES);
+    this.maxCachedSteps = Math.max(1, Math.floor(options.maxCachedSteps ?? Number.MAX_SAFE_INTEGER));
+    this.maxIndexBytes = Math.max(0, options.maxIndexBytes ?? DEFAULT_MAX_INDEX_BYTES);
+    this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    this.metricsFollower = new JsonlFollower(path.join(runDir, RunPaths.metrics), (value) => parseMetricsLine(value), { maxLineBytes: this.maxLineBytes });
   }
 
   static async open(runDir: string, opts: RunReaderOptions = {}): Promise<RunReader> {
     const dir = path.resolve(runDir);
-    const { text, manifest } = await readManifest(dir);
+    const { text, manifest } = await readManifestFile(dir);
     const reader = new RunReader(dir, text, manifest, opts);
     const polled = await reader.metricsFollower.poll();
     reader.addMetrics(polled.records);
@@ -122,7 +155,7 @@ export class RunReader {
 
   /**
    * Bumped when already-read data may have been rewritten (a resumed run truncated metrics or
-   * deleted rollout files): anything derived from the run's records must be recomputed.
+   * deleted or rewrote rollout files): anything derived from the run's records must be recomputed.
    */
   get generation(): number {
     return this._generation;
@@ -153,20 +186,26 @@ export class RunReader {
     return this.metrics.find((m) => m.step === step);
   }
 
-  /** Reads what the trainer added since open() or the last refresh. */
+  /** Reads what the trainer added since open() or the last refresh. Never rejects for what the folder holds. */
   async refresh(): Promise<RefreshResult> {
-    const result: RefreshResult = { manifestChanged: false, newMetrics: [], newSteps: [], removedSteps: [], metricsRestarted: false };
+    const result: RefreshResult = { manifestChanged: false, newMetrics: [], newSteps: [], removedSteps: [], metricsRestarted: false, gone: false };
     try {
-      const { text, manifest } = await readManifest(this.runDir);
+      const { text, manifest } = await readManifestFile(this.runDir);
+      this.gone = false;
       if (text !== this.manifestText) {
         this.manifestText = text;
         this.manifest = manifest;
         result.manifestChanged = true;
       }
-    } catch {
-      // run.json is replaced atomically; a failed read is transient. Keep the last good manifest.
+    } catch (error) {
+      // run.json is replaced atomically, so a failed read is transient and the last good manifest
+      // stays; a missing one means the run (or its folder) was removed.
+      if (error instanceof MissingManifestError) this.gone = result.gone = true;
     }
-    const polled = await this.metricsFollower.poll();
+    const polled = await this.metricsFollower.poll().catch((error: unknown) => {
+      this.addMalformed([{ file: this.metricsFollower.path, line: 0, message: `could not read: ${errorText(error)}` }]);
+      return { records: [], malformed: [], restarted: false };
+    });
     this.addMalformed(polled.malformed);
     if (polled.restarted) {
       this.metrics = [];
@@ -176,21 +215,24 @@ export class RunReader {
     this.addMetrics(polled.records);
     result.newMetrics = polled.records;
 
-    const listed = await listStepFiles(this.runDir);
+    const listed = await listStepFiles(this.runDir).catch(() => [] as number[]);
     const before = new Set(this.stepList);
     const now = new Set(listed);
     result.newSteps = listed.filter((s) => !before.has(s));
     result.removedSteps = this.stepList.filter((s) => !now.has(s));
     this.stepList = listed;
     // A step that became complete or disappeared must be read again next time.
-    for (const s of result.removedSteps) this.cache.delete(s);
-    for (const m of polled.records) this.cache.delete(m.step);
-    if (polled.restarted) this.cache.clear();
+    for (const s of result.removedSteps) {
+      this.uncache(s);
+      this.dropIndex(s);
+    }
+    for (const m of polled.records) this.uncache(m.step);
+    if (polled.restarted) for (const s of [...this.cache.keys()]) this.uncache(s);
     if (polled.restarted || result.removedSteps.length > 0) this._generation += 1;
     return result;
   }
 
-  /** Parses one step's rollout file (cached). Throws when the step has no rollout file. */
+  /** Parses one step's rollout file (cached). Rejects when the step has no rollout file. */
   loadStep(step: number): Promise<StepRollouts> {
     const cached = this.cache.get(step);
     if (cached) {
@@ -210,20 +252,80 @@ export class RunReader {
     return [...this.cache.keys()];
   }
 
+  /** Steps whose index is held, least recently used first (for tests and diagnostics). */
+  indexedSteps(): number[] {
+    return [...this.indexes.keys()];
+  }
+
   async findRecord(id: string): Promise<RolloutRecord | undefined> {
     const step = stepOfRecordId(id);
     if (step === undefined || !this.stepList.includes(step)) return undefined;
     return (await this.loadStep(step)).byId.get(id);
   }
 
+  /** A layer-1 sample and its corrections, by the sample's record id. */
+  async findLayer1Sample(id: string): Promise<Layer1Sample | undefined> {
+    const step = stepOfRecordId(id);
+    if (step === undefined || !this.stepList.includes(step)) return undefined;
+    return (await this.loadStep(step)).layer1ById.get(id);
+  }
+
   /**
-   * Visits every record of the run, step by step, in file order. Cached steps are not read
-   * again. Rejects with AbortError when the signal fires (checked between files).
+   * A step's index, brought up to date with its file (see StepIndex.update). Rejects with an
+   * Error naming the file when the step has no rollout file.
+   */
+  stepIndex(step: number): Promise<StepIndex> {
+    const inFlight = this.indexing.get(step);
+    if (inFlight) return inFlight;
+    const work = this.updateIndex(step).finally(() => this.indexing.delete(step));
+    this.indexing.set(step, work);
+    return work;
+  }
+
+  /**
+   * Records per step for which `keep` holds, from the steps' indexes (default: every step with a
+   * rollout file). Steps whose file vanished meanwhile count 0. Rejects with AbortError when the
+   * signal fires (checked between files).
+   */
+  async countRows(keep: (row: RowFields) => boolean, opts: Pick<ScanOptions, 'signal' | 'onProgress' | 'steps'> = {}): Promise<Map<number, number>> {
+    const steps = opts.steps ? [...opts.steps] : this.steps();
+    const counts = new Map<number, number>();
+    for (let i = 0; i < steps.length; i++) {
+      if (opts.signal?.aborted) throw new AbortError();
+      const index = await this.stepIndexIfPresent(steps[i]);
+      counts.set(steps[i], index ? index.countRows(keep) : 0);
+      opts.onProgress?.(i + 1, steps.length);
+    }
+    return counts;
+  }
+
+  /**
+   * The full records of the rows of each step for which `keep` holds (say, one question's
+   * samples across the run): found in the indexes, then only those lines are read and parsed.
+   */
+  async recordsWhere(keep: (index: StepIndex, row: number) => boolean, opts: Pick<ScanOptions, 'signal' | 'onProgress' | 'steps'> = {}): Promise<Map<number, RolloutRecord[]>> {
+    const steps = opts.steps ? [...opts.steps] : this.steps();
+    const found = new Map<number, RolloutRecord[]>();
+    for (let i = 0; i < steps.length; i++) {
+      if (opts.signal?.aborted) throw new AbortError();
+      const index = await this.stepIndexIfPresent(steps[i]);
+      const rows: number[] = [];
+      if (index) for (let row = 0; row < index.count; row++) if (keep(index, row)) rows.push(row);
+      if (index && rows.length > 0) found.set(steps[i], await this.readRows(index, rows));
+      opts.onProgress?.(i + 1, steps.length);
+    }
+    return found;
+  }
+
+  /**
+   * Visits every record of the run, parsed in full, step by step, in file order. Cached steps
+   * are not read again. Rejects with AbortError when the signal fires (checked between files).
+   * Filters and counts should use countRows()/recordsWhere(), which never parse token arrays.
    */
   async scan(visit: (r: RolloutRecord) => void, opts: ScanOptions = {}): Promise<void> {
     const steps = opts.steps ? [...opts.steps] : this.steps();
     const needles = opts.mustContain?.map((n) => Buffer.from(n, 'utf8'));
-    let buffer: Buffer = Buffer.allocUnsafe(1 << 20);
+    const buffer = Buffer.allocUnsafe(4 << 20);
     for (let i = 0; i < steps.length; i++) {
       if (opts.signal?.aborted) throw new AbortError();
       const step = steps[i];
@@ -232,46 +334,141 @@ export class RunReader {
         for (const record of cached.byId.values()) visit(record);
       } else {
         const file = this.rolloutPath(step);
-        let size: number;
+        const malformed: Malformed[] = [];
         try {
-          ({ buffer, size } = await readInto(file, buffer));
+          await streamLines(
+            file,
+            {
+              line: (data, start, end, line) => {
+                if (needles && !needles.some((n) => lineContains(data, start, end, n))) return;
+                parseRecordLine(data.toString('utf8', start, end), file, line, visit, malformed);
+              },
+              tooLong: (line, _offset, length) => malformed.push(tooLongLine({ file, line }, length, this.maxLineBytes)),
+            },
+            { maxLineBytes: this.maxLineBytes, buffer },
+          );
         } catch (error) {
           // A file listed a moment ago may be gone (a resumed run deletes later steps).
           if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
           throw error;
         }
-        const malformed: Malformed[] = [];
-        if (needles) visitLinesContaining(buffer, size, needles, file, visit, malformed);
-        else visitAllLines(buffer.toString('utf8', 0, size), file, visit, malformed);
         this.addMalformed(malformed);
       }
       opts.onProgress?.(i + 1, steps.length);
     }
   }
 
+  private async stepIndexIfPresent(step: number): Promise<StepIndex | undefined> {
+    try {
+      return await this.stepIndex(step);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  private async updateIndex(step: number): Promise<StepIndex> {
+    let index = this.indexes.get(step);
+    if (index) {
+      this.indexes.delete(step);
+      this.indexBytes -= index.bytes;
+    } else {
+      index = new StepIndex(step, this.rolloutPath(step), this.maxLineBytes);
+    }
+    let kept: boolean;
+    try {
+      kept = await index.update();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        const missing = new Error(`step ${step} has no rollout file (${index.file})`) as NodeJS.ErrnoException;
+        missing.code = 'ENOENT';
+        throw missing;
+      }
+      throw error;
+    }
+    if (!kept) {
+      // Rewritten since it was indexed: what was parsed from it is stale too.
+      this.uncache(step);
+      this._generation += 1;
+    }
+    this.addMalformed(index.malformed);
+    this.indexes.set(step, index);
+    this.indexBytes += index.bytes;
+    for (const [old, held] of this.indexes) {
+      if (this.indexBytes <= this.maxIndexBytes || old === step) break;
+      this.indexes.delete(old);
+      this.indexBytes -= held.bytes;
+    }
+    return index;
+  }
+
+  private dropIndex(step: number): void {
+    const index = this.indexes.get(step);
+    if (!index) return;
+    this.indexes.delete(step);
+    this.indexBytes -= index.bytes;
+  }
+
+  /** Reads and parses the given rows' lines (one open, one read per line). */
+  private async readRows(index: StepIndex, rows: number[]): Promise<RolloutRecord[]> {
+    const records: RolloutRecord[] = [];
+    const malformed: Malformed[] = [];
+    const handle = await fs.open(index.file, 'r');
+    try {
+      for (const row of rows) {
+        const bytes = await readBytes(handle, index.lineOffset.values[row], index.lineLength.values[row]);
+        parseRecordLine(bytes.toString('utf8'), index.file, index.lineNumber.values[row], (r) => records.push(r), malformed);
+      }
+    } finally {
+      await handle.close();
+    }
+    this.addMalformed(malformed);
+    return records;
+  }
+
   private async readStep(step: number): Promise<StepRollouts> {
     const file = this.rolloutPath(step);
-    let text: string;
+    const records: RolloutRecord[] = [];
+    const lines: number[] = [];
+    const malformed: Malformed[] = [];
+    let bytes = 0;
     try {
-      text = await fs.readFile(file, 'utf8');
+      await streamLines(
+        file,
+        {
+          line: (data, start, end, line) => {
+            bytes += end - start;
+            parseRecordLine(data.toString('utf8', start, end), file, line, (r) => {
+              records.push(r);
+              lines.push(line);
+            }, malformed);
+          },
+          tooLong: (line, _offset, length) => malformed.push(tooLongLine({ file, line }, length, this.maxLineBytes)),
+        },
+        { maxLineBytes: this.maxLineBytes },
+      );
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`step ${step} has no rollout file (${file})`);
       throw error;
     }
-    const records: RolloutRecord[] = [];
-    const lines: number[] = [];
-    const malformed: Malformed[] = [];
-    visitAllLines(text, file, (r, line) => {
-      records.push(r);
-      lines.push(line);
-    }, malformed);
-    const rollouts = groupStep(step, records, lines, file, malformed);
+    const rollouts = groupStep(step, records, lines, file, malformed, bytes);
     this.addMalformed(rollouts.malformed);
     if (this.isStepComplete(step)) {
       this.cache.set(step, rollouts);
-      while (this.cache.size > this.maxCachedSteps) this.cache.delete(this.cache.keys().next().value as number);
+      this.cachedBytes += rollouts.bytes;
+      for (const old of this.cache.keys()) {
+        if ((this.cachedBytes <= this.maxCachedBytes && this.cache.size <= this.maxCachedSteps) || old === step) break;
+        this.uncache(old);
+      }
     }
     return rollouts;
+  }
+
+  private uncache(step: number): void {
+    const held = this.cache.get(step);
+    if (!held) return;
+    this.cache.delete(step);
+    this.cachedBytes -= held.bytes;
   }
 
   private addMetrics(lines: MetricsLine[]): void {
@@ -291,25 +488,50 @@ export class RunReader {
   }
 }
 
-async function readManifest(runDir: string): Promise<{ text: string; manifest: RunManifest }> {
+/** run.json is not there: the folder is not (or no longer) a run. */
+export class MissingManifestError extends Error {
+  override name = 'MissingManifestError';
+}
+
+/**
+ * A run's manifest alone: what listing runs needs (steps and metrics are read when the run is
+ * opened). Rejects with MissingManifestError, or an Error "invalid run.json: <file>: <what>".
+ */
+export async function readRunManifest(runDir: string): Promise<RunManifest> {
+  return (await readManifestFile(path.resolve(runDir))).manifest;
+}
+
+/** run.json is small by nature; a bigger one is not a manifest (and is not read whole). */
+const MAX_MANIFEST_BYTES = 1 << 20;
+
+async function readManifestFile(runDir: string): Promise<{ text: string; manifest: RunManifest }> {
   const file = path.join(runDir, RunPaths.manifest);
   let text: string;
   try {
-    text = await fs.readFile(file, 'utf8');
+    const handle = await fs.open(file, 'r');
+    try {
+      const size = (await handle.stat()).size;
+      if (size > MAX_MANIFEST_BYTES) throw new Error(`invalid run.json: ${file}: ${size} bytes, more than a manifest's limit of ${MAX_MANIFEST_BYTES}`);
+      text = (await readBytes(handle, 0, size)).toString('utf8');
+    } finally {
+      await handle.close();
+    }
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${runDir} is not an MGRPO run: ${RunPaths.manifest} not found`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new MissingManifestError(`${runDir} is not an MGRPO run: ${RunPaths.manifest} not found`);
+    if (code === 'EISDIR') throw new Error(`invalid run.json: ${file}: a folder, not a file`);
     throw error;
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new Error(`${file}: not JSON: ${(error as Error).message}`);
+    throw new Error(`invalid run.json: ${file}: not JSON: ${errorText(error)}`);
   }
   try {
     return { text, manifest: parseManifest(value) };
   } catch (error) {
-    throw new Error(`${file}: ${(error as Error).message}`);
+    throw new Error(`invalid run.json: ${file}: ${errorText(error)}`);
   }
 }
 
@@ -329,24 +551,6 @@ async function listStepFiles(runDir: string): Promise<number[]> {
   return steps.sort((a, b) => a - b);
 }
 
-/** Reads a whole file into `buffer`, growing it when needed: one allocation for a whole scan. */
-async function readInto(file: string, buffer: Buffer): Promise<{ buffer: Buffer; size: number }> {
-  const handle = await fs.open(file, 'r');
-  try {
-    const expected = (await handle.stat()).size;
-    if (expected > buffer.length) buffer = Buffer.allocUnsafe(Math.max(expected, buffer.length * 2));
-    let size = 0;
-    while (size < expected) {
-      const { bytesRead } = await handle.read(buffer, size, expected - size, size);
-      if (bytesRead === 0) break;
-      size += bytesRead;
-    }
-    return { buffer, size };
-  } finally {
-    await handle.close();
-  }
-}
-
 function parseRecordLine(text: string, file: string, line: number, visit: (r: RolloutRecord, line: number) => void, malformed: Malformed[]): void {
   const parsed = parseJsonLine(text, { file, line }, parseRolloutRecord);
   if (parsed === undefined) return;
@@ -354,64 +558,13 @@ function parseRecordLine(text: string, file: string, line: number, visit: (r: Ro
   else visit(parsed.record, line);
 }
 
-/**
- * Parses every terminated line of a file's text. An unterminated last line is a record still
- * being written (RUN_FORMAT.md) and is left for a later read.
- */
-function visitAllLines(text: string, file: string, visit: (r: RolloutRecord, line: number) => void, malformed: Malformed[]): void {
-  let start = 0;
-  let line = 0;
-  let newline = text.indexOf('\n');
-  while (newline !== -1) {
-    line += 1;
-    const end = newline > start && text.charCodeAt(newline - 1) === 0x0d ? newline - 1 : newline;
-    if (end > start) parseRecordLine(text.slice(start, end), file, line, visit, malformed);
-    start = newline + 1;
-    newline = text.indexOf('\n', start);
-  }
-}
-
-/** Parses only the lines that contain one of the needles, found by byte search over the file. */
-function visitLinesContaining(buffer: Buffer, size: number, needles: Buffer[], file: string, visit: (r: RolloutRecord) => void, malformed: Malformed[]): void {
-  const data = buffer.subarray(0, size);
-  const lineStarts: number[] = [];
-  for (const needle of needles) {
-    let at = data.indexOf(needle);
-    while (at !== -1) {
-      const start = data.lastIndexOf(NEWLINE, at) + 1;
-      const end = data.indexOf(NEWLINE, at);
-      if (end === -1) break; // unterminated last line: still being written
-      lineStarts.push(start);
-      at = data.indexOf(needle, end + 1); // one hit per line is enough
-    }
-  }
-  if (needles.length > 1) lineStarts.sort((a, b) => a - b);
-  let previous = -1;
-  for (const start of lineStarts) {
-    if (start === previous) continue;
-    previous = start;
-    let end = data.indexOf(NEWLINE, start);
-    if (end > start && data[end - 1] === 0x0d) end -= 1;
-    const text = data.toString('utf8', start, end);
-    const parsed = parseJsonLine(text, { file, line: 0 }, parseRolloutRecord);
-    if (parsed === undefined) continue;
-    if ('malformed' in parsed) malformed.push({ ...parsed.malformed, line: lineNumberAt(data, start) });
-    else visit(parsed.record);
-  }
-}
-
-function lineNumberAt(data: Buffer, offset: number): number {
-  let line = 1;
-  let at = data.indexOf(NEWLINE);
-  while (at !== -1 && at < offset) {
-    line += 1;
-    at = data.indexOf(NEWLINE, at + 1);
-  }
-  return line;
+/** True when bytes [start, end) of `data` contain `needle`: a raw pre-check before JSON.parse. */
+function lineContains(data: Buffer, start: number, end: number, needle: Buffer): boolean {
+  return data.subarray(start, end).indexOf(needle) !== -1;
 }
 
 /** Builds the question-group tree of one step; a correction whose parent is missing is malformed. */
-function groupStep(step: number, records: RolloutRecord[], lines: number[], file: string, malformed: Malformed[]): StepRollouts {
+function groupStep(step: number, records: RolloutRecord[], lines: number[], file: string, malformed: Malformed[], bytes: number): StepRollouts {
   const byId = new Map<string, RolloutRecord>();
   const groups = new Map<number, QuestionGroup>();
   const layer1ById = new Map<string, Layer1Sample>();
@@ -438,5 +591,5 @@ function groupStep(step: number, records: RolloutRecord[], lines: number[], file
     group.layer1.sort((a, b) => a.record.sample - b.record.sample);
     for (const sample of group.layer1) sample.corrections.sort((a, b) => a.sample - b.sample);
   }
-  return { step, groups: sorted, byId, malformed };
+  return { step, groups: sorted, byId, layer1ById, malformed, bytes };
 }

@@ -41,7 +41,10 @@ export function isEmptyFilter(filter: SampleFilter | undefined): boolean {
   return filter.outcomes === undefined && filter.minReward === undefined && filter.maxReward === undefined && filter.layer === undefined && filter.correct === undefined;
 }
 
-export function matchesFilter(record: RolloutRecord, filter: SampleFilter | undefined): boolean {
+/** What a filter looks at: a full record or a row of a step's index. */
+export type FilterableSample = Pick<RolloutRecord, 'layer' | 'outcome' | 'correct' | 'reward'>;
+
+export function matchesFilter(record: FilterableSample, filter: SampleFilter | undefined): boolean {
   if (!filter) return true;
   if (filter.layer !== undefined && record.layer !== filter.layer) return false;
   if (filter.outcomes !== undefined && (record.outcome === null || !filter.outcomes.includes(record.outcome))) return false;
@@ -72,23 +75,4 @@ export function describeFilter(filter: SampleFilter | undefined): string {
   else if (f.minReward !== undefined) parts.push(`reward ≥ ${f.minReward}`);
   else if (f.maxReward !== undefined) parts.push(`reward ≤ ${f.maxReward}`);
   return parts.join(' · ');
-}
-
-/**
- * Raw text that a matching record's JSON line must contain, for RunReader.scan's pre-check
- * (parse only lines that can match); a false hit only costs one JSON.parse. An outcome is the
- * JSON string "c->i"; the needles are chosen for Buffer.indexOf speed (measured: a needle that
- * starts with '"', the commonest byte of a JSON line, is several times slower), so they drop the
- * opening quote. Encoders that write ">" as \u003e are matched by "u003ei\"" (both cases of e),
- * which also hits the other outcome ending in the same letter: harmless.
- * Undefined: no pre-check possible for this filter.
- */
-export function rawLineNeedles(filter: SampleFilter | undefined): string[] | undefined {
-  if (!filter?.outcomes) return undefined;
-  const needles = new Set<string>();
-  for (const outcome of filter.outcomes) {
-    const [from, to] = outcome.split('->');
-    needles.add(`${from}->${to}"`).add(`u003e${to}"`).add(`u003E${to}"`);
-  }
-  return [...needles];
 }

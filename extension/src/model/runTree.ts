@@ -9,7 +9,7 @@
 
 import type { Layer1Sample, QuestionGroup, RunReader, ScanOptions } from '../format/runReader';
 import type { CorrectionOutcome, MetricsLine, RolloutRecord, RunManifest } from '../format/types';
-import { OUTCOME_WORDS, filterKey, isEmptyFilter, matchesFilter, rawLineNeedles, type SampleFilter } from './filters';
+import { OUTCOME_WORDS, filterKey, isEmptyFilter, matchesFilter, type SampleFilter } from './filters';
 import { clip, codeSpan, escapeMarkdown, formatNumber, formatSigned } from './text';
 
 interface NodeBase {
@@ -141,13 +141,8 @@ export async function matchingStepCounts(reader: RunReader, filter: SampleFilter
   }
   const steps = reader.steps();
   const toScan = steps.filter((s) => !cache.counts.has(s));
-  const fresh = new Map<number, number>(toScan.map((s) => [s, 0]));
-  await reader.scan(
-    (record) => {
-      if (matchesFilter(record, filter)) fresh.set(record.step, (fresh.get(record.step) ?? 0) + 1);
-    },
-    { steps: toScan, mustContain: rawLineNeedles(filter), signal: opts.signal, onProgress: opts.onProgress },
-  );
+  // From the steps' indexes: no record is parsed to count matches.
+  const fresh = await reader.countRows((row) => matchesFilter(row, filter), { steps: toScan, signal: opts.signal, onProgress: opts.onProgress });
   for (const [step, count] of fresh) if (reader.isStepComplete(step)) cache.counts.set(step, count);
   const result = new Map<number, number>();
   for (const step of steps) {
