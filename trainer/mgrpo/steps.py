@@ -172,6 +172,7 @@ class StepLabeller:
 
     kind: str                       # "chain" or the user checker's "module:function"
     checker: StepChecker | None = None
+    errors: int = 0                 # user-checker failures since the last take_errors()
 
     @classmethod
     def for_config(cls, config: dict) -> "StepLabeller | None":
@@ -186,7 +187,14 @@ class StepLabeller:
               spans: Sequence[tuple[int, int]]) -> StepLabels:
         if self.checker is None:
             return label_chain_steps(question, completion, spans)
-        return label_with_checker(self.checker, question, ground_truth, completion, spans)
+        result = label_with_checker(self.checker, question, ground_truth, completion, spans)
+        self.errors += result.checker_errors
+        return result
+
+    def take_errors(self) -> int:
+        """Checker failures counted since the last call (one training step's worth), and reset."""
+        errors, self.errors = self.errors, 0
+        return errors
 
 
 # --------------------------------------------------------------------------------------------------

@@ -126,3 +126,11 @@ def test_evaluate_arithmetic_is_not_eval():
     assert evaluate_arithmetic("__import__('os')") is None
     assert evaluate_arithmetic("2**100") is None  # "**" is not plain arithmetic here
     assert evaluate_arithmetic("") is None
+
+
+def test_labeller_counts_user_checker_errors_until_taken():
+    labeller = StepLabeller("test", lambda text, context: 1 / 0)
+    completion = "a\nb\nA: 1\n"
+    assert labeller.label("q", "1", completion, step_spans(completion)).labels == ["unchecked", "unchecked"]
+    labeller.label("q", "1", completion, step_spans(completion))
+    assert labeller.take_errors() == 4 and labeller.take_errors() == 0
