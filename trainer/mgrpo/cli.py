@@ -31,6 +31,7 @@ commands:
   train            train, writing a run directory (trainer/RUN_FORMAT.md) and JSON-line events on stdout
   eval             greedy two-pass evaluation (answer, then one correction) of a model folder
   validate-config  check a config file against the schema and print the resolved config
+  import           bring verl / TRL / NeMo-RL / prime-rl rollouts into a run folder (python -m mgrpo import -h)
 
 examples:
   python -m mgrpo train --preset demo --run-dir runs/demo
@@ -136,6 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                "the fully resolved config (defaults and preset filled in) as JSON.")
     validate.add_argument("file", metavar="FILE")
     validate.add_argument("--preset", choices=sorted(PRESETS), default=None, help="preset to resolve against")
+
+    from .importers.command import add_import_parser  # no torch import: the importers stay fast to start
+
+    add_import_parser(commands)
     return parser
 
 
@@ -224,6 +229,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .metrics import format_table
     from .policy import PolicyLoadError, load_policy, quiet_transformers, select_device, stop_token_ids
     from .runlog import RunWriter
+    from .steps import StepLabeller
     from .trainer import build_task
 
     quiet_transformers()
@@ -246,12 +252,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     n = args.n if args.n is not None else config["eval_size"]
     samples = args.samples if args.samples is not None else config["eval_num_samples"]
     task = build_task(config)
+    try:
+        step_labeller = StepLabeller.for_config(config)
+    except ValueError as error:
+        return _config_error(ConfigError("step_checker", config["step_checker"], str(error)))
     result = evaluate(model, tokenizer, task.eval_problems(n), step=step, layer1_template=config["layer1_template"],
                       layer2_template=config["layer2_template"], guiding_phrases=config["guiding_phrases"],
                       max_completion_length=config["max_completion_length"],
                       max_prompt_length=config["max_prompt_length"], stop_ids=stop_token_ids(model, tokenizer),
                       batch_size=config["generation_batch_size"], num_samples=samples,
-                      temperature=config["temperature"], top_p=config["top_p"], seed=config["seed"])
+                      temperature=config["temperature"], top_p=config["top_p"], seed=config["seed"],
+                      step_labeller=step_labeller)
     if args.run_dir:
         path = RunWriter(args.run_dir).write_eval(step, result)
         print(f"wrote {path}", file=sys.stderr)
@@ -288,5 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    if args.command == "import":
+        from .importers.command import cmd_import
+
+        return cmd_import(args)
     handlers = {"train": cmd_train, "eval": cmd_eval, "validate-config": cmd_validate}
     return handlers[args.command](args)

@@ -1,0 +1,66 @@
+"""The interface every source importer implements, and the step files it finds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .samples import ImportedSample, ImportStats
+
+
+@dataclass(frozen=True)
+class StepFiles:
+    """The files one training step of a source wrote (prime-rl writes several per step)."""
+    step: int
+    paths: tuple[Path, ...]
+
+    def signature(self) -> tuple:
+        """Changes whenever a file of the step grows or is rewritten."""
+        result = []
+        for path in self.paths:
+            try:
+                stat = path.stat()
+                result.append((str(path), stat.st_size, stat.st_mtime_ns))
+            except FileNotFoundError:
+                result.append((str(path), -1, -1))
+        return tuple(result)
+
+
+@dataclass
+class SourceOptions:
+    """Command-line knobs some sources need; every one is optional."""
+    group_size: int | None = None          # TRL files: rows of one group are consecutive runs of this size
+    reward_columns: list[str] | None = None  # TRL files: which columns are reward functions
+    tokenizer: str | None = None           # NeMo-RL: a local tokenizer folder, to split prompt and completion
+    extra: dict = field(default_factory=dict)
+
+
+class Source:
+    """One kind of rollout folder. Subclasses set the class attributes and implement the three methods."""
+    kind: str = ""
+    patterns: tuple[str, ...] = ()      # what detection looks for, as shown in the error when nothing matches
+    format_followed: str = ""           # the source version / description the reader was written from
+    appends_live: bool = False          # True: a step's files grow while it runs (ready once a later step exists)
+
+    def __init__(self, root: Path, options: SourceOptions | None = None):
+        self.root = Path(root)
+        self.options = options or SourceOptions()
+
+    @classmethod
+    def matches(cls, root: Path) -> bool:
+        raise NotImplementedError
+
+    def step_files(self, stats: ImportStats) -> list[StepFiles]:
+        """Training steps found, ascending; files of other splits are recorded in ``stats.skipped_files``."""
+        raise NotImplementedError
+
+    def read(self, files: StepFiles, stats: ImportStats) -> list[ImportedSample]:
+        raise NotImplementedError
+
+    def step_metrics(self, files: StepFiles, stats: ImportStats) -> dict | None:
+        """Scalar metrics the source logged for this step, if it logs them next to the rollouts."""
+        return None
+
+    def run_facts(self) -> dict:
+        """What the source says about the run as a whole (model name, config), if anything."""
+        return {}

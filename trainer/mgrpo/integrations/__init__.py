@@ -1,0 +1,1 @@
+"""Integrations that write MGRPO Lens run folders from other trainers while they train."""

@@ -1,0 +1,129 @@
+"""TRL 1.16's GRPOTrainer trains the shipped demo model for 3 steps on CPU with ``record_rollouts`` attached,
+and the run folder it writes is a valid run in our format, step by step, with TRL's own numbers in it."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from conftest import TRAINER_ROOT, schema_validator
+from mgrpo.runlog import read_run
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("WANDB_DISABLED", "true")
+
+DEMO_MODEL = TRAINER_ROOT / "models" / "mgrpo-demo-tiny"
+STEPS, QUESTIONS, GROUP = 3, 2, 3
+
+
+def correctness(prompts, completions, answer, **_):
+    from mgrpo.task import verify
+
+    return [verify(completion, truth).reward for completion, truth in zip(completions, answer)]
+
+
+def brevity(prompts, completions, **_):
+    """A second reward function that returns None for the first row, as TRL allows (unscored)."""
+    return [None if index == 0 else -len(completion) / 100 for index, completion in enumerate(completions)]
+
+
+@pytest.fixture(scope="module")
+def trl_run(tmp_path_factory):
+    import torch
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import GRPOConfig, GRPOTrainer
+
+    from mgrpo.integrations.trl import record_rollouts
+    from mgrpo.prompts import build_layer1_prompt
+    from mgrpo.task import ChainTask
+
+    torch.manual_seed(0)
+    out = tmp_path_factory.mktemp("trl")
+    problems = ChainTask(seed=0).eval_problems(STEPS * QUESTIONS)
+    dataset = Dataset.from_dict({
+        "prompt": [build_layer1_prompt(problem.question) for problem in problems],
+        "answer": [problem.answer for problem in problems],
+        "problem_id": [problem.id for problem in problems],
+    })
+    tokenizer = AutoTokenizer.from_pretrained(DEMO_MODEL)
+    tokenizer.padding_side = "left"
+    model = AutoModelForCausalLM.from_pretrained(DEMO_MODEL, dtype=torch.float32)
+    args = GRPOConfig(
+        output_dir=str(out / "trl-output"), per_device_train_batch_size=QUESTIONS * GROUP, num_generations=GROUP,
+        gradient_accumulation_steps=1, max_steps=STEPS, learning_rate=1e-4, beta=0.0, max_completion_length=24,
+        temperature=1.0, top_k=0, shuffle_dataset=False, use_cpu=True, bf16=False, fp16=False, report_to="none",
+        logging_steps=1, save_strategy="no", disable_tqdm=True, log_completions=False, dataloader_num_workers=0,
+        seed=0,
+    )
+    trainer = GRPOTrainer(model=model, reward_funcs=[correctness, brevity], args=args, train_dataset=dataset,
+                          processing_class=tokenizer)
+    run_dir = out / "lens-run"
+    record_rollouts(trainer, run_dir, correct_from="correctness")
+    trainer.train()
+    return run_dir, trainer
+
+
+def test_run_folder_validates_step_by_step(trl_run, run_schema):
+    run_dir, trainer = trl_run
+    run = read_run(run_dir)
+    assert run["malformed"] == 0
+    manifest = run["manifest"]
+    schema_validator(run_schema, "manifest").validate(manifest)
+    assert manifest["status"] == "finished" and manifest["source"]["kind"] == "trl-live"
+    assert manifest["source"]["logprob_sources"] == ["recomputed"]
+    assert sorted(run["rollouts"]) == [1, 2, 3]
+    assert [line["step"] for line in run["metrics"]] == [1, 2, 3]
+    for line in run["metrics"]:
+        schema_validator(run_schema, "metricsLine").validate(line)
+    for step, records in run["rollouts"].items():
+        assert len(records) == QUESTIONS * GROUP
+        for record in records:
+            schema_validator(run_schema, "rolloutRecord").validate(record)
+            assert record["step"] == step
+
+
+def test_records_hold_trls_numbers(trl_run):
+    run_dir, trainer = trl_run
+    run = read_run(run_dir)
+    by_prompt = {row["prompt"]: row for row in trainer.train_dataset}
+    for step, records in run["rollouts"].items():
+        # groups are runs of num_generations consecutive rows, each with one prompt and one question id
+        for group in range(QUESTIONS):
+            members = [record for record in records if record["group"] == group]
+            assert [record["sample"] for record in members] == list(range(GROUP))
+            assert len({record["prompt"] for record in members}) == 1
+            assert len({record["question_id"] for record in members}) == 1
+            rewards = [record["reward"] for record in members]
+            mean = sum(rewards) / GROUP
+            std = (sum((value - mean) ** 2 for value in rewards) / GROUP) ** 0.5
+            for record in members:
+                assert record["group_reward_mean"] == pytest.approx(mean)
+                assert record["group_reward_std"] == pytest.approx(std)
+                # TRL's advantage (sample std, scale_rewards "group"): (r - mean) / (std_sample + 1e-4)
+                sample_std = (sum((value - mean) ** 2 for value in rewards) / (GROUP - 1)) ** 0.5
+                assert record["advantage"] == pytest.approx((record["reward"] - mean) / (sample_std + 1e-4), abs=1e-4)
+        for index, record in enumerate(records):
+            # the first row of each batch has no brevity score (None): left out, and the sum is correctness alone
+            if index == 0:
+                assert "brevity" not in record["rewards"]
+                assert record["reward"] == record["rewards"]["correctness"]
+            else:
+                assert record["reward"] == pytest.approx(record["rewards"]["correctness"] + record["rewards"]["brevity"])
+                assert record["rewards"]["brevity"] == pytest.approx(-len(record["completion"]) / 100)
+            assert record["correct"] == (record["rewards"]["correctness"] > 0)
+            # ground truth and question id come from the data set's columns
+            assert record["ground_truth"] == by_prompt[record["prompt"]]["answer"]
+            assert record["question_id"] == by_prompt[record["prompt"]]["problem_id"]
+            assert len(record["token_logprobs"]) == len(record["token_offsets"]) == record["completion_tokens"]
+            assert all(value <= 0 for value in record["token_logprobs"])
+            assert record["finish_reason"] in ("stop", "length")
+            if record["finish_reason"] == "length":
+                assert record["completion_tokens"] == 24
+    # TRL's logged mean reward for a step is the mean of the records' rewards (all rows scored by correctness)
+    logged = [entry["reward"] for entry in trainer.state.log_history if "reward" in entry]
+    for step, value in zip(sorted(run["rollouts"]), logged):
+        rewards = [record["reward"] for record in run["rollouts"][step]]
+        assert value == pytest.approx(sum(rewards) / len(rewards), abs=1e-5)
