@@ -43,16 +43,39 @@ def select_device(request: str = "auto") -> torch.device:
     return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
 
 
-def weight_dtype(request: str) -> torch.dtype:
-    """"auto" keeps float32 weights (bf16 comes from autocast on CUDA); "bfloat16" stores weights in bf16."""
-    return {"auto": torch.float32, "float32": torch.float32, "bfloat16": torch.bfloat16}[request]
+def compute_dtype(request: str, device: torch.device) -> torch.dtype:
+    """The dtype forward passes compute in. Weights stay float32 whatever this is (the optimizer's master copy):
+    "auto" computes in bf16 on CUDA and float32 on CPU; "bfloat16" computes in bf16 everywhere (CPU too, so
+    the bf16 path can be tested here); "float32" computes in float32 everywhere."""
+    if request not in ("auto", "float32", "bfloat16"):
+        raise ValueError(f"dtype must be auto, float32 or bfloat16, got {request!r}")
+    if request == "bfloat16" or (request == "auto" and device.type == "cuda"):
+        return torch.bfloat16
+    return torch.float32
 
 
-def autocast(device: torch.device):
-    """bf16 autocast for forward passes on CUDA; a no-op on CPU (float32 there is both exact and fast enough)."""
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+def autocast(device: torch.device, dtype: torch.dtype | None = None):
+    """Autocast to ``dtype`` for forward passes (None: bf16 on CUDA, none on CPU); float32 is no autocast."""
+    if dtype is None:
+        dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    if dtype == torch.float32:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
+
+
+def disable_dropout(model: torch.nn.Module) -> None:
+    """Dropout off everywhere, in train mode too (TRL does the same): sampling, pi_old and the update must see
+    the same function, or the ratio pi_theta / pi_old is noise."""
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+        # Hugging Face attention modules apply their own float `attention_dropout` when training.
+        if isinstance(getattr(module, "attention_dropout", None), float):
+            module.attention_dropout = 0.0
+    config = getattr(model, "config", None)
+    for key in ("attention_dropout", "hidden_dropout", "resid_pdrop", "embd_pdrop", "attn_pdrop", "dropout"):
+        if isinstance(getattr(config, key, None), float):
+            setattr(config, key, 0.0)
 
 
 def _looks_like_path(name_or_path: str) -> bool:
@@ -61,7 +84,8 @@ def _looks_like_path(name_or_path: str) -> bool:
 
 
 def load_policy(name_or_path: str, device: torch.device, dtype: str = "auto"):
-    """Load (model, tokenizer) from a local folder or a locally cached hub id, in train mode on ``device``."""
+    """Load (model, tokenizer) from a local folder or a locally cached hub id, in train mode on ``device``,
+    with float32 weights (``dtype`` chooses the compute dtype, see ``compute_dtype``) and dropout off."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     quiet_transformers()
@@ -80,7 +104,9 @@ def load_policy(name_or_path: str, device: torch.device, dtype: str = "auto"):
     try:
         # local_files_only: this trainer never downloads; a hub id must already be in the local cache.
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
-        model = AutoModelForCausalLM.from_pretrained(source, local_files_only=True, dtype=weight_dtype(dtype))
+        compute_dtype(dtype, device)  # an unknown value fails here, before the load
+        # float32 whatever the checkpoint holds: these are the optimizer's master weights.
+        model = AutoModelForCausalLM.from_pretrained(source, local_files_only=True, dtype=torch.float32)
     except OSError as error:
         raise PolicyLoadError(
             f"cannot load model {name_or_path!r}: it is neither a local folder nor in the local Hugging Face "
@@ -93,25 +119,44 @@ def load_policy(name_or_path: str, device: torch.device, dtype: str = "auto"):
     if tokenizer.eos_token_id is None:
         raise PolicyLoadError(f"the tokenizer of {name_or_path!r} has no EOS token, so completions cannot stop")
     model.to(device)
+    disable_dropout(model)
     model.train()
-    # Sampling and scoring must agree token for token: dropout would make them differ.
-    if getattr(model.config, "attention_dropout", 0):
-        log.warning("model has attention dropout %s; RL updates assume a deterministic forward",
-                    model.config.attention_dropout)
     return model, tokenizer
 
 
-def frozen_reference(model: torch.nn.Module) -> torch.nn.Module:
-    """A frozen copy of the policy as it is now: the KL anchor pi_ref."""
+def frozen_reference(model: torch.nn.Module, dtype: torch.dtype | None = None) -> torch.nn.Module:
+    """A frozen copy of the policy as it is now: the KL anchor pi_ref. ``dtype`` (bf16 on GPU) stores it in the
+    compute dtype: it never trains, so it needs no float32 master copy (half the memory)."""
     reference = copy.deepcopy(model)
+    if dtype is not None:
+        reference.to(dtype)
     reference.eval()
     for parameter in reference.parameters():
         parameter.requires_grad_(False)
     return reference
 
 
-def count_parameters(model: torch.nn.Module) -> int:
-    return sum(parameter.numel() for parameter in model.parameters())
+def count_parameters(model: torch.nn.Module, trainable_only: bool = False) -> int:
+    return sum(parameter.numel() for parameter in model.parameters()
+               if parameter.requires_grad or not trainable_only)
+
+
+def weights_sha256(model: torch.nn.Module) -> str:
+    """A hash of the model's weights (names, dtypes, shapes, bytes, in state-dict order): the identity of the
+    KL reference, recorded at the start of a run and checked on resume. LoRA weights are left out, so the
+    base under an adapter hashes like the base alone."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        if "lora_" in name:
+            continue
+        # peft prefixes the base's names ("base_model.model." + name, ".base_layer." inside wrapped layers).
+        name = name.removeprefix("base_model.model.").replace(".base_layer.", ".")
+        data = tensor.detach().to("cpu").contiguous()
+        digest.update(f"{name}:{data.dtype}:{tuple(data.shape)};".encode())
+        digest.update(data.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def stop_token_ids(model, tokenizer) -> list[int]:
@@ -130,6 +175,13 @@ class PolicyInfo:
     name_or_path: str
     parameters: int
     dtype: str
+    trainable_parameters: int | None = None
+    reference_sha256: str | None = None
 
     def as_manifest(self) -> dict:
-        return {"name_or_path": self.name_or_path, "parameters": self.parameters, "dtype": self.dtype}
+        manifest = {"name_or_path": self.name_or_path, "parameters": self.parameters, "dtype": self.dtype}
+        if self.trainable_parameters is not None:
+            manifest["trainable_parameters"] = self.trainable_parameters
+        if self.reference_sha256 is not None:
+            manifest["reference_sha256"] = self.reference_sha256
+        return manifest

@@ -118,7 +118,8 @@ def _stream_offsets(tokenizer, completion_ids: list[int], text: str) -> list[int
 
 @torch.no_grad()
 def _generate_batch(model, prompt_ids: list[list[int]], *, pad_id: int, stop_ids: list[int], max_new_tokens: int,
-                    temperature: float, top_p: float, greedy: bool, generator, use_cache: bool):
+                    temperature: float, top_p: float, greedy: bool, generator, use_cache: bool,
+                    compute_dtype: torch.dtype | None = None):
     device = next(model.parameters()).device
     input_ids, attention_mask, position_ids = left_pad(prompt_ids, pad_id, device)
     batch = input_ids.shape[0]
@@ -138,7 +139,7 @@ def _generate_batch(model, prompt_ids: list[list[int]], *, pad_id: int, stop_ids
     # of finished rows are padding, dropped below); on the CPU there is nothing to save.
     check_every = 1 if device.type == "cpu" else SYNC_EVERY_TOKENS
     # Autocast once around the loop, not per token (entering it per token re-casts fp32 weights every time).
-    with autocast(device):
+    with autocast(device, compute_dtype):
         for index in range(max_new_tokens):
             # logits_to_keep=1: the prefill computes one vocabulary row per prompt, not one per prompt token.
             output = model(input_ids=step_input, attention_mask=attention_mask, position_ids=step_positions,
@@ -182,8 +183,9 @@ def generate(model, tokenizer, prompts: list[str] | None = None, *, prompt_ids: 
              max_new_tokens: int, temperature: float = 1.0, top_p: float = 1.0, greedy: bool = False,
              generator: torch.Generator | None = None, stop_ids: list[int] | None = None,
              max_prompt_length: int | None = None, use_cache: bool = True,
-             batch_size: int | None = None) -> list[Completion]:
-    """Sample one completion per prompt (pass the same prompt several times for a group)."""
+             batch_size: int | None = None, compute_dtype: torch.dtype | None = None) -> list[Completion]:
+    """Sample one completion per prompt (pass the same prompt several times for a group). ``compute_dtype``:
+    the autocast dtype (None: bf16 on CUDA, float32 on CPU)."""
     if (prompts is None) == (prompt_ids is None):
         raise ValueError("give either prompts or prompt_ids")
     if max_new_tokens < 1:
@@ -206,7 +208,8 @@ def generate(model, tokenizer, prompts: list[str] | None = None, *, prompt_ids: 
             chunk = prompt_ids[start:start + batch_size]
             generated, logprobs, entropies, lengths, finished = _generate_batch(
                 model, chunk, pad_id=pad_id, stop_ids=stop_ids, max_new_tokens=max_new_tokens,
-                temperature=temperature, top_p=top_p, greedy=greedy, generator=generator, use_cache=use_cache)
+                temperature=temperature, top_p=top_p, greedy=greedy, generator=generator, use_cache=use_cache,
+                compute_dtype=compute_dtype)
             for row, ids in enumerate(chunk):
                 length = int(lengths[row])
                 completion_ids = generated[row, :length].tolist()

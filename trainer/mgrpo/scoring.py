@@ -109,9 +109,11 @@ def token_entropies(logits: torch.Tensor, temperature: float = 1.0) -> torch.Ten
     return entropies.view(logits.shape[:-1])
 
 
-def completion_logprobs(model, batch: PackedBatch, temperature: float = 1.0, with_entropy: bool = False):
+def completion_logprobs(model, batch: PackedBatch, temperature: float = 1.0, with_entropy: bool = False,
+                        compute_dtype: torch.dtype | None = None):
     """Per-token log-probs [B, C] of the completion tokens under softmax(logits / temperature), and the
     per-token entropies when asked (else None). Padding positions hold 0. Gradients flow when enabled.
+    ``compute_dtype``: the autocast dtype (None: bf16 on CUDA, float32 on CPU).
 
     Only the C positions that predict the completion get logits (``logits_to_keep``): the prompt's logits are never computed, and
     the log-softmax runs in chunks, so no float32 [B, P + C, V] tensor exists (13.6 GB at V 152k, B 64, P 700)."""
@@ -119,7 +121,7 @@ def completion_logprobs(model, batch: PackedBatch, temperature: float = 1.0, wit
     width = batch.completion_ids.shape[1]
     # The logit at position t predicts token t + 1: positions P - 1 .. P + C - 2 predict the completion.
     positions = torch.arange(batch.prompt_width - 1, batch.prompt_width - 1 + width, device=device)
-    with autocast(device):
+    with autocast(device, compute_dtype):
         logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
                        position_ids=batch.position_ids, use_cache=False, logits_to_keep=positions).logits
     token_logprobs = chosen_token_logprobs(logits, batch.completion_ids, temperature)
@@ -129,3 +131,28 @@ def completion_logprobs(model, batch: PackedBatch, temperature: float = 1.0, wit
         entropies = torch.where(batch.completion_mask, token_entropies(logits, temperature),
                                 torch.zeros_like(token_logprobs))
     return logprobs, entropies
+
+
+def plan_micro_batches(lengths: list[tuple[int, int]], max_rows: int, max_tokens: int | None = None) -> list[list[int]]:
+    """Indices of the samples in each micro-batch, in order. ``lengths`` holds (prompt, completion) token counts.
+
+    A micro-batch takes at most ``max_rows`` samples and, when ``max_tokens`` is set, at most that many padded
+    tokens (rows x (longest prompt + longest completion), what the forward pass really costs); a sample longer
+    than ``max_tokens`` on its own gets a micro-batch of its own."""
+    if max_rows < 1:
+        raise ValueError(f"max_rows must be >= 1, got {max_rows}")
+    batches: list[list[int]] = []
+    current: list[int] = []
+    prompt_width = completion_width = 0
+    for index, (prompt, completion) in enumerate(lengths):
+        wider_prompt, wider_completion = max(prompt_width, prompt), max(completion_width, completion)
+        too_many_rows = len(current) >= max_rows
+        too_many_tokens = max_tokens is not None and (len(current) + 1) * (wider_prompt + wider_completion) > max_tokens
+        if current and (too_many_rows or too_many_tokens):
+            batches.append(current)
+            current, wider_prompt, wider_completion = [], prompt, completion
+        current.append(index)
+        prompt_width, completion_width = wider_prompt, wider_completion
+    if current:
+        batches.append(current)
+    return batches

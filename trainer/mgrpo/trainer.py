@@ -31,13 +31,17 @@ from typing import Any, Iterator
 
 import torch
 
-from . import algorithm, checkpoint, metrics, prompts, sampling
+from . import algorithm, checkpoint, lora, metrics, optim, prompts, sampling
 from .evaluate import evaluate
-from .policy import (PolicyInfo, PolicyLoadError, count_parameters, frozen_reference, load_policy, select_device,
-                     stop_token_ids)
+from .distributed import Distributed
+from .generation import GenerationBackend, LocalGeneration
+from .optim import lr_lambda
+from .policy import (PolicyInfo, PolicyLoadError, compute_dtype, count_parameters, frozen_reference, load_policy,
+                     select_device, stop_token_ids, weights_sha256)
 from .protocol import Protocol
 from .runlog import RunWriter, utc_now
-from .scoring import completion_logprobs, pack
+from .scoring import completion_logprobs, pack, plan_micro_batches
+from .steps import StepLabeller
 from .task import ChainTask, JsonlTask, Problem, answer_span, step_spans, verify
 
 log = logging.getLogger("mgrpo")
@@ -46,80 +50,6 @@ LOGPROB_DECIMALS = 5
 
 class UsageError(RuntimeError):
     """A problem with how the trainer was asked to run (not a crash): exit code 2."""
-
-
-# --------------------------------------------------------------------------------------------------
-# Distributed: a small explicit wrapper, a no-op for one process
-# --------------------------------------------------------------------------------------------------
-
-@dataclass
-class Distributed:
-    rank: int = 0
-    world_size: int = 1
-
-    @property
-    def enabled(self) -> bool:
-        return self.world_size > 1
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    @classmethod
-    def from_environment(cls, device_request: str) -> "Distributed":
-        world_size = int(os.environ.get("WORLD_SIZE", "1"))
-        if world_size <= 1:
-            return cls()
-        import torch.distributed as dist
-
-        use_cuda = device_request != "cpu" and torch.cuda.is_available()
-        if use_cuda:
-            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
-        return cls(rank=dist.get_rank(), world_size=dist.get_world_size())
-
-    def sum_gradients(self, model: torch.nn.Module) -> None:
-        if self.enabled:
-            import torch.distributed as dist
-
-            for parameter in model.parameters():
-                if parameter.grad is not None:
-                    dist.all_reduce(parameter.grad, op=dist.ReduceOp.SUM)
-
-    def sum_numbers(self, values: list[float], device: torch.device) -> list[float]:
-        if not self.enabled:
-            return values
-        import torch.distributed as dist
-
-        tensor = torch.tensor(values, dtype=torch.float64, device=device)
-        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
-        return tensor.tolist()
-
-    def gather(self, obj: Any) -> list[Any]:
-        """Every rank's ``obj`` on rank 0 (in rank order); [] elsewhere."""
-        if not self.enabled:
-            return [obj]
-        import torch.distributed as dist
-
-        gathered = [None] * self.world_size if self.is_main else None
-        dist.gather_object(obj, gathered, dst=0)
-        return gathered or []
-
-    def broadcast(self, obj: Any) -> Any:
-        """Rank 0's ``obj`` on every rank."""
-        if not self.enabled:
-            return obj
-        import torch.distributed as dist
-
-        box = [obj]
-        dist.broadcast_object_list(box, src=0)
-        return box[0]
-
-    def close(self) -> None:
-        if self.enabled:
-            import torch.distributed as dist
-
-            dist.destroy_process_group()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -189,8 +119,13 @@ def make_layer2_inputs(layer1_records: list[dict], chosen: list[int], config: di
 
 def make_record(*, run_id: str, step: int, layer: int, group: int, sample: int, record_id: str, problem: Problem,
                 prompt: str, completion: sampling.Completion, verdict, reward: float, rewards: dict[str, float],
-                parent: dict | None = None, guiding_phrase: str | None = None) -> dict:
+                parent: dict | None = None, guiding_phrase: str | None = None,
+                step_labeller: StepLabeller | None = None) -> dict:
     span = answer_span(completion.text)
+    spans = step_spans(completion.text)
+    # Step truth (format 2): labels by the task's step checker, null when it has none.
+    truth = (step_labeller.label(problem.question, problem.answer, completion.text, spans).as_record_fields()
+             if step_labeller else {"step_labels": None, "first_wrong_step": None})
     return {
         "id": record_id, "run_id": run_id, "step": step, "layer": layer, "group": group, "sample": sample,
         "question_id": problem.id, "parent_id": parent["id"] if parent else None, "guiding_phrase": guiding_phrase,
@@ -206,8 +141,9 @@ def make_record(*, run_id: str, step: int, layer: int, group: int, sample: int, 
         "advantage": 0.0, "group_reward_mean": 0.0, "group_reward_std": 0.0,
         "outcome": metrics.outcome_label(parent["correct"], verdict.correct) if parent else None,
         "parent_correct": parent["correct"] if parent else None,
-        "steps": [{"start": start, "end": end} for start, end in step_spans(completion.text)],
+        "steps": [{"start": start, "end": end} for start, end in spans],
         "answer_span": {"start": span[0], "end": span[1]} if span else None,
+        **truth,
     }
 
 
@@ -255,22 +191,6 @@ class StepResult:
 # The trainer
 # --------------------------------------------------------------------------------------------------
 
-def lr_lambda(config: dict):
-    warmup, total, kind = config["warmup_steps"], max(1, config["max_steps"]), config["lr_scheduler_type"]
-
-    def factor(step: int) -> float:
-        if warmup and step < warmup:
-            return (step + 1) / warmup
-        if kind == "constant":
-            return 1.0
-        progress = min(1.0, (step - warmup) / max(1, total - warmup))
-        if kind == "linear":
-            return max(0.0, 1.0 - progress)
-        return 0.5 * (1.0 + math.cos(math.pi * progress))
-
-    return factor
-
-
 class Trainer:
     def __init__(self, config: dict, run_dir: str | Path, protocol: Protocol, resume: bool = False):
         self.config = config
@@ -288,6 +208,7 @@ class Trainer:
         self.created = utc_now()
         self.last_eval_step: int | None = None
         self.last_saved_step: int | None = None
+        self.resumed_reference_sha256: str | None = None  # from run.json when resuming (older runs: None)
 
     # setup ------------------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -300,27 +221,22 @@ class Trainer:
         self.generator.manual_seed(config["seed"] * 1000 + self.dist.rank)
         torch.manual_seed(config["seed"])
         self.task = build_task(config)
+        try:
+            self.step_labeller = StepLabeller.for_config(config)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
         self.stream = ProblemStream(self.task, config["seed"])
 
         resume_from = self._prepare_resume() if self.resume else None
         if not self.resume:
             self._refuse_to_overwrite()
-        model_source = str(resume_from[0]) if resume_from else config["model_name_or_path"]
-        self.model, self.tokenizer = load_policy(model_source, self.device, config["dtype"])
-        self.reference = None
-        if config["beta"] > 0:
-            if resume_from:  # pi_ref is the initial policy, not the checkpoint
-                initial, _ = load_policy(config["model_name_or_path"], self.device, config["dtype"])
-                self.reference = frozen_reference(initial)
-                del initial
-            else:
-                self.reference = frozen_reference(self.model)
-        self.stop_ids = stop_token_ids(self.model, self.tokenizer)
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=config["learning_rate"],
-                                           weight_decay=config["weight_decay"])
+        self._load_models(resume_from)
+        self.optimizer = optim.build_optimizer(self.model, config["learning_rate"], config["weight_decay"])
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(config))
-        self.model_info = PolicyInfo(config["model_name_or_path"], count_parameters(self.model),
-                                     str(next(self.model.parameters()).dtype).replace("torch.", ""))
+        # DDP or FSDP2 around the policy for the update's forward/backward; sampling and no-grad scoring use
+        # self.model, the same parameters.
+        self.train_model = self.dist.wrap(self.model, config["distributed_strategy"], self.device)
+        self.generation: GenerationBackend = LocalGeneration(self.model, self.tokenizer, self.compute_dtype)
         if resume_from:
             folder, state = resume_from
             rng_state = checkpoint.load_training_state(folder, self.optimizer, self.scheduler)
@@ -330,6 +246,46 @@ class Trainer:
             self.last_checkpoint = str(folder.relative_to(self.run_dir))
             self.last_saved_step = self.step
             log.info("resumed from %s (step %d)", folder, self.step)
+
+    def _load_models(self, resume_from) -> None:
+        """The policy (float32 master weights, dropout off), its LoRA adapter when asked, and pi_ref: the base
+        with the adapter disabled under LoRA, else a frozen copy of the initial policy (bf16 on GPU)."""
+        config = self.config
+        self.compute_dtype = compute_dtype(config["dtype"], self.device)
+        use_lora = config["use_peft"]
+        # A full fine-tune resumes from the checkpoint's weights; LoRA from the base plus the saved adapter.
+        model_source = str(resume_from[0]) if resume_from and not use_lora else config["model_name_or_path"]
+        self.model, self.tokenizer = load_policy(model_source, self.device, config["dtype"])
+        if resume_from and not use_lora:  # pi_ref is the initial policy, not the checkpoint
+            initial, _ = load_policy(config["model_name_or_path"], self.device, config["dtype"])
+        else:
+            initial = self.model
+        reference_sha256 = weights_sha256(initial)
+        if resume_from and self.resumed_reference_sha256 and reference_sha256 != self.resumed_reference_sha256:
+            raise UsageError(f"the reference model changed since this run started: the weights of "
+                             f"{config['model_name_or_path']} hash to {reference_sha256[:12]}..., the run started "
+                             f"from {self.resumed_reference_sha256[:12]}...; resume with the original model")
+        self.reference = None
+        if config["beta"] > 0 and not use_lora:
+            reference_dtype = self.compute_dtype if self.device.type == "cuda" else None
+            self.reference = frozen_reference(initial, reference_dtype)
+        del initial
+        if config["gradient_checkpointing"]:
+            # Non-reentrant: works with frozen inputs (LoRA) and with DDP/FSDP2.
+            self.model.activation_checkpointing_enable({"use_reentrant": False})
+            if use_lora:
+                self.model.enable_input_require_grads()
+        if use_lora:
+            if resume_from:
+                self.model = lora.load_adapter(self.model, resume_from[0])
+            else:
+                self.model = lora.add_adapter(self.model, config["lora_r"], config["lora_alpha"],
+                                              config["lora_target_modules"])
+        self.stop_ids = stop_token_ids(self.model, self.tokenizer)
+        self.model_info = PolicyInfo(config["model_name_or_path"], count_parameters(self.model),
+                                     str(next(self.model.parameters()).dtype).replace("torch.", ""),
+                                     trainable_parameters=count_parameters(self.model, trainable_only=True),
+                                     reference_sha256=reference_sha256)
 
     def _refuse_to_overwrite(self) -> None:
         if self.writer and (self.writer.metrics_path.exists() or checkpoint.list_checkpoints(self.writer.checkpoints_dir)):
@@ -343,6 +299,7 @@ class Trainer:
             old = self.writer.read_manifest()
             if old:
                 self.created = old.get("created", self.created)
+                self.resumed_reference_sha256 = (old.get("model") or {}).get("reference_sha256")
             checkpoint.remove_incomplete(self.writer.checkpoints_dir)
             step, lines = (found[1]["step"], found[1]["metrics_lines"]) if found else (0, 0)
             self.writer.truncate_to(step, lines)
@@ -351,6 +308,7 @@ class Trainer:
         if found is None:
             log.warning("no complete checkpoint in %s: starting from step 0", self.run_dir)
         self.last_eval_step = self.dist.broadcast(self.last_eval_step)
+        self.resumed_reference_sha256 = self.dist.broadcast(self.resumed_reference_sha256)
         return found
 
     def _barrier(self) -> None:
@@ -476,7 +434,7 @@ class Trainer:
         group_size = config["num_generations"]
         layer1_prompts = [prompts.build_layer1_prompt(problem.question, config["layer1_template"]) for problem in problems]
         began = time.perf_counter()
-        layer1 = sampling.generate(self.model, self.tokenizer, [p for p in layer1_prompts for _ in range(group_size)],
+        layer1 = self.generation.generate([p for p in layer1_prompts for _ in range(group_size)],
                                    **generate)
         layer1_seconds = time.perf_counter() - began
         layer1_records = []
@@ -488,7 +446,7 @@ class Trainer:
                 run_id=self.run_id, step=step, layer=1, group=first_group + question, sample=member,
                 record_id=rollout_id(step, first_group + question, member), problem=problem,
                 prompt=layer1_prompts[question], completion=completion, verdict=verdict,
-                reward=verdict.reward, rewards=dict(verdict.components)))
+                reward=verdict.reward, rewards=dict(verdict.components), step_labeller=self.step_labeller))
         assign_advantages(layer1_records, group_size, config["scale_rewards"])
         samples = [TrainingSample(c.prompt_ids, c.completion_ids, r["advantage"]) for c, r in zip(layer1, layer1_records)]
 
@@ -503,8 +461,8 @@ class Trainer:
             inputs = make_layer2_inputs(layer1_records, chosen, config, self.trainer_rng, questions)
             correction_size = config["layer2_num_generations"]
             began = time.perf_counter()
-            layer2_completions = sampling.generate(
-                self.model, self.tokenizer, [item.prompt for item in inputs for _ in range(correction_size)], **generate)
+            layer2_completions = self.generation.generate(
+                [item.prompt for item in inputs for _ in range(correction_size)], **generate)
             layer2_seconds = time.perf_counter() - began
             by_id = {problem.id: problem for problem in problems}
             for index, completion in enumerate(layer2_completions):
@@ -517,7 +475,7 @@ class Trainer:
                     run_id=self.run_id, step=step, layer=2, group=item.parent["group"], sample=member,
                     record_id=f"{item.parent['id']}-l2-{member:03d}", problem=problem, prompt=item.prompt,
                     completion=completion, verdict=verdict, reward=float(sum(rewards.values())), rewards=rewards,
-                    parent=item.parent, guiding_phrase=item.guiding_phrase))
+                    parent=item.parent, guiding_phrase=item.guiding_phrase, step_labeller=self.step_labeller))
             group_rewards = assign_advantages(layer2_records, correction_size, config["scale_rewards"])
             if config["correction_bonus"]:
                 apply_correction_bonus(layer2_records, correction_size, config["correction_bonus"])
@@ -529,6 +487,7 @@ class Trainer:
                                               config["layer2_loss_weight"]))
 
         update = self.update(samples)
+        self.generation.weights_updated()
         train_seconds = update.pop("seconds")
         records = layer1_records + layer2_records
         generated_tokens = sum(r["completion_tokens"] for r in records)
@@ -541,8 +500,9 @@ class Trainer:
         config = self.config
         began = time.perf_counter()
         pad_id = self.tokenizer.pad_token_id
-        size = config["micro_batch_size"]
-        micro_batches = [samples[i:i + size] for i in range(0, len(samples), size)]
+        plan = plan_micro_batches([(len(s.prompt_ids), len(s.completion_ids)) for s in samples],
+                                  config["micro_batch_size"], config["micro_batch_tokens"])
+        micro_batches = [[samples[index] for index in indices] for indices in plan]
         local_tokens = sum(len(s.completion_ids) for s in samples)
         total_sequences, total_tokens, total_micro_batches = (int(v) for v in self.dist.sum_numbers(
             [len(samples), local_tokens, len(micro_batches)], self.device))
@@ -552,39 +512,46 @@ class Trainer:
                       for mb in micro_batches]
         loss_weights = [torch.tensor([s.loss_weight for s in mb], dtype=torch.float32, device=self.device)
                         for mb in micro_batches]
-        temperature = config["temperature"]
+        temperature, dtype = config["temperature"], self.compute_dtype
+        with_kl = config["beta"] > 0
         with torch.no_grad():
-            reference_logprobs = [completion_logprobs(self.reference, batch, temperature)[0] if self.reference else None
-                                  for batch in packed]
+            reference_logprobs = [self._reference_logprobs(batch) if with_kl else None for batch in packed]
             # num_iterations == 1: pi_old is the current policy, so its log-probs are the live ones, detached
             # (TRL does the same). Otherwise they are frozen here, before the first optimizer step.
-            old_logprobs = ([completion_logprobs(self.model, batch, temperature)[0] for batch in packed]
-                            if config["num_iterations"] > 1 else [None] * len(packed))
+            old_logprobs = ([completion_logprobs(self.model, batch, temperature, compute_dtype=dtype)[0]
+                             for batch in packed] if config["num_iterations"] > 1 else [None] * len(packed))
         sums = {"loss": 0.0, "kl": 0.0, "clipped": 0.0, "tokens": 0.0}
-        grad_norms = []
+        grad_norms, skipped = [], 0
         for _iteration in range(config["num_iterations"]):
             self.optimizer.zero_grad(set_to_none=True)
-            for batch, advantage, weight, reference, old in zip(packed, advantages, loss_weights, reference_logprobs,
-                                                                old_logprobs):
-                logprobs, _ = completion_logprobs(self.model, batch, temperature)
-                kl = algorithm.kl_k3(logprobs, reference) if reference is not None else None
-                terms = algorithm.clipped_surrogate(logprobs, old if old is not None else logprobs.detach(), advantage,
-                                                    config["epsilon"], config["epsilon_high"], kl, config["beta"])
-                share = algorithm.loss_share(terms.per_token_loss, batch.completion_mask, config["loss_type"],
-                                             total_sequences=total_sequences, total_tokens=total_tokens,
-                                             max_completion_length=config["max_completion_length"],
-                                             total_micro_batches=total_micro_batches, sequence_weights=weight)
-                share.backward()
+            for index, (batch, advantage, weight, reference, old) in enumerate(
+                    zip(packed, advantages, loss_weights, reference_logprobs, old_logprobs)):
+                # Gradients cross ranks once per optimizer step, with this rank's last micro-batch.
+                with self.dist.gradient_sync(self.train_model, sync=index == len(packed) - 1):
+                    logprobs, _ = completion_logprobs(self.train_model, batch, temperature, compute_dtype=dtype)
+                    kl = algorithm.kl_k3(logprobs, reference) if reference is not None else None
+                    terms = algorithm.clipped_surrogate(logprobs, old if old is not None else logprobs.detach(),
+                                                        advantage, config["epsilon"], config["epsilon_high"], kl,
+                                                        config["beta"])
+                    share = algorithm.loss_share(terms.per_token_loss, batch.completion_mask, config["loss_type"],
+                                                 total_sequences=total_sequences, total_tokens=total_tokens,
+                                                 max_completion_length=config["max_completion_length"],
+                                                 total_micro_batches=total_micro_batches, sequence_weights=weight)
+                    (share * self.dist.gradient_scale).backward()
                 mask = batch.completion_mask
                 sums["loss"] += float(share.detach())
                 sums["tokens"] += float(mask.sum())
                 sums["clipped"] += float(terms.clipped[mask].sum())
                 if kl is not None:
                     sums["kl"] += float(kl.detach()[mask].sum())
-            self.dist.sum_gradients(self.model)
-            max_norm = config["max_grad_norm"] if config["max_grad_norm"] > 0 else float("inf")
-            grad_norms.append(float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), max_norm)))
-            self.optimizer.step()
+            outcome = optim.clip_and_step(self.optimizer, self.model.parameters(), config["max_grad_norm"])
+            grad_norms.append(outcome.grad_norm)
+            if not outcome.stepped:
+                skipped += 1
+                message = (f"step {self.step + 1}: gradient norm is {outcome.grad_norm}; optimizer step skipped, "
+                           f"weights and optimizer state unchanged")
+                log.warning("%s", message)
+                self.protocol.warning(message)
         learning_rate = self.scheduler.get_last_lr()[0]
         self.scheduler.step()
         loss, kl_sum, clipped, tokens = self.dist.sum_numbers(
@@ -592,16 +559,27 @@ class Trainer:
         iterations = config["num_iterations"]
         return {
             "loss": loss / iterations if samples else 0.0,
-            "kl": kl_sum / tokens if tokens and self.reference is not None else None,
+            "kl": kl_sum / tokens if tokens and with_kl else None,
             "clip_fraction": clipped / tokens if tokens else None,
             "grad_norm": grad_norms[-1] if grad_norms and math.isfinite(grad_norms[-1]) else None,
             "learning_rate": learning_rate,
+            "skipped_optimizer_steps": skipped,
             "seconds": time.perf_counter() - began,
         }
 
+    def _reference_logprobs(self, batch):
+        """pi_ref's log-probs: the frozen copy, or under LoRA the policy with its adapter switched off."""
+        if self.reference is not None:
+            return completion_logprobs(self.reference, batch, self.config["temperature"],
+                                       compute_dtype=self.compute_dtype)[0]
+        with lora.adapter_disabled(self.model):
+            return completion_logprobs(self.model, batch, self.config["temperature"],
+                                       compute_dtype=self.compute_dtype)[0]
+
     def finish_step(self, step: int, records: list[dict], update: dict, timing: dict) -> StepResult:
         """Gather records on rank 0 and compute the metrics line there."""
-        gathered = self.dist.gather((records, timing))
+        errors = self.step_labeller.take_errors() if self.step_labeller else 0
+        gathered = self.dist.gather((records, dict(timing, step_checker_errors=errors)))
         if not self.dist.is_main:
             return StepResult([], {})
         records = [record for rank_records, _ in gathered for record in rank_records]
@@ -626,6 +604,8 @@ class Trainer:
             "train_seconds": timing["train_seconds"],
             "step_seconds": timing["step_seconds"],
             "tokens_per_second": generated_tokens / generation_seconds if generation_seconds > 0 else 0.0,
+            "step_truth": metrics.step_truth_metrics(layer1, _correction_pairs(layer1, layer2),
+                                                     sum(t["step_checker_errors"] for _, t in gathered)),
         }
         return StepResult(records, line)
 
@@ -674,7 +654,8 @@ class Trainer:
                 guiding_phrases=config["guiding_phrases"], max_completion_length=config["max_completion_length"],
                 max_prompt_length=config["max_prompt_length"], stop_ids=self.stop_ids,
                 batch_size=config["generation_batch_size"], num_samples=config["eval_num_samples"],
-                temperature=config["temperature"], top_p=config["top_p"], seed=config["seed"])
+                temperature=config["temperature"], top_p=config["top_p"], seed=config["seed"],
+                step_labeller=self.step_labeller)
             path = self.writer.write_eval(self.step, result)
             self.protocol.emit("eval", step=self.step, path=str(path), metrics=result["metrics"])
             m = result["metrics"]
@@ -687,6 +668,12 @@ def _groups(records: list[dict], key: str) -> list[list[float]]:
     for record in records:
         grouped.setdefault(record[key], []).append(record["reward"])
     return list(grouped.values())
+
+
+def _correction_pairs(layer1: list[dict], layer2: list[dict]) -> list[tuple[dict, dict]]:
+    """(parent, correction) for every layer-2 record whose parent is among ``layer1``."""
+    parents = {record["id"]: record for record in layer1}
+    return [(parents[record["parent_id"]], record) for record in layer2 if record["parent_id"] in parents]
 
 
 def _mean_token_entropy(records: list[dict]) -> float | None:

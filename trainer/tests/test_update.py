@@ -12,6 +12,7 @@ from mgrpo.trainer import Trainer, TrainingSample
 
 
 def make_trainer(tmp_path, model_dir, **overrides) -> Trainer:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     config = resolve_config(write_config(tmp_path, tiny_config(model_dir, eval_size=0, **overrides)))
     trainer = Trainer(config, tmp_path / "run", Protocol(io.StringIO()))
     trainer.setup()

@@ -1,0 +1,156 @@
+"""More than one process (torchrun): a small explicit wrapper over torch.distributed, a no-op for one process.
+
+The update's forward/backward runs through PyTorch's own engines: DistributedDataParallel (bucketed gradient
+all-reduce overlapped with backward) for models that fit on one GPU, FSDP2 (``fully_shard``: parameters,
+gradients and optimizer state sharded over ranks) for those that do not. Losses are normalised by global
+counts and each rank's gradient is the sum of its micro-batches' shares, so the ranks' gradients must be
+SUMMED, while DDP and FSDP average: ``gradient_scale`` (= world size) multiplies each rank's loss to undo that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+
+@dataclass
+class Distributed:
+    rank: int = 0
+    world_size: int = 1
+    strategy: str = "ddp"
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def gradient_scale(self) -> float:
+        """Multiply each rank's loss by this: DDP/FSDP average gradients over ranks, our shares need their sum."""
+        return float(self.world_size)
+
+    @classmethod
+    def from_environment(cls, device_request: str) -> "Distributed":
+        world_size = int(os.environ.get("WORLD_SIZE", "1"))
+        if world_size <= 1:
+            return cls()
+        import torch.distributed as dist
+
+        use_cuda = device_request != "cpu" and torch.cuda.is_available()
+        if use_cuda:
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+        return cls(rank=dist.get_rank(), world_size=dist.get_world_size())
+
+    # the model ------------------------------------------------------------------------------------------
+    def wrap(self, model: torch.nn.Module, strategy: str, device: torch.device) -> torch.nn.Module:
+        """The module the update's forward/backward goes through: ``model`` itself for one process, DDP or
+        FSDP2 around it for several. Both keep the parameters of ``model`` (FSDP2 shards them in place)."""
+        if strategy not in ("ddp", "fsdp"):
+            raise ValueError(f"distributed_strategy must be ddp or fsdp, got {strategy!r}")
+        self.strategy = strategy
+        if not self.enabled:
+            return model
+        if strategy == "fsdp":
+            return shard_fsdp2(model)
+        from torch.nn.parallel import DistributedDataParallel
+
+        # broadcast_buffers off: no batch-norm statistics in a causal LM, only constant buffers (rotary
+        # frequencies); DDP broadcasts rank 0's parameters once here, so every rank starts equal.
+        return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
+                                       broadcast_buffers=False)
+
+    def gradient_sync(self, train_model: torch.nn.Module, sync: bool):
+        """Context for one micro-batch's backward: gradients are communicated only when ``sync`` (the rank's
+        last micro-batch), accumulated locally before. Ranks may have different numbers of micro-batches."""
+        if not self.enabled or sync:
+            return contextlib.nullcontext()
+        if hasattr(train_model, "no_sync"):  # DDP
+            return train_model.no_sync()
+        if hasattr(train_model, "set_requires_gradient_sync"):  # FSDP2
+            return _fsdp_no_sync(train_model)
+        return contextlib.nullcontext()
+
+    # numbers and objects ---------------------------------------------------------------------------------
+    def sum_numbers(self, values: list[float], device: torch.device) -> list[float]:
+        if not self.enabled:
+            return values
+        import torch.distributed as dist
+
+        tensor = torch.tensor(values, dtype=torch.float64, device=device)
+        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+        return tensor.tolist()
+
+    def all_gather(self, obj: Any) -> list[Any]:
+        """Every rank's ``obj`` on every rank, in rank order."""
+        if not self.enabled:
+            return [obj]
+        import torch.distributed as dist
+
+        gathered: list[Any] = [None] * self.world_size
+        dist.all_gather_object(gathered, obj)
+        return gathered
+
+    def gather(self, obj: Any) -> list[Any]:
+        """Every rank's ``obj`` on rank 0 (in rank order); [] elsewhere."""
+        if not self.enabled:
+            return [obj]
+        import torch.distributed as dist
+
+        gathered = [None] * self.world_size if self.is_main else None
+        dist.gather_object(obj, gathered, dst=0)
+        return gathered or []
+
+    def broadcast(self, obj: Any) -> Any:
+        """Rank 0's ``obj`` on every rank."""
+        if not self.enabled:
+            return obj
+        import torch.distributed as dist
+
+        box = [obj]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def barrier(self) -> None:
+        if self.enabled:
+            import torch.distributed as dist
+
+            dist.barrier()
+
+    def close(self) -> None:
+        if self.enabled:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+
+
+def shard_fsdp2(model: torch.nn.Module) -> torch.nn.Module:
+    """FSDP2: each transformer block is its own shard group (gathered for its forward/backward, freed after),
+    then the root (embeddings, final norm, head)."""
+    from torch.distributed.fsdp import fully_shard
+
+    block_names = set(getattr(model, "_no_split_modules", None) or [])
+    blocks = [module for module in model.modules() if type(module).__name__ in block_names]
+    if not blocks:
+        raise ValueError(f"FSDP2 needs the model's transformer blocks; {type(model).__name__} names none "
+                         f"(_no_split_modules)")
+    for block in blocks:
+        fully_shard(block)
+    fully_shard(model)
+    return model
+
+
+@contextlib.contextmanager
+def _fsdp_no_sync(model):
+    model.set_requires_gradient_sync(False)
+    try:
+        yield
+    finally:
+        model.set_requires_gradient_sync(True)
