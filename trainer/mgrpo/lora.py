@@ -68,3 +68,36 @@ def merge_adapter(base_model_path: str | Path, adapter_folder: str | Path, out: 
     merged.save_pretrained(out)
     AutoTokenizer.from_pretrained(str(adapter_folder), local_files_only=True).save_pretrained(out)
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m mgrpo.lora merge CHECKPOINT OUT [--base MODEL]``: a LoRA checkpoint as a plain model folder."""
+    import argparse
+    import json
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m mgrpo.lora", description=main.__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    merge = commands.add_parser("merge", help="fold a checkpoint's adapter into its base model")
+    merge.add_argument("checkpoint", help="a checkpoints/step-NNNNNN folder of a use_peft run")
+    merge.add_argument("out", help="folder to write the merged model and tokenizer to")
+    merge.add_argument("--base", help="base model folder (default: model_name_or_path in the run's run.json)")
+    args = parser.parse_args(argv)
+    checkpoint = Path(args.checkpoint)
+    if not is_adapter_folder(checkpoint):
+        print(f"{checkpoint} holds no LoRA adapter (adapter_config.json); it is already a full model folder",
+              file=sys.stderr)
+        return 2
+    base = args.base
+    if base is None:
+        manifest = checkpoint.parent.parent / "run.json"
+        if not manifest.is_file():
+            print(f"no run.json next to {checkpoint}; give the base model with --base", file=sys.stderr)
+            return 2
+        base = json.loads(manifest.read_text(encoding="utf-8"))["config"]["model_name_or_path"]
+    print(merge_adapter(base, checkpoint, args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
