@@ -31,6 +31,8 @@ commands:
   train            train, writing a run directory (trainer/RUN_FORMAT.md) and JSON-line events on stdout
   eval             greedy two-pass evaluation (answer, then one correction) of a model folder
   validate-config  check a config file against the schema and print the resolved config
+  step-values      Monte-Carlo values of a record's steps (k continuations per step prefix), cached in the run
+  export-step-labels  step labels as JSON lines for process-reward-model training (TRL stepwise supervision)
   import           bring verl / TRL / NeMo-RL / prime-rl rollouts into a run folder (python -m mgrpo import -h)
 
 examples:
@@ -97,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m mgrpo", description=DESCRIPTION, epilog=config_key_reference(),
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"mgrpo {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="{train,eval,validate-config}", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="{train,eval,validate-config,step-values,export-step-labels}", parser_class=_Parser)
 
     train = commands.add_parser("train", help="train a policy with MGRPO (or GRPO)",
                                 description="Train, writing a run directory and JSON-line events on stdout. "
@@ -137,6 +139,35 @@ def build_parser() -> argparse.ArgumentParser:
                                                "the fully resolved config (defaults and preset filled in) as JSON.")
     validate.add_argument("file", metavar="FILE")
     validate.add_argument("--preset", choices=sorted(PRESETS), default=None, help="preset to resolve against")
+
+    values = commands.add_parser(
+        "step-values", help="Monte-Carlo values of rollout steps, cached in the run folder",
+        description="For each record of a step (or one record): from the prompt plus the completion cut after each "
+                    "step, draw K continuations with a checkpoint and verify them; a step's value is the fraction "
+                    "right, the largest drop marks the likely error. Appends to RUN/step-values/ and prints one "
+                    "JSON line per record on stdout (progress on stderr). Deterministic with --seed.")
+    values.add_argument("--run-dir", metavar="DIR", required=True)
+    values.add_argument("--step", type=int, metavar="N", required=True, help="training step of the records")
+    values.add_argument("--sample", metavar="ID", help="one record id (default: every record of the step)")
+    values.add_argument("--checkpoint", metavar="DIR",
+                        help="model folder to draw with (default: the run's newest checkpoint)")
+    values.add_argument("-k", type=int, default=8, metavar="K", help="continuations per step prefix (default 8)")
+    values.add_argument("--seed", type=int, default=0, metavar="S", help="sampling seed (default 0)")
+    values.add_argument("--temperature", type=float, default=None, help="default: the run's temperature")
+    values.add_argument("--max-completion-length", type=int, default=None, metavar="N",
+                        help="default: the run's max_completion_length")
+    values.add_argument("--device", choices=["auto", "cpu", "cuda"], default=None, help="default: the run's device")
+
+    export = commands.add_parser(
+        "export-step-labels", help="step labels as JSON lines for PRM training",
+        description="Writes one solution per line in TRL's stepwise-supervision layout (prompt, completions, "
+                    "labels) plus label_sources. Sources: implicit (layer-2 first departures from wrong first "
+                    "answers that a correction fixed), checker (the step checker's labels), value (cached step "
+                    "values). Prints a JSON summary; for implicit labels on a checked run, their precision and "
+                    "recall of wrong steps against the checker.")
+    export.add_argument("--run-dir", metavar="DIR", required=True)
+    export.add_argument("--to", metavar="FILE", required=True, help="JSON-lines file to write (replaced)")
+    export.add_argument("--source", choices=["implicit", "checker", "value"], default="implicit")
 
     from .importers.command import add_import_parser  # no torch import: the importers stay fast to start
 
@@ -276,6 +307,69 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _usage_error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    emit_error_event(message)
+    return EXIT_USAGE
+
+
+def cmd_step_values(args: argparse.Namespace) -> int:
+    from .policy import PolicyLoadError, load_policy, quiet_transformers, select_device, stop_token_ids
+    from .runlog import read_run
+    from .step_values import ValueSettings, records_to_value, step_values_for_run
+
+    run_dir = Path(args.run_dir)
+    try:
+        run = read_run(run_dir)
+        records = records_to_value(run, args.step, args.sample)
+    except FileNotFoundError:
+        return _usage_error(f"{run_dir} is not a run folder (no run.json)")
+    except ValueError as error:
+        return _usage_error(str(error))
+    config = run["manifest"].get("config", {})
+    checkpoint = args.checkpoint or run["manifest"].get("last_checkpoint")
+    if not checkpoint:
+        return _usage_error("the run has no checkpoint yet; pass --checkpoint DIR")
+    checkpoint = Path(checkpoint) if args.checkpoint else run_dir / checkpoint
+    try:
+        settings = ValueSettings(
+            k=args.k, seed=args.seed,
+            temperature=args.temperature if args.temperature is not None else float(config.get("temperature", 1.0)),
+            top_p=float(config.get("top_p", 1.0)),
+            max_completion_length=args.max_completion_length or int(config.get("max_completion_length", 64)),
+            max_prompt_length=config.get("max_prompt_length"), batch_size=config.get("generation_batch_size"))
+    except ValueError as error:
+        return _usage_error(str(error))
+    quiet_transformers()
+    setup_logging()
+    try:
+        device = select_device(args.device or config.get("device", "auto"))
+        model, tokenizer = load_policy(str(checkpoint), device, config.get("dtype", "auto"))
+    except PolicyLoadError as error:
+        return _usage_error(str(error))
+
+    def progress(done: int, total: int, record_id: str, cached: bool) -> None:
+        print(f"step-values: {done}/{total} {record_id}{' (cached)' if cached else ''}", file=sys.stderr, flush=True)
+
+    for line in step_values_for_run(run_dir, run, records, model, tokenizer, settings, checkpoint,
+                                    stop_ids=stop_token_ids(model, tokenizer), progress=progress):
+        print(json.dumps(line, ensure_ascii=False), flush=True)
+    return EXIT_OK
+
+
+def cmd_export_step_labels(args: argparse.Namespace) -> int:
+    from .prm_export import export_step_labels
+
+    try:
+        summary = export_step_labels(args.run_dir, args.to, args.source)
+    except FileNotFoundError:
+        return _usage_error(f"{args.run_dir} is not a run folder (no run.json)")
+    except ValueError as error:
+        return _usage_error(str(error))
+    print(json.dumps(summary))
+    return EXIT_OK
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     try:
         config = resolve_config(args.file, preset=args.preset)
@@ -303,5 +397,6 @@ def main(argv: list[str] | None = None) -> int:
         from .importers.command import cmd_import
 
         return cmd_import(args)
-    handlers = {"train": cmd_train, "eval": cmd_eval, "validate-config": cmd_validate}
+    handlers = {"train": cmd_train, "eval": cmd_eval, "validate-config": cmd_validate,
+                "step-values": cmd_step_values, "export-step-labels": cmd_export_step_labels}
     return handlers[args.command](args)
