@@ -4,6 +4,7 @@
 import type { RolloutRecord } from '../format/types';
 import { OUTCOME_WORDS } from './filters';
 import type { TraceStep } from './segmentation';
+import type { StepVerdict } from './stepTruth';
 import { clip, codeSpan, escapeMarkdown, formatNumber, formatPercent, formatSigned } from './text';
 
 export interface StepHoverContext {
@@ -13,6 +14,8 @@ export interface StepHoverContext {
   changedByLayer2?: boolean;
   /** This step's share of the sample's reward; default: its share of the completion's tokens. */
   rewardShare?: number;
+  /** Step truth (stepTruth.stepVerdict): label, value and drop, shown when known. */
+  truth?: StepVerdict;
 }
 
 /**
@@ -62,6 +65,7 @@ export function stepHoverMarkdown(record: RolloutRecord, step: TraceStep, ctx: S
   } else {
     lines.push('| token probability | — (no tokens in this step) |');
   }
+  lines.push(...stepTruthRows(ctx.truth));
   if (ctx.changedByLayer2 !== undefined) {
     const what = record.layer === 2 ? (ctx.changedByLayer2 ? 'changed from layer 1' : 'same as layer 1') : ctx.changedByLayer2 ? 'changed by layer 2' : 'kept by layer 2';
     lines.push(`| layer 2 | ${what} |`);
@@ -70,4 +74,19 @@ export function stepHoverMarkdown(record: RolloutRecord, step: TraceStep, ctx: S
     lines.push(`| corrects | ${codeSpan(ctx.parent.id)} (${ctx.parent.correct ? 'right' : 'wrong'}, reward ${formatNumber(ctx.parent.reward)}) |`);
   }
   return lines.join('\n');
+}
+
+/** Table rows for a step's label and Monte-Carlo value; none when neither is known. */
+export function stepTruthRows(truth: StepVerdict | undefined): string[] {
+  if (!truth) return [];
+  const rows: string[] = [];
+  if (truth.label !== null) {
+    const first = truth.isFirstError ? ' · first wrong step' : '';
+    rows.push(`| step check | ${truth.label}${truth.source ? ` (${truth.source})` : ''}${first} |`);
+  }
+  if (truth.value !== null) {
+    const drop = truth.drop !== null ? ` · drop ${formatSigned(truth.drop, 2)}` : '';
+    rows.push(`| step value | ${formatNumber(truth.value, 2)}${drop}${truth.isLikelyError ? ' · likely error' : ''} |`);
+  }
+  return rows;
 }
