@@ -65,16 +65,21 @@ class ImportStats:
                 "problems": list(self.problems)}
 
 
-def read_json_rows(path: Path, stats: ImportStats, *, complete_only: bool = True) -> Iterator[tuple[int, dict]]:
-    """(line number, object) for each JSON-object line of ``path``. An unterminated last line is "not yet
-    written" by a live writer and left for later when ``complete_only``; other bad lines are counted."""
+def read_json_rows(path: Path, stats: ImportStats) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each JSON-object line of ``path``; bad lines are counted and skipped. An
+    unterminated last line that does not parse is a live writer's line "not yet written": left for later, not
+    counted (one that parses is a whole row whose writer left out the final newline)."""
     data = path.read_bytes()
-    if complete_only and not data.endswith(b"\n"):
-        data = data[: data.rfind(b"\n") + 1]
-    for number, raw in enumerate(data.split(b"\n"), start=1):
+    lines = data.split(b"\n")
+    for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
         where = f"{path.name}:{number}"
+        if number == len(lines):  # no newline after it
+            try:
+                json.loads(raw)
+            except ValueError:
+                continue
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
