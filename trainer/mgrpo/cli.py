@@ -257,7 +257,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return _config_error(error)
 
     from .evaluate import evaluate
-    from .metrics import format_table
+    from .metrics import format_step_truth, format_table
     from .policy import PolicyLoadError, load_policy, quiet_transformers, select_device, stop_token_ids
     from .runlog import RunWriter
     from .steps import StepLabeller
@@ -301,6 +301,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(json.dumps(result, ensure_ascii=False))
     else:
         print(format_table(result["metrics"], title=f"{config['model_name_or_path']} (step {step}, greedy, n={n})"))
+        if result.get("step_truth"):
+            print(format_step_truth(result["step_truth"]))
         if result["sampled_accuracy"] is not None:
             print(f"sampled accuracy (k={samples}, temperature {config['temperature']}): "
                   f"{100 * result['sampled_accuracy']:.1f}")

@@ -196,3 +196,23 @@ def step_truth_metrics(layer1: Sequence[dict], pairs: Sequence[tuple[dict, dict]
         return None
     return {"t1": chain_truth(layer1), "t2": chain_truth(layer2), "implicit": implicit_supervision(pairs),
             "checker_errors": checker_errors}
+
+
+def format_step_truth(step_truth: dict | None) -> str | None:
+    """Step truth for humans on a terminal (under format_table), or None without a checker."""
+    if not step_truth:
+        return None
+
+    def percent(value):
+        return "n/a" if value is None else f"{100 * value:.1f}%"
+
+    lines = []
+    for turn in ("t1", "t2"):
+        layer = step_truth[turn]
+        lines.append(f"{turn}: flawed chains {percent(layer['flawed_chain_rate'])} of right answers "
+                     f"({layer['flawed_right_answers']}/{layer['right_answers']}), step accuracy "
+                     f"{percent(layer['step_accuracy'])} ({layer['steps_right']}/{layer['steps_checked']})")
+    fixed = step_truth["implicit"]["i2c"]
+    lines.append(f"wrong->right corrections: first departure at layer 1's first wrong step {fixed['exact']}, "
+                 f"before {fixed['before']}, after {fixed['after']} (exact {percent(fixed['exact_rate'])})")
+    return "\n".join(lines)

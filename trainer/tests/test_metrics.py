@@ -139,3 +139,15 @@ def test_step_truth_metrics_null_without_labels_and_empty_cases():
     assert empty["first_error_mean"] is None and empty["first_error_counts"] == []
     line = step_truth_metrics([A, B, C, D], PAIRS, checker_errors=2)
     assert line["checker_errors"] == 2 and line["t1"]["samples"] == 4 and line["implicit"]["i2c"]["n"] == 3
+
+
+def test_format_step_truth():
+    from mgrpo.metrics import format_step_truth
+
+    assert format_step_truth(None) is None
+    text = format_step_truth(step_truth_metrics([A, B, C, D], PAIRS))
+    assert text.splitlines() == [
+        "t1: flawed chains 50.0% of right answers (1/2), step accuracy 81.8% (9/11)",
+        "t2: flawed chains 20.0% of right answers (1/5), step accuracy 80.0% (20/25)",
+        "wrong->right corrections: first departure at layer 1's first wrong step 2, before 0, after 1 (exact 66.7%)",
+    ]
