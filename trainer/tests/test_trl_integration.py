@@ -29,8 +29,8 @@ def brevity(prompts, completions, **_):
     return [None if index == 0 else -len(completion) / 100 for index, completion in enumerate(completions)]
 
 
-@pytest.fixture(scope="module")
-def trl_run(tmp_path_factory):
+def train_with_lens(out, grpo_overrides: dict | None = None, **record_options):
+    """TRL trains the demo model for STEPS steps with record_rollouts attached; (run folder, trainer)."""
     import torch
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -41,7 +41,6 @@ def trl_run(tmp_path_factory):
     from mgrpo.task import ChainTask
 
     torch.manual_seed(0)
-    out = tmp_path_factory.mktemp("trl")
     problems = ChainTask(seed=0).eval_problems(STEPS * QUESTIONS)
     dataset = Dataset.from_dict({
         "prompt": [build_layer1_prompt(problem.question) for problem in problems],
@@ -51,19 +50,25 @@ def trl_run(tmp_path_factory):
     tokenizer = AutoTokenizer.from_pretrained(DEMO_MODEL)
     tokenizer.padding_side = "left"
     model = AutoModelForCausalLM.from_pretrained(DEMO_MODEL, dtype=torch.float32)
-    args = GRPOConfig(
+    settings = dict(
         output_dir=str(out / "trl-output"), per_device_train_batch_size=QUESTIONS * GROUP, num_generations=GROUP,
         gradient_accumulation_steps=1, max_steps=STEPS, learning_rate=1e-4, beta=0.0, max_completion_length=24,
         temperature=1.0, top_k=0, shuffle_dataset=False, use_cpu=True, bf16=False, fp16=False, report_to="none",
         logging_steps=1, save_strategy="no", disable_tqdm=True, log_completions=False, dataloader_num_workers=0,
         seed=0,
     )
-    trainer = GRPOTrainer(model=model, reward_funcs=[correctness, brevity], args=args, train_dataset=dataset,
-                          processing_class=tokenizer)
+    settings.update(grpo_overrides or {})
+    trainer = GRPOTrainer(model=model, reward_funcs=[correctness, brevity], args=GRPOConfig(**settings),
+                          train_dataset=dataset, processing_class=tokenizer)
     run_dir = out / "lens-run"
-    record_rollouts(trainer, run_dir, correct_from="correctness")
+    record_rollouts(trainer, run_dir, **record_options)
     trainer.train()
     return run_dir, trainer
+
+
+@pytest.fixture(scope="module")
+def trl_run(tmp_path_factory):
+    return train_with_lens(tmp_path_factory.mktemp("trl"), correct_from="correctness")
 
 
 def test_run_folder_validates_step_by_step(trl_run, run_schema):
@@ -127,3 +132,32 @@ def test_records_hold_trls_numbers(trl_run):
     for step, value in zip(sorted(run["rollouts"]), logged):
         rewards = [record["reward"] for record in run["rollouts"][step]]
         assert value == pytest.approx(sum(rewards) / len(rewards), abs=1e-5)
+
+
+def test_trls_own_logprobs_and_absent_fields(tmp_path, run_schema):
+    """num_iterations=2 makes TRL compute old_per_token_logps itself: those are recorded, nothing recomputed.
+    Without correct_from, correctness is absent (null) and run.json says so."""
+    from test_import_sources import relaxed
+
+    run_dir, _ = train_with_lens(tmp_path, {"num_iterations": 2}, token_logprobs=False)
+    run = read_run(run_dir)
+    manifest = run["manifest"]
+    assert manifest["source"]["logprob_sources"] == ["trl-old-policy"]
+    assert manifest["source"]["absent_fields"] == ["correct"]
+    schema = relaxed(run_schema, manifest["source"]["absent_fields"])
+    # TRL generates every num_iterations = 2 steps: at steps 1 and 3; step 2 trains on step 1's rollouts
+    assert {step: len(records) for step, records in run["rollouts"].items()} == {1: 6, 2: 0, 3: 6}
+    assert [line.get("rollouts_from_step") for line in run["metrics"]] == [None, 1, None]
+    for line in run["metrics"]:
+        schema_validator(schema, "metricsLine").validate(line)
+    records = [record for step in run["rollouts"].values() for record in step]
+    for record in records:
+        schema_validator(schema, "rolloutRecord").validate(record)
+        assert record["correct"] is None and record["logprob_source"] == "trl-old-policy"
+        assert record["token_entropies"] is None  # TRL's old log-probs come without entropies
+        assert len(record["token_logprobs"]) == record["completion_tokens"]
+
+
+def test_rejects_an_unknown_correct_from(tmp_path):
+    with pytest.raises(ValueError, match="not one of the trainer's reward functions"):
+        train_with_lens(tmp_path, correct_from="accuracy")

@@ -50,11 +50,19 @@ def _group(samples: list[ImportedSample]) -> list[list[ImportedSample]]:
     return ordered
 
 
-def _group_stats(members: list[ImportedSample]) -> tuple[float | None, float | None]:
-    rewards = [member.reward for member in members if member.reward is not None]
-    if members[0].group_key is None or not rewards:
+def reward_mean_std(rewards: list[float | None]) -> tuple[float | None, float | None]:
+    """A group's reward mean and population std (RUN_FORMAT.md's group_reward_std) over the rewards it has;
+    an absent reward is left out, not counted as 0. (None, None) when it has none."""
+    present = [reward for reward in rewards if reward is not None]
+    if not present:
         return None, None
-    return statistics.fmean(rewards), statistics.pstdev(rewards)
+    return statistics.fmean(present), statistics.pstdev(present)
+
+
+def _group_stats(members: list[ImportedSample]) -> tuple[float | None, float | None]:
+    if members[0].group_key is None:
+        return None, None
+    return reward_mean_std([member.reward for member in members])
 
 
 def build_records(samples: list[ImportedSample], *, run_id: str, step: int, source_kind: str) -> list[dict]:

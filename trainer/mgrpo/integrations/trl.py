@@ -23,7 +23,9 @@ token ends the completion, else ``length``), and per-token log-probabilities wit
   or for vLLM importance sampling), the policy that sampled;
 - ``recomputed``: otherwise (TRL computed none) one extra no-grad forward pass of the policy right after
   generation gives them, with entropies, unless ``token_logprobs=False`` (then they are absent, null).
-``logprob_source`` in each record and run.json says which. ``correct`` is absent unless ``correct_from`` names a
+``logprob_source`` in each record and run.json says which. A step that trains on an earlier step's generation
+(``num_iterations`` > 1, ``steps_per_generation`` > 1) gets an empty rollout file and ``rollouts_from_step`` in
+its metrics line. ``correct`` is absent unless ``correct_from`` names a
 reward function whose value > 0 means right; ``ground_truth`` comes from the data set column named by
 ``ground_truth_column`` (default: the first of answer, ground_truth, solution that exists).
 """
@@ -36,7 +38,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..importers.records import derived_question_id
+from ..importers.records import build_metrics_line, derived_question_id, reward_mean_std
+from ..importers.samples import message_text
 from ..runlog import RunWriter, utc_now
 from ..task import answer_span, step_spans
 
@@ -224,14 +227,18 @@ class LensRecorder:
 
     # metrics and manifest ----------------------------------------------------------------------------------------
     def _metrics_line(self, logs: dict) -> None:
-        from ..importers.records import build_metrics_line
-
         step = self.trainer.state.global_step
         records = self.step_records.get(step, [])
         now = time.perf_counter()
         step_seconds, self.last_log_time = now - self.last_log_time, now
         generation = self.generation_seconds.get(step, 0.0)
         line = build_metrics_line(records, step=step, time=utc_now(), source_metrics=logs)
+        if step not in self.step_records:
+            # TRL reused an earlier generation for this step (num_iterations > 1, steps_per_generation > 1):
+            # an empty rollout file keeps "a metrics line means its rollout file is complete" true.
+            self.writer.write_rollouts(step, [])
+            earlier = [generated for generated in self.step_records if generated < step]
+            line["rollouts_from_step"] = max(earlier) if earlier else None
         tokens = sum(record["completion_tokens"] for record in records)
         line["layer1"]["generation_seconds"] = generation
         line.update({
@@ -273,22 +280,16 @@ class LensRecorder:
 
 
 def _fill_group_stats(batch: list[dict]) -> None:
-    import statistics
-
     groups: dict[int, list[dict]] = {}
     for record in batch:
         groups.setdefault(record["group"], []).append(record)
     for members in groups.values():
-        rewards = [record["reward"] for record in members if record["reward"] is not None]
-        if rewards:
-            mean, std = statistics.fmean(rewards), statistics.pstdev(rewards)
-            for record in members:
-                record["group_reward_mean"], record["group_reward_std"] = mean, std
+        mean, std = reward_mean_std([record["reward"] for record in members])
+        for record in members:
+            record["group_reward_mean"], record["group_reward_std"] = mean, std
 
 
 def _text(value: Any) -> str:
-    from ..importers.samples import message_text
-
     text = message_text(value)
     return text if isinstance(text, str) else ""
 
