@@ -50,12 +50,13 @@ def test_refuses_to_overwrite_a_trained_run(tmp_path):
 
 def test_forced_kind_and_idempotent_rerun(tmp_path):
     run_dir = tmp_path / "run"
-    first = run_mgrpo("import", str(SOURCES / "verl"), "--to", str(run_dir), "--from", "verl")
+    first = run_mgrpo("import", str(SOURCES / "verl"), "--to", str(run_dir), "--from", "verl", "--model", "qwen-7b")
     assert first.returncode == 0, first.stderr
+    assert json.loads((run_dir / "run.json").read_text())["model"] == {"name_or_path": "qwen-7b"}
     files = {path.relative_to(run_dir): path.read_bytes() for path in run_dir.rglob("*") if path.is_file()}
     manifest = json.loads((run_dir / "run.json").read_text())
     (run_dir / "rollouts" / "step-000009.jsonl").write_text("")  # a step the source does not have
-    second = run_mgrpo("import", str(SOURCES / "verl"), "--to", str(run_dir))
+    second = run_mgrpo("import", str(SOURCES / "verl"), "--to", str(run_dir), "--model", "qwen-7b")
     assert second.returncode == 0, second.stderr
     again = {path.relative_to(run_dir): path.read_bytes() for path in run_dir.rglob("*") if path.is_file()}
     assert set(again) == set(files)

@@ -31,6 +31,7 @@ class SourceOptions:
     """Command-line knobs some sources need; every one is optional."""
     group_size: int | None = None          # TRL files: rows of one group are consecutive runs of this size
     reward_columns: list[str] | None = None  # TRL files: which columns are reward functions
+    model: str | None = None               # the model's name, for run.json (no source file records it)
     tokenizer: str | None = None           # NeMo-RL: a local tokenizer folder, to split prompt and completion
     extra: dict = field(default_factory=dict)
 

@@ -30,6 +30,8 @@ def add_import_parser(commands) -> argparse.ArgumentParser:
                         help="source kind (default: detected from the files)")
     parser.add_argument("--follow", action="store_true", help="keep importing as the source grows (a live run)")
     parser.add_argument("--poll-seconds", type=float, default=2.0, metavar="S", help="--follow polling interval")
+    parser.add_argument("--model", default=None, metavar="NAME",
+                        help="the model the source trained, for run.json (its files do not say)")
     parser.add_argument("--group-size", type=int, default=None, metavar="N",
                         help="trl: the run's num_generations (groups are runs of N consecutive rows); "
                              "default: rows with the same prompt form a group")
@@ -48,7 +50,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         return _usage(f"--group-size must be at least 1, got {args.group_size}")
     if args.poll_seconds <= 0:
         return _usage(f"--poll-seconds must be positive, got {args.poll_seconds}")
-    options = SourceOptions(group_size=args.group_size, tokenizer=args.tokenizer,
+    options = SourceOptions(group_size=args.group_size, tokenizer=args.tokenizer, model=args.model,
                             reward_columns=[name.strip() for name in args.reward_columns.split(",") if name.strip()]
                             if args.reward_columns else None)
     try:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..runlog import RunWriter, dumps_line, utc_now, write_atomic
-from .base import Source, SourceOptions, StepFiles
+from .base import Source, StepFiles
 from .records import (NON_NULLABLE_LAYER_FIELDS, NON_NULLABLE_METRICS_FIELDS, absent_fields, build_metrics_line,
                       build_records)
 from .samples import ImportStats
@@ -142,7 +142,9 @@ class RunImporter:
 
     # run.json -----------------------------------------------------------------------------------------------
     def write_manifest(self, status: str) -> None:
-        facts = self.source.run_facts()
+        facts = dict(self.source.run_facts())
+        if self.source.options.model:
+            facts["model"] = self.source.options.model
         steps = sorted(self.metrics)
         self.writer.write_manifest({
             "run_id": self.run_id, "name": f"{self.source.kind}: {self.source.root.name}",
