@@ -18,6 +18,7 @@ import type { MetricsLine, RolloutRecord, RunManifest } from '../../extension/sr
 import { RunPaths } from '../../extension/src/format/types';
 import { firstDivergence, changedSteps } from '../../extension/src/model/divergence';
 import { stepHoverMarkdown } from '../../extension/src/model/hoverContent';
+import { matchesFilter, type SampleFilter } from '../../extension/src/model/filters';
 import { childrenOf, runNode } from '../../extension/src/model/runTree';
 import { traceSteps } from '../../extension/src/model/segmentation';
 import { renderTrace } from '../../extension/src/model/traceDocument';
@@ -234,8 +235,11 @@ async function generateRun(): Promise<{ seconds: number; reused: boolean }> {
 // ---------------------------------------------------------------- measuring
 
 let peakRss = 0;
+let overallPeakRss = 0;
 function sampleRss(): void {
-  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  const rss = process.memoryUsage().rss;
+  peakRss = Math.max(peakRss, rss);
+  overallPeakRss = Math.max(overallPeakRss, rss);
 }
 
 async function timed<T>(fn: () => Promise<T> | T): Promise<{ ms: number; value: T }> {
@@ -277,13 +281,14 @@ async function main(): Promise<void> {
   for (const name of await fs.readdir(path.join(RUN_DIR, RunPaths.rolloutsDir))) await fs.readFile(path.join(RUN_DIR, RunPaths.rolloutsDir, name));
   process.stderr.write(`  (page cache warmed in ${((performance.now() - warmStarted) / 1000).toFixed(1)} s)\n`);
   peakRss = 0;
+  overallPeakRss = 0;
   const baselineRss = process.memoryUsage().rss;
 
   // Open: run.json + metrics.jsonl + the rollouts listing.
   const opens: number[] = [];
   let reader!: RunReader;
   for (let i = 0; i < 5; i++) {
-    const t = await timed(() => RunReader.open(RUN_DIR, { maxCachedSteps: 64 }));
+    const t = await timed(() => RunReader.open(RUN_DIR));
     opens.push(t.ms);
     reader = t.value;
   }
@@ -308,28 +313,59 @@ async function main(): Promise<void> {
   // Heap held by parsed steps, i.e. what the mgrpo.maxCachedSteps setting costs per step.
   v8.setFlagsFromString('--expose-gc');
   const gc = vm.runInNewContext('gc') as () => void;
-  let heapReader: RunReader | undefined = await RunReader.open(RUN_DIR, { maxCachedSteps: 64 });
+  let heapReader: RunReader | undefined = await RunReader.open(RUN_DIR);
   gc();
   const heapBefore = process.memoryUsage().heapUsed;
   for (const step of heapReader.steps().slice(0, 20)) await heapReader.loadStep(step);
   gc();
   const perStep = (process.memoryUsage().heapUsed - heapBefore) / 20;
-  note('heap per cached step', `${(perStep / 2 ** 20).toFixed(1)} MiB`, `20 parsed steps of ${QUESTIONS * LAYER1 * (1 + LAYER2)} records held (file ${mib(runBytes / STEPS)} MiB); x maxCachedSteps (default 64) = ${((perStep * 64) / 2 ** 20).toFixed(0)} MiB`);
+  note('heap per cached step', `${(perStep / 2 ** 20).toFixed(1)} MiB`, `20 parsed steps of ${QUESTIONS * LAYER1 * (1 + LAYER2)} records held (file ${mib(runBytes / STEPS)} MiB); the step cache holds up to 128 MiB of lines by default`);
   heapReader = undefined; // measured: let it go before timing the filter
 
-  // Filter by outcome across the run (fresh readers: nothing cached, nothing counted), twice.
-  const filterTimes: number[] = [];
-  let filterReader!: RunReader;
-  let filterT!: { ms: number; value: Awaited<ReturnType<typeof childrenOf>> };
-  for (let i = 0; i < 2; i++) {
-    filterReader = await RunReader.open(RUN_DIR);
-    filterT = await timed(() => childrenOf(runNode(filterReader), filterReader, { outcomes: ['c->i'] }));
-    filterTimes.push(filterT.ms);
-  }
-  const matches = filterT.value.reduce((n, s) => n + (s.kind === 'step' ? s.matches ?? 0 : 0), 0);
-  note('filter by outcome (c->i) across the run', `${filterTimes.map((t) => `${fmtMs(t)} ms`).join(', ')} (two fresh readers)`, `${matches.toLocaleString('en-US')} matching samples in ${filterT.value.length} steps; raw pre-check, JSON.parse of candidate lines only`);
-  const again = await timed(() => childrenOf(runNode(filterReader), filterReader, { outcomes: ['c->i'] }));
-  note('same filter again', `${fmtMs(again.ms)} ms`, 'per-filter step counts cached for complete steps');
+  // Before/after: how a filter across the run and a summary scan worked before the step index
+  // (a raw pre-check, then JSON.parse of every candidate line, token arrays included) and now
+  // (each step's index: byte ranges and the filter's fields; token arrays never parsed). Each
+  // phase starts from a fresh reader and has its own peak-memory sample.
+  const beforeAfter: [string, string, string, string][] = [];
+  const cToI = { outcomes: ['c->i'] } satisfies SampleFilter;
+  const oldNeedles = ['c->i"', 'u003ei"', 'u003Ei"'];
+
+  gc();
+  peakRss = process.memoryUsage().rss;
+  const oldReader = await RunReader.open(RUN_DIR);
+  let oldMatches = 0;
+  const oldFilter = await timed(() => oldReader.scan((r) => void (matchesFilter(r, cToI) && (oldMatches += 1)), { mustContain: oldNeedles }));
+  let oldScanned = 0;
+  const oldScan = await timed(() => oldReader.scan(() => void (oldScanned += 1)));
+  sampleRss();
+  const oldPeak = peakRss;
+
+  gc();
+  peakRss = process.memoryUsage().rss;
+  const newReader = await RunReader.open(RUN_DIR);
+  const firstFilter = await timed(() => childrenOf(runNode(newReader), newReader, cToI));
+  const newMatches = firstFilter.value.reduce((n, s) => n + (s.kind === 'step' ? s.matches ?? 0 : 0), 0);
+  if (newMatches !== oldMatches) throw new Error(`index filter found ${newMatches} samples, the full parse ${oldMatches}`);
+  const indexedFilter = await timed(() => childrenOf(runNode(newReader), newReader, { outcomes: ['i->c'] }));
+  const summaryReader = await RunReader.open(RUN_DIR);
+  let summarized = 0;
+  const summaryScan = await timed(() => summaryReader.countRows(() => ((summarized += 1), true)));
+  if (summarized !== SAMPLES || oldScanned !== SAMPLES) throw new Error(`summary scan saw ${summarized}, full scan ${oldScanned}, expected ${SAMPLES}`);
+  sampleRss();
+  const newPeak = peakRss;
+
+  // The plain read rate the scan rates are measured against (page cache, like the scans).
+  await plainRead(oldReader);
+  const plainForRatio = await timed(() => plainRead(oldReader));
+  const rawRate = plainForRatio.value / 2 ** 20 / (plainForRatio.ms / 1000);
+  const rate = (ms: number): number => runBytes / 2 ** 20 / (ms / 1000);
+  beforeAfter.push(
+    ['filter by outcome (c->i) across the run', `${fmtMs(oldFilter.ms)} ms (fresh reader)`, `${fmtMs(firstFilter.ms)} ms building the indexes, ${fmtMs(indexedFilter.ms)} ms once indexed (i->c, another filter)`, `${newMatches.toLocaleString('en-US')} matching samples, same count both ways; goal once indexed < 1 s`],
+    ['summary scan rate / plain read rate', `${(rate(oldScan.ms) / rawRate).toFixed(3)} (${rate(oldScan.ms).toFixed(0)} MB/s, JSON.parse of every record)`, `${(rate(summaryScan.ms) / rawRate).toFixed(3)} (${rate(summaryScan.ms).toFixed(0)} MB/s, indexes built from the files by a fresh reader)`, `plain read ${rawRate.toFixed(0)} MB/s; goal >= 0.5`],
+    ['peak memory (RSS) of the phase', `${mib(oldPeak)} MiB`, `${mib(newPeak)} MiB`, 'each phase from a collected heap, sampled every 10 ms; goal: after not above before'],
+  );
+  for (const row of beforeAfter) process.stderr.write(`  ${row[0]}: before ${row[1]}; after ${row[2]}\n`);
+  note('same filter again', `${fmtMs((await timed(() => childrenOf(runNode(newReader), newReader, cToI))).ms)} ms`, 'per-filter step counts cached for complete steps');
 
   // Hover content over many steps: segmentation + divergence vs. the parent + markdown. The
   // records are picked first so that step loading (and its garbage) is not timed.
@@ -371,25 +407,12 @@ async function main(): Promise<void> {
   const fullRender = await timed(() => renderTrace(hugeRecord, { maxCharacters: Number.MAX_SAFE_INTEGER }));
   note('render a 1 MB completion', `${fmtMs(cutRender.ms)} ms cut at 200,000 chars, ${fmtMs(fullRender.ms)} ms in full`, `renderTrace, ${hugeSteps.length.toLocaleString('en-US')} steps; documents of ${cutRender.value.text.length.toLocaleString('en-US')} / ${fullRender.value.text.length.toLocaleString('en-US')} chars`);
 
-  // Scan rate: the reader parsing every record vs. reading the same bytes with no parsing.
-  // Both read from the page cache (the plain read goes first and warms it).
-  await plainRead(reader);
-  const plain = await timed(() => plainRead(reader));
-  const scanReader = await RunReader.open(RUN_DIR);
-  let scanned = 0;
-  const scan = await timed(() => scanReader.scan(() => void (scanned += 1)));
-  if (scanned !== SAMPLES) throw new Error(`scan visited ${scanned} records, expected ${SAMPLES}`);
-  const plainRate = plain.value / 2 ** 20 / (plain.ms / 1000);
-  const scanRate = runBytes / 2 ** 20 / (scan.ms / 1000);
-  note('plain read of every step file', `${fmtMs(plain.ms)} ms, ${plainRate.toFixed(0)} MB/s`, 'fs.readFile of each file, no parsing');
-  note('reader scan of every record', `${fmtMs(scan.ms)} ms, ${scanRate.toFixed(0)} MB/s`, `RunReader.scan: JSON.parse + field checks of ${scanned.toLocaleString('en-US')} records`);
-  note('scan rate / plain read rate', `${(scanRate / plainRate).toFixed(3)}`, 'same run, same bytes (MB = MiB here)');
-
   sampleRss();
   clearInterval(sampler);
-  note('peak memory (RSS)', `${mib(peakRss)} MiB`, `sampled every 10 ms from open to the end; ${mib(baselineRss)} MiB before open`);
+  note('peak memory (RSS)', `${mib(overallPeakRss)} MiB`, `sampled every 10 ms from open to the end; ${mib(baselineRss)} MiB before open`);
 
   const table = ['| measure | result | how |', '|:--|:--|:--|', ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  const beforeAfterTable = ['| measure | before (full parse) | after (step index) | notes |', '|:--|:--|:--|:--|', ...beforeAfter.map((r) => `| ${r.join(' | ')} |`)].join('\n');
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const report = [
     '# Extension reader benchmark',
@@ -401,6 +424,12 @@ async function main(): Promise<void> {
     `Synthetic run: ${STEPS} steps x ${QUESTIONS} questions x ${LAYER1} layer-1 samples x (1 + ${LAYER2} corrections) = ${SAMPLES.toLocaleString('en-US')} samples, ` +
       `~200-character completions with ~4-character tokens (token_logprobs, token_offsets), layer-2 prompts carrying the layer-1 answer. ` +
       'Files are read from the page cache (the run was just generated or read).',
+    '',
+    '## Before and after the step index',
+    '',
+    beforeAfterTable,
+    '',
+    '## Everything else',
     '',
     table,
     '',

@@ -29,67 +29,61 @@ export interface RecordSummary {
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
-// Byte classes for the walk.
-const WS = 1;
-const NUMBER_ARRAY_BYTE = 2; // digits, sign, point, exponent, comma, whitespace
-const CLASS = new Uint8Array(256);
-for (const c of ' \t\r\n') CLASS[c.charCodeAt(0)] = WS;
-for (const c of '0123456789-+.eE,') CLASS[c.charCodeAt(0)] = NUMBER_ARRAY_BYTE;
-
-// The wanted keys, by their bytes (keys with escapes never match and take the slow path).
+// The wanted keys (keys with escapes never match and take the slow path).
 const FIELDS = ['id', 'step', 'layer', 'group', 'sample', 'question_id', 'parent_id', 'correct', 'reward', 'advantage', 'outcome', 'finish_reason'] as const;
 type Field = (typeof FIELDS)[number];
-const FIELD_BYTES = FIELDS.map((f) => Buffer.from(f, 'latin1'));
 const FIELD_COUNT = FIELDS.length;
+const FIELD_INDEX = new Map<string, number>(FIELDS.map((f, i) => [f, i]));
 
 class SlowPath extends Error {}
 
-function skipWs(data: Buffer, at: number, end: number): number {
-  while (at < end && CLASS[data[at]] === WS) at += 1;
+// The walk reads the line as a latin1 string: one character per byte, so positions are byte
+// offsets, and V8's string search and charCodeAt are much cheaper than Buffer calls.
+
+function isWs(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+function skipWs(t: string, at: number, end: number): number {
+  while (at < end && isWs(t.charCodeAt(at))) at += 1;
   return at;
 }
 
 /** Index of the quote that closes the string whose content starts at `at`. */
-function stringEnd(data: Buffer, at: number, end: number): number {
-  // Short strings (keys, ids) end within a few bytes: a loop beats a native call there.
-  const quick = Math.min(end, at + 24);
-  for (let i = at; i < quick; i++) {
-    const c = data[i];
-    if (c === QUOTE) return i;
-    if (c === BACKSLASH) i += 1;
-  }
-  let from = quick;
-  if (from > at && data[from - 1] === BACKSLASH) {
-    // The quick loop may have stopped inside an escape: rewind to a safe point.
-    from = at;
-  }
+function stringEnd(t: string, at: number, end: number): number {
+  let from = at;
   for (;;) {
-    const q = data.indexOf(QUOTE, from);
+    const q = t.indexOf('"', from);
     if (q === -1 || q >= end) throw new SlowPath();
     let backslashes = 0;
-    for (let b = q - 1; b >= at && data[b] === BACKSLASH; b--) backslashes += 1;
+    for (let b = q - 1; b >= at && t.charCodeAt(b) === BACKSLASH; b--) backslashes += 1;
     if (backslashes % 2 === 0) return q;
     from = q + 1;
   }
 }
 
 /** The end of the JSON value that starts at `at`. */
-function valueEnd(data: Buffer, at: number, end: number): number {
-  const c = data[at];
-  if (c === QUOTE) return stringEnd(data, at + 1, end) + 1;
+function valueEnd(t: string, at: number, end: number): number {
+  const c = t.charCodeAt(at);
+  if (c === QUOTE) return stringEnd(t, at + 1, end) + 1;
   if (c === 0x5b /* [ */) {
-    // An array of numbers (the token arrays): one loop, no nesting, no strings.
-    let i = at + 1;
-    while (i < end && CLASS[data[i]] !== 0) i += 1; // number bytes and whitespace
-    if (i < end && data[i] === 0x5d /* ] */) return i + 1;
-    return containerEnd(data, at, end);
+    // An array of numbers (the token arrays): its first "]" closes it when nothing between is
+    // a string or a nested value.
+    const close = t.indexOf(']', at + 1);
+    if (close !== -1 && close < end) {
+      const quote = t.indexOf('"', at + 1);
+      const nested = t.indexOf('[', at + 1);
+      const object = t.indexOf('{', at + 1);
+      if ((quote === -1 || quote > close) && (nested === -1 || nested > close) && (object === -1 || object > close)) return close + 1;
+    }
+    return containerEnd(t, at, end);
   }
-  if (c === 0x7b /* { */) return containerEnd(data, at, end);
+  if (c === 0x7b /* { */) return containerEnd(t, at, end);
   // A number, true, false or null.
   let i = at;
   while (i < end) {
-    const b = data[i];
-    if (b === 0x2c || b === 0x7d || b === 0x5d || CLASS[b] === WS) break;
+    const b = t.charCodeAt(i);
+    if (b === 0x2c || b === 0x7d || b === 0x5d || isWs(b)) break;
     i += 1;
   }
   if (i === at) throw new SlowPath();
@@ -97,11 +91,11 @@ function valueEnd(data: Buffer, at: number, end: number): number {
 }
 
 /** The end of an array or object, nested values and strings included. */
-function containerEnd(data: Buffer, at: number, end: number): number {
+function containerEnd(t: string, at: number, end: number): number {
   let depth = 0;
   for (let i = at; i < end; i++) {
-    const c = data[i];
-    if (c === QUOTE) i = stringEnd(data, i + 1, end);
+    const c = t.charCodeAt(i);
+    if (c === QUOTE) i = stringEnd(t, i + 1, end);
     else if (c === 0x5b || c === 0x7b) depth += 1;
     else if (c === 0x5d || c === 0x7d) {
       depth -= 1;
@@ -111,96 +105,83 @@ function containerEnd(data: Buffer, at: number, end: number): number {
   throw new SlowPath();
 }
 
-function fieldOf(data: Buffer, start: number, end: number): number {
-  const length = end - start;
-  for (let f = 0; f < FIELD_COUNT; f++) {
-    const bytes = FIELD_BYTES[f];
-    if (bytes.length !== length) continue;
-    let same = true;
-    for (let k = 0; k < length; k++) {
-      if (data[start + k] !== bytes[k]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return f;
-  }
-  return -1;
-}
-
 /** Value ranges found by the walk: [start, end) per field, -1 when absent. */
 const found = new Int32Array(FIELD_COUNT * 2);
 
-function walk(data: Buffer, start: number, end: number): void {
+function walk(t: string, start: number, end: number): void {
   found.fill(-1);
-  let at = skipWs(data, start, end);
-  if (data[at] !== 0x7b) throw new SlowPath();
-  at = skipWs(data, at + 1, end);
-  if (data[at] === 0x7d) return;
+  let foundCount = 0;
+  let at = skipWs(t, start, end);
+  if (t.charCodeAt(at) !== 0x7b) throw new SlowPath();
+  at = skipWs(t, at + 1, end);
+  if (t.charCodeAt(at) === 0x7d) return;
   for (;;) {
-    if (data[at] !== QUOTE) throw new SlowPath();
-    const keyEnd = stringEnd(data, at + 1, end);
-    const field = fieldOf(data, at + 1, keyEnd);
-    at = skipWs(data, keyEnd + 1, end);
-    if (data[at] !== 0x3a /* : */) throw new SlowPath();
-    at = skipWs(data, at + 1, end);
+    if (at >= end || t.charCodeAt(at) !== QUOTE) throw new SlowPath();
+    const keyEnd = stringEnd(t, at + 1, end);
+    const field = keyEnd - at - 1 <= 13 ? FIELD_INDEX.get(t.slice(at + 1, keyEnd)) : undefined;
+    // An escaped key may spell a wanted one ("l\u0061yer"): JSON.parse decides.
+    if (field === undefined && t.lastIndexOf('\\', keyEnd) > at) throw new SlowPath();
+    at = skipWs(t, keyEnd + 1, end);
+    if (t.charCodeAt(at) !== 0x3a /* : */) throw new SlowPath();
+    at = skipWs(t, at + 1, end);
+    if (at >= end) throw new SlowPath();
     const valueStart = at;
-    at = valueEnd(data, at, end);
-    if (field >= 0) {
-      // A repeated key: JSON.parse keeps the last one, and so does this.
+    at = valueEnd(t, at, end);
+    if (field !== undefined) {
+      if (found[field * 2] !== -1) throw new SlowPath(); // a repeated key: JSON.parse decides which one counts
       found[field * 2] = valueStart;
       found[field * 2 + 1] = at;
+      // Every wanted field is found: the rest of the line (the trainer writes the step spans
+      // last) is left for the full parse when the record is opened.
+      if (++foundCount === FIELD_COUNT) return;
     }
-    at = skipWs(data, at, end);
-    if (data[at] === 0x2c /* , */) {
-      at = skipWs(data, at + 1, end);
+    at = skipWs(t, at, end);
+    const c = at < end ? t.charCodeAt(at) : -1;
+    if (c === 0x2c /* , */) {
+      at = skipWs(t, at + 1, end);
       continue;
     }
-    if (data[at] === 0x7d && skipWs(data, at + 1, end) === end) return;
+    if (c === 0x7d && skipWs(t, at + 1, end) === end) return;
     throw new SlowPath();
   }
 }
 
-const FIELD_INDEX = Object.fromEntries(FIELDS.map((f, i) => [f, i])) as Record<Field, number>;
-
 function range(field: Field): [number, number] {
-  const f = FIELD_INDEX[field];
+  const f = FIELD_INDEX.get(field) as number;
   return [found[f * 2], found[f * 2 + 1]];
 }
 
-function hasBackslash(data: Buffer, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (data[i] === BACKSLASH) return true;
-  return false;
-}
-
-function stringValue(data: Buffer, field: Field, nullable: boolean): string | null {
+/** A string field's value: the latin1 text when it is plain ASCII, else decoded as JSON from UTF-8. */
+function stringValue(t: string, data: Buffer, field: Field, nullable: boolean): string | null {
   const [s, e] = range(field);
   if (s < 0) throw new SummaryError(`missing "${field}"`);
-  if (nullable && data[s] === 0x6e && e - s === 4) return null;
-  if (data[s] !== QUOTE) throw new SummaryError(`"${field}" should be a string`);
-  // No escapes: decode the bytes directly; otherwise let JSON.parse unescape.
-  if (!hasBackslash(data, s + 1, e - 1)) return data.toString('utf8', s + 1, e - 1);
+  if (nullable && e - s === 4 && t.startsWith('null', s)) return null;
+  if (t.charCodeAt(s) !== QUOTE) throw new SummaryError(`"${field}" should be a string`);
+  const raw = t.slice(s + 1, e - 1);
+  if (/^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/.test(raw)) return raw;
   return JSON.parse(data.toString('utf8', s, e)) as string;
 }
 
-function numberValue(data: Buffer, field: Field): number {
+const JSON_NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
+
+function numberValue(t: string, field: Field): number {
   const [s, e] = range(field);
   if (s < 0) throw new SummaryError(`missing "${field}"`);
-  const text = data.toString('latin1', s, e);
+  const text = t.slice(s, e);
   // JSON's number grammar, which Number() alone would widen (hex, Infinity, spaces).
-  if (!/^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/.test(text)) throw new SummaryError(`"${field}" should be a number`);
+  if (!JSON_NUMBER.test(text)) throw new SummaryError(`"${field}" should be a number`);
   return Number(text);
 }
 
-function integerValue(data: Buffer, field: Field, minimum: number): number {
-  const value = numberValue(data, field);
+function integerValue(t: string, field: Field, minimum: number): number {
+  const value = numberValue(t, field);
   if (!Number.isInteger(value) || value < minimum) throw new SummaryError(`"${field}" should be an integer >= ${minimum}`);
   return value;
 }
 
-function literal(data: Buffer, field: Field): string {
+function literal(t: string, field: Field): string {
   const [s, e] = range(field);
-  return s < 0 ? '' : data.toString('latin1', s, e);
+  return s < 0 ? '' : t.slice(s, e);
 }
 
 /** A summary field that is missing or of the wrong type: the line is malformed. */
@@ -208,31 +189,32 @@ export class SummaryError extends Error {
   override name = 'SummaryError';
 }
 
-function summaryFromFound(data: Buffer): RecordSummary {
-  const id = stringValue(data, 'id', false) as string;
+const OUTCOME_LITERALS = new Map<string, CorrectionOutcome | null>([['null', null], ...OUTCOME_CODES.filter((o) => o !== null).map((o) => [`"${o}"`, o] as [string, CorrectionOutcome])]);
+
+function summaryFromFound(t: string, data: Buffer): RecordSummary {
+  const id = stringValue(t, data, 'id', false) as string;
   try {
-    const layer = integerValue(data, 'layer', 1);
+    const layer = integerValue(t, 'layer', 1);
     if (layer !== 1 && layer !== 2) throw new SummaryError('"layer" should be 1 or 2');
-    const correct = literal(data, 'correct');
+    const correct = literal(t, 'correct');
     if (correct !== 'true' && correct !== 'false') throw new SummaryError('"correct" should be a boolean');
-    const outcomeText = literal(data, 'outcome');
-    const outcome = outcomeText === 'null' ? null : (OUTCOME_CODES.find((o) => o !== null && `"${o}"` === outcomeText) ?? undefined);
+    const outcome = OUTCOME_LITERALS.get(literal(t, 'outcome'));
     if (outcome === undefined) throw new SummaryError('"outcome" should be one of i->c, c->i, c->c, i->i or null');
-    const finish = literal(data, 'finish_reason');
+    const finish = literal(t, 'finish_reason');
     if (finish !== '"stop"' && finish !== '"length"') throw new SummaryError('"finish_reason" should be "stop" or "length"');
-    const parentId = stringValue(data, 'parent_id', true);
+    const parentId = stringValue(t, data, 'parent_id', true);
     if (layer === 2 && parentId === null) throw new SummaryError('a layer-2 record needs "parent_id"');
     return {
       id,
-      step: integerValue(data, 'step', 1),
+      step: integerValue(t, 'step', 1),
       layer,
-      group: integerValue(data, 'group', 0),
-      sample: integerValue(data, 'sample', 0),
-      questionId: stringValue(data, 'question_id', false) as string,
+      group: integerValue(t, 'group', 0),
+      sample: integerValue(t, 'sample', 0),
+      questionId: stringValue(t, data, 'question_id', false) as string,
       parentId,
       correct: correct === 'true',
-      reward: numberValue(data, 'reward'),
-      advantage: numberValue(data, 'advantage'),
+      reward: numberValue(t, 'reward'),
+      advantage: numberValue(t, 'advantage'),
       outcome,
       finishReason: finish === '"stop"' ? 'stop' : 'length',
     };
@@ -242,18 +224,20 @@ function summaryFromFound(data: Buffer): RecordSummary {
 }
 
 /**
- * The summary of one rollout line (bytes [start, end) of `data`, no line break). Throws
- * SummaryError (or a SyntaxError from JSON.parse) saying what is wrong when the line is not a
- * rollout record: the caller counts it as malformed.
+ * The summary of one rollout line: bytes [start, end) of `data` (no line break). `latin1`, when
+ * given, is `data` decoded as latin1 (one character per byte): a caller that summarises many lines
+ * of one buffer decodes it once. Throws SummaryError (or a SyntaxError from JSON.parse) saying
+ * what is wrong when the line is not a rollout record: the caller counts it as malformed.
  */
-export function summarizeRolloutLine(data: Buffer, start: number, end: number): RecordSummary {
+export function summarizeRolloutLine(data: Buffer, start: number, end: number, latin1?: string): RecordSummary {
+  const t = latin1 ?? data.toString('latin1');
   try {
-    walk(data, start, end);
+    walk(t, start, end);
   } catch (error) {
     if (!(error instanceof SlowPath)) throw error;
     return summarizeParsed(data, start, end);
   }
-  return summaryFromFound(data);
+  return summaryFromFound(t, data);
 }
 
 /** The slow path: a full parse, then the same checks on the re-serialised wanted fields. */
@@ -265,6 +249,7 @@ function summarizeParsed(data: Buffer, start: number, end: number): RecordSummar
   const pick: Record<string, unknown> = {};
   for (const f of FIELDS) if (f in o) pick[f] = o[f];
   const text = Buffer.from(JSON.stringify(pick), 'utf8');
-  walk(text, 0, text.length);
-  return summaryFromFound(text);
+  const t = text.toString('latin1');
+  walk(t, 0, t.length);
+  return summaryFromFound(t, text);
 }

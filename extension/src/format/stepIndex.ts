@@ -132,10 +132,19 @@ export class StepIndex {
     } finally {
       await handle.close();
     }
+    // Each chunk is decoded as latin1 once, for every line in it (see recordSummary.ts).
+    let decoded: Buffer | undefined;
+    let latin1 = '';
     const read = await streamLines(
       this.file,
       {
-        line: (data, start, end, lineNumber, offset) => this.add(data, start, end, lineNumber, offset),
+        line: (data, start, end, lineNumber, offset) => {
+          if (data !== decoded) {
+            decoded = data;
+            latin1 = data.toString('latin1');
+          }
+          this.add(data, start, end, lineNumber, offset, latin1);
+        },
         tooLong: (lineNumber, _offset, length) => this.malformed.push(tooLongLine({ file: this.file, line: lineNumber }, length, this.maxLineBytes)),
       },
       { fromOffset: this.end, firstLine: this.lines, maxLineBytes: this.maxLineBytes },
@@ -168,11 +177,11 @@ export class StepIndex {
     }
   }
 
-  private add(data: Buffer, start: number, end: number, lineNumber: number, offset: number): void {
+  private add(data: Buffer, start: number, end: number, lineNumber: number, offset: number, latin1: string): void {
     if (isBlankLine(data, start, end)) return;
     let summary;
     try {
-      summary = summarizeRolloutLine(data, start, end);
+      summary = summarizeRolloutLine(data, start, end, latin1);
     } catch (error) {
       this.malformed.push({ file: this.file, line: lineNumber, message: error instanceof SyntaxError ? `not JSON: ${error.message}` : errorText(error) });
       return;

@@ -5,8 +5,9 @@ import { dateTimeFormats } from '../dateTime';
 /** The run.json format_version values the schema accepts. */
 export const formatVersions = [1,2];
 export const manifest = validate21;
-const schema32 = {"description":"run.json: written atomically (temp file + rename) at start, on every status change and at each checkpoint.","type":"object","required":["format_version","run_id","created","updated","status","algorithm","config","model","total_steps","completed_steps"],"properties":{"format_version":{"enum":[1,2],"description":"2 since step truth (step labels, step-truth metrics, step values); readers accept 1 and 2."},"run_id":{"type":"string","minLength":1},"name":{"type":"string"},"created":{"type":"string","format":"date-time"},"updated":{"type":"string","format":"date-time"},"status":{"enum":["running","paused","finished","stopped","failed"]},"algorithm":{"enum":["mgrpo","grpo"]},"config":{"type":"object","description":"The fully resolved config (config.schema.json), defaults filled in."},"model":{"type":"object","required":["name_or_path"],"properties":{"name_or_path":{"type":"string"},"parameters":{"type":"integer","minimum":0},"dtype":{"type":"string"}}},"device":{"type":"string","description":"cpu, cuda, cuda:0 ..."},"world_size":{"type":"integer","minimum":1},"total_steps":{"type":"integer","minimum":0},"completed_steps":{"type":"integer","minimum":0},"last_checkpoint":{"type":["string","null"],"description":"Path relative to the run directory of the newest complete checkpoint."},"pid":{"type":["integer","null"]},"error":{"type":["string","null"],"description":"Set when status is failed."}}};
+const schema32 = {"description":"run.json: written atomically (temp file + rename) at start, on every status change and at each checkpoint.","type":"object","required":["format_version","run_id","created","updated","status","algorithm","config","model","total_steps","completed_steps"],"properties":{"format_version":{"enum":[1,2],"description":"2 since step truth (step labels, step-truth metrics, step values); readers accept 1 and 2."},"run_id":{"type":"string","minLength":1},"name":{"type":"string"},"created":{"type":"string","format":"date-time"},"updated":{"type":"string","format":"date-time"},"status":{"enum":["running","paused","finished","stopped","failed"]},"algorithm":{"enum":["mgrpo","grpo"]},"config":{"type":"object","description":"The fully resolved config (config.schema.json), defaults filled in."},"model":{"type":"object","required":["name_or_path"],"properties":{"name_or_path":{"type":"string"},"parameters":{"type":"integer","minimum":0},"dtype":{"type":"string"},"trainable_parameters":{"type":"integer","minimum":0,"description":"Parameters the optimizer updates (fewer than parameters under LoRA)."},"reference_sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"SHA-256 of the KL reference's weights (the initial policy; under LoRA the base without adapter). A resume refuses a model that hashes differently."}}},"device":{"type":"string","description":"cpu, cuda, cuda:0 ..."},"world_size":{"type":"integer","minimum":1},"total_steps":{"type":"integer","minimum":0},"completed_steps":{"type":"integer","minimum":0},"last_checkpoint":{"type":["string","null"],"description":"Path relative to the run directory of the newest complete checkpoint."},"pid":{"type":["integer","null"]},"error":{"type":["string","null"],"description":"Set when status is failed."}}};
 const formats0 = dateTimeFormats["date-time"];
+const pattern4 = new RegExp("^[0-9a-f]{64}$", "u");
 
 function validate21(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -212,6 +213,50 @@ var valid1 = _errs20 === errors;
 else {
 var valid1 = true;
 }
+if(valid1){
+if(data8.trainable_parameters !== undefined){
+let data12 = data8.trainable_parameters;
+const _errs22 = errors;
+if(!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))){
+validate21.errors = [{instancePath:instancePath+"/model/trainable_parameters",schemaPath:"#/properties/model/properties/trainable_parameters/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs22){
+if((typeof data12 == "number") && (isFinite(data12))){
+if(data12 < 0 || isNaN(data12)){
+validate21.errors = [{instancePath:instancePath+"/model/trainable_parameters",schemaPath:"#/properties/model/properties/trainable_parameters/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+var valid1 = _errs22 === errors;
+}
+else {
+var valid1 = true;
+}
+if(valid1){
+if(data8.reference_sha256 !== undefined){
+let data13 = data8.reference_sha256;
+const _errs24 = errors;
+if(errors === _errs24){
+if(typeof data13 === "string"){
+if(!pattern4.test(data13)){
+validate21.errors = [{instancePath:instancePath+"/model/reference_sha256",schemaPath:"#/properties/model/properties/reference_sha256/pattern",keyword:"pattern",params:{pattern: "^[0-9a-f]{64}$"},message:"must match pattern \""+"^[0-9a-f]{64}$"+"\""}];
+return false;
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/model/reference_sha256",schemaPath:"#/properties/model/properties/reference_sha256/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+var valid1 = _errs24 === errors;
+}
+else {
+var valid1 = true;
+}
+}
+}
 }
 }
 }
@@ -228,52 +273,10 @@ var valid0 = true;
 }
 if(valid0){
 if(data.device !== undefined){
-const _errs22 = errors;
+const _errs26 = errors;
 if(typeof data.device !== "string"){
 validate21.errors = [{instancePath:instancePath+"/device",schemaPath:"#/properties/device/type",keyword:"type",params:{type: "string"},message:"must be string"}];
 return false;
-}
-var valid0 = _errs22 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.world_size !== undefined){
-let data13 = data.world_size;
-const _errs24 = errors;
-if(!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))){
-validate21.errors = [{instancePath:instancePath+"/world_size",schemaPath:"#/properties/world_size/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs24){
-if((typeof data13 == "number") && (isFinite(data13))){
-if(data13 < 1 || isNaN(data13)){
-validate21.errors = [{instancePath:instancePath+"/world_size",schemaPath:"#/properties/world_size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
-return false;
-}
-}
-}
-var valid0 = _errs24 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.total_steps !== undefined){
-let data14 = data.total_steps;
-const _errs26 = errors;
-if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
-validate21.errors = [{instancePath:instancePath+"/total_steps",schemaPath:"#/properties/total_steps/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs26){
-if((typeof data14 == "number") && (isFinite(data14))){
-if(data14 < 0 || isNaN(data14)){
-validate21.errors = [{instancePath:instancePath+"/total_steps",schemaPath:"#/properties/total_steps/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
-return false;
-}
-}
 }
 var valid0 = _errs26 === errors;
 }
@@ -281,17 +284,17 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.completed_steps !== undefined){
-let data15 = data.completed_steps;
+if(data.world_size !== undefined){
+let data15 = data.world_size;
 const _errs28 = errors;
 if(!(((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15))) && (isFinite(data15)))){
-validate21.errors = [{instancePath:instancePath+"/completed_steps",schemaPath:"#/properties/completed_steps/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate21.errors = [{instancePath:instancePath+"/world_size",schemaPath:"#/properties/world_size/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs28){
 if((typeof data15 == "number") && (isFinite(data15))){
-if(data15 < 0 || isNaN(data15)){
-validate21.errors = [{instancePath:instancePath+"/completed_steps",schemaPath:"#/properties/completed_steps/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+if(data15 < 1 || isNaN(data15)){
+validate21.errors = [{instancePath:instancePath+"/world_size",schemaPath:"#/properties/world_size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
@@ -302,12 +305,20 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.last_checkpoint !== undefined){
-let data16 = data.last_checkpoint;
+if(data.total_steps !== undefined){
+let data16 = data.total_steps;
 const _errs30 = errors;
-if((typeof data16 !== "string") && (data16 !== null)){
-validate21.errors = [{instancePath:instancePath+"/last_checkpoint",schemaPath:"#/properties/last_checkpoint/type",keyword:"type",params:{type: schema32.properties.last_checkpoint.type},message:"must be string,null"}];
+if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
+validate21.errors = [{instancePath:instancePath+"/total_steps",schemaPath:"#/properties/total_steps/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
+}
+if(errors === _errs30){
+if((typeof data16 == "number") && (isFinite(data16))){
+if(data16 < 0 || isNaN(data16)){
+validate21.errors = [{instancePath:instancePath+"/total_steps",schemaPath:"#/properties/total_steps/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
 }
 var valid0 = _errs30 === errors;
 }
@@ -315,12 +326,20 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.pid !== undefined){
-let data17 = data.pid;
+if(data.completed_steps !== undefined){
+let data17 = data.completed_steps;
 const _errs32 = errors;
-if((!(((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17))) && (isFinite(data17)))) && (data17 !== null)){
-validate21.errors = [{instancePath:instancePath+"/pid",schemaPath:"#/properties/pid/type",keyword:"type",params:{type: schema32.properties.pid.type},message:"must be integer,null"}];
+if(!(((typeof data17 == "number") && (!(data17 % 1) && !isNaN(data17))) && (isFinite(data17)))){
+validate21.errors = [{instancePath:instancePath+"/completed_steps",schemaPath:"#/properties/completed_steps/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
+}
+if(errors === _errs32){
+if((typeof data17 == "number") && (isFinite(data17))){
+if(data17 < 0 || isNaN(data17)){
+validate21.errors = [{instancePath:instancePath+"/completed_steps",schemaPath:"#/properties/completed_steps/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
 }
 var valid0 = _errs32 === errors;
 }
@@ -328,14 +347,40 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.error !== undefined){
-let data18 = data.error;
+if(data.last_checkpoint !== undefined){
+let data18 = data.last_checkpoint;
 const _errs34 = errors;
 if((typeof data18 !== "string") && (data18 !== null)){
-validate21.errors = [{instancePath:instancePath+"/error",schemaPath:"#/properties/error/type",keyword:"type",params:{type: schema32.properties.error.type},message:"must be string,null"}];
+validate21.errors = [{instancePath:instancePath+"/last_checkpoint",schemaPath:"#/properties/last_checkpoint/type",keyword:"type",params:{type: schema32.properties.last_checkpoint.type},message:"must be string,null"}];
 return false;
 }
 var valid0 = _errs34 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.pid !== undefined){
+let data19 = data.pid;
+const _errs36 = errors;
+if((!(((typeof data19 == "number") && (!(data19 % 1) && !isNaN(data19))) && (isFinite(data19)))) && (data19 !== null)){
+validate21.errors = [{instancePath:instancePath+"/pid",schemaPath:"#/properties/pid/type",keyword:"type",params:{type: schema32.properties.pid.type},message:"must be integer,null"}];
+return false;
+}
+var valid0 = _errs36 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.error !== undefined){
+let data20 = data.error;
+const _errs38 = errors;
+if((typeof data20 !== "string") && (data20 !== null)){
+validate21.errors = [{instancePath:instancePath+"/error",schemaPath:"#/properties/error/type",keyword:"type",params:{type: schema32.properties.error.type},message:"must be string,null"}];
+return false;
+}
+var valid0 = _errs38 === errors;
 }
 else {
 var valid0 = true;
