@@ -123,6 +123,9 @@ def test_records_hold_trls_numbers(trl_run):
             assert record["ground_truth"] == by_prompt[record["prompt"]]["answer"]
             assert record["question_id"] == by_prompt[record["prompt"]]["problem_id"]
             assert len(record["token_logprobs"]) == len(record["token_offsets"]) == record["completion_tokens"]
+            # the demo tokenizer has one token per character (EOS decodes to ""): token data and text are aligned
+            eos = 1 if record["finish_reason"] == "stop" else 0
+            assert record["completion_tokens"] == len(record["completion"]) + eos
             assert all(value <= 0 for value in record["token_logprobs"])
             assert record["finish_reason"] in ("stop", "length")
             if record["finish_reason"] == "length":
@@ -161,3 +164,41 @@ def test_trls_own_logprobs_and_absent_fields(tmp_path, run_schema):
 def test_rejects_an_unknown_correct_from(tmp_path):
     with pytest.raises(ValueError, match="not one of the trainer's reward functions"):
         train_with_lens(tmp_path, correct_from="accuracy")
+
+
+TWO_RANK_SCRIPT = """
+import sys
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from test_trl_integration import train_with_lens, QUESTIONS, GROUP
+train_with_lens(Path({out!r}), {{"per_device_train_batch_size": QUESTIONS * GROUP // 2}}, correct_from="correctness")
+"""
+
+
+def test_two_ranks_write_one_run_from_the_main_process(tmp_path, run_schema):
+    """torchrun with two CPU ranks (gloo): each rank generates half of every batch; the main process alone
+    writes, and the records of both ranks carry their own token data."""
+    import subprocess
+    import sys
+
+    from conftest import REPO_ROOT, subprocess_env
+
+    script = tmp_path / "two_ranks.py"
+    script.write_text(TWO_RANK_SCRIPT.format(tests=str(TRAINER_ROOT / "tests"), out=str(tmp_path)))
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                             str(script)], capture_output=True, text=True, timeout=300, env=subprocess_env(),
+                            cwd=str(REPO_ROOT))
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = read_run(tmp_path / "lens-run")
+    assert run["manifest"]["world_size"] == 2 and run["manifest"]["status"] == "finished"
+    assert [line["step"] for line in run["metrics"]] == [1, 2, 3]
+    for step, records in run["rollouts"].items():
+        assert len(records) == QUESTIONS * GROUP
+        ids = [record["id"] for record in records]
+        assert len(set(ids)) == len(ids), "no record written twice"
+        for record in records:
+            schema_validator(run_schema, "rolloutRecord").validate(record)
+            eos = 1 if record["finish_reason"] == "stop" else 0
+            assert record["completion_tokens"] == len(record["completion"]) + eos
+        for group in range(QUESTIONS):
+            assert len({record["prompt"] for record in records if record["group"] == group}) == 1
