@@ -31,11 +31,13 @@ class GroupAdvantages:
     equal_groups: torch.Tensor  # [groups] bool: all rewards equal (no signal)
 
 
-def group_advantages(rewards: torch.Tensor, scale_rewards: str = "group") -> GroupAdvantages:
+def group_advantages(rewards: torch.Tensor, scale_rewards: str = "group",
+                     batch_std: float | None = None) -> GroupAdvantages:
     """Advantages for rewards shaped [groups, group_size].
 
-    "group": (r - mean) / (std_group + 1e-4); "batch": (r - mean) / (std over all rewards + 1e-4); "none":
-    r - mean. Stds are population stds (divide by n). A group whose rewards are all equal gets exactly 0."""
+    "group": (r - mean) / (std_group + 1e-4); "batch": (r - mean) / (std over all rewards + 1e-4), where
+    ``batch_std`` gives that std when the batch is wider than ``rewards`` (all ranks); "none": r - mean. Stds are
+    population stds (divide by n). A group whose rewards are all equal gets exactly 0."""
     if rewards.dim() != 2 or rewards.shape[1] < 1:
         raise ValueError(f"rewards must be [groups, group_size], got shape {tuple(rewards.shape)}")
     rewards = rewards.double()
@@ -46,7 +48,8 @@ def group_advantages(rewards: torch.Tensor, scale_rewards: str = "group") -> Gro
     if scale_rewards == "group":
         advantages = centered / (group_std[:, None] + ADVANTAGE_EPSILON)
     elif scale_rewards == "batch":
-        advantages = centered / (rewards.std(unbiased=False) + ADVANTAGE_EPSILON)
+        std = rewards.std(unbiased=False) if batch_std is None else torch.tensor(batch_std, dtype=torch.float64)
+        advantages = centered / (std + ADVANTAGE_EPSILON)
     elif scale_rewards == "none":
         advantages = centered
     else:
@@ -54,6 +57,14 @@ def group_advantages(rewards: torch.Tensor, scale_rewards: str = "group") -> Gro
     # Float rounding can leave tiny non-zeros in an equal group (e.g. 0.1 three times); they carry no signal.
     advantages = torch.where(equal_groups[:, None], torch.zeros_like(advantages), advantages)
     return GroupAdvantages(advantages.float(), group_mean.float(), group_std.float(), equal_groups)
+
+
+def population_std(count: float, total: float, total_squares: float) -> float:
+    """Population std from a count, sum and sum of squares (what ranks can add up)."""
+    if count <= 0:
+        return 0.0
+    mean = total / count
+    return max(0.0, total_squares / count - mean * mean) ** 0.5
 
 
 def kl_k3(logprobs: torch.Tensor, ref_logprobs: torch.Tensor) -> torch.Tensor:

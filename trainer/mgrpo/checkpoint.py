@@ -2,8 +2,10 @@
 
 ``checkpoints/step-NNNNNN/`` holds the model and tokenizer in Hugging Face format (safetensors), so a
 checkpoint is also a model folder any tool can load; ``optimizer.pt`` (optimizer + LR scheduler);
-``rng.pt`` (every random state the loop uses); and ``state.json``, written last: a folder without it is
-incomplete and ignored.
+``rng.pt`` (every random state the loop uses; ``rng-rank-N.pt`` holds rank N's own under torchrun, so each
+rank resumes with its own sampling stream); and ``state.json``, written last: a folder without it is incomplete
+and ignored. Under LoRA the model part is the adapter only. Under FSDP2 the model and optimizer are gathered
+into whole state dicts first, so a checkpoint looks the same whatever wrote it.
 """
 
 from __future__ import annotations
@@ -41,10 +43,17 @@ def restore_rng(state: dict[str, Any], python_rngs: dict[str, random.Random], ge
         generator.set_state(state["sampling_generator"])
 
 
+def rank_rng_file(rank: int) -> str:
+    return "rng.pt" if rank == 0 else f"rng-rank-{rank}.pt"
+
+
 def save_checkpoint(checkpoints_dir: Path, step: int, *, model, tokenizer, optimizer, scheduler,
                     rng_state: dict[str, Any], metrics_lines: int, rollout_lines: int,
-                    extra: dict[str, Any] | None = None) -> Path:
-    """Write checkpoint ``step`` and return its folder. An existing complete one is kept as it is."""
+                    extra: dict[str, Any] | None = None, model_state: dict | None = None,
+                    optimizer_state: dict | None = None, other_ranks_rng: list[dict[str, Any]] = ()) -> Path:
+    """Write checkpoint ``step`` and return its folder. An existing complete one is kept as it is.
+    ``model_state`` / ``optimizer_state``: whole state dicts gathered from shards (FSDP2) to save instead of
+    the objects' own; ``other_ranks_rng``: the random states of ranks 1, 2, ..."""
     folder = Path(checkpoints_dir) / step_name(step)
     if (folder / "state.json").is_file():
         return folder
@@ -52,10 +61,16 @@ def save_checkpoint(checkpoints_dir: Path, step: int, *, model, tokenizer, optim
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     unwrapped = getattr(model, "module", model)
-    unwrapped.save_pretrained(folder)
+    if model_state is not None:
+        unwrapped.save_pretrained(folder, state_dict=model_state)
+    else:
+        unwrapped.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, folder / "optimizer.pt")
-    torch.save(rng_state, folder / "rng.pt")
+    torch.save({"optimizer": optimizer_state if optimizer_state is not None else optimizer.state_dict(),
+                "scheduler": scheduler.state_dict()}, folder / "optimizer.pt")
+    torch.save(rng_state, folder / rank_rng_file(0))
+    for rank, state in enumerate(other_ranks_rng, start=1):
+        torch.save(state, folder / rank_rng_file(rank))
     state = {"step": step, "time": utc_now(), "metrics_lines": metrics_lines, "rollout_lines": rollout_lines}
     if extra:
         state.update(extra)
@@ -109,9 +124,19 @@ def prune_checkpoints(checkpoints_dir: Path, keep: int | None) -> None:
         shutil.rmtree(folder)
 
 
-def load_training_state(folder: Path, optimizer, scheduler) -> dict[str, Any]:
-    """Restore optimizer and scheduler in place; return the saved RNG state (restore it with restore_rng)."""
-    states = torch.load(Path(folder) / "optimizer.pt", map_location="cpu", weights_only=False)
-    optimizer.load_state_dict(states["optimizer"])
+def load_training_state(folder: Path, optimizer, scheduler, rank: int = 0, load_optimizer=None) -> dict[str, Any]:
+    """Restore optimizer and scheduler in place; return this rank's saved RNG state (restore it with
+    restore_rng). ``load_optimizer(state)`` replaces ``optimizer.load_state_dict`` (FSDP2 shards it).
+    A checkpoint from before per-rank states (or from fewer ranks) gives rank 0's, with a warning."""
+    folder = Path(folder)
+    states = torch.load(folder / "optimizer.pt", map_location="cpu", weights_only=False)
+    (load_optimizer or optimizer.load_state_dict)(states["optimizer"])
     scheduler.load_state_dict(states["scheduler"])
-    return torch.load(Path(folder) / "rng.pt", map_location="cpu", weights_only=False)
+    rng_file = folder / rank_rng_file(rank)
+    if not rng_file.is_file():
+        import logging
+
+        logging.getLogger("mgrpo").warning("%s has no random state for rank %d: it resumes with rank 0's",
+                                           folder, rank)
+        rng_file = folder / rank_rng_file(0)
+    return torch.load(rng_file, map_location="cpu", weights_only=False)

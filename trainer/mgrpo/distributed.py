@@ -50,7 +50,13 @@ class Distributed:
         return cls(rank=dist.get_rank(), world_size=dist.get_world_size())
 
     # the model ------------------------------------------------------------------------------------------
-    def wrap(self, model: torch.nn.Module, strategy: str, device: torch.device) -> torch.nn.Module:
+    @property
+    def sharded(self) -> bool:
+        """FSDP2 over several ranks: every forward of the policy is a collective (it gathers weights)."""
+        return self.enabled and self.strategy == "fsdp"
+
+    def wrap(self, model: torch.nn.Module, strategy: str, device: torch.device,
+             compute_dtype: torch.dtype | None = None) -> torch.nn.Module:
         """The module the update's forward/backward goes through: ``model`` itself for one process, DDP or
         FSDP2 around it for several. Both keep the parameters of ``model`` (FSDP2 shards them in place)."""
         if strategy not in ("ddp", "fsdp"):
@@ -59,7 +65,7 @@ class Distributed:
         if not self.enabled:
             return model
         if strategy == "fsdp":
-            return shard_fsdp2(model)
+            return shard_fsdp2(model, compute_dtype)
         from torch.nn.parallel import DistributedDataParallel
 
         # broadcast_buffers off: no batch-norm statistics in a causal LM, only constant buffers (rotary
@@ -77,6 +83,56 @@ class Distributed:
         if hasattr(train_model, "set_requires_gradient_sync"):  # FSDP2
             return _fsdp_no_sync(train_model)
         return contextlib.nullcontext()
+
+    @contextlib.contextmanager
+    def full_weights(self, model: torch.nn.Module):
+        """Under FSDP2: every rank gathers the whole model once (a collective, so all ranks enter together) and
+        keeps it until the block ends, so the forwards inside (sampling, no-grad scoring, rank 0's evaluation)
+        run without collectives and ranks may run different numbers of them. Otherwise a no-op."""
+        if not self.sharded:
+            yield
+            return
+        from torch.distributed.fsdp import FSDPModule
+
+        modules = [module for module in model.modules() if isinstance(module, FSDPModule)]
+        for module in modules:
+            module.set_reshard_after_forward(False, recurse=False)
+            module.unshard()
+        try:
+            yield
+        finally:
+            for module in modules:
+                module.reshard()
+                module.set_reshard_after_forward(True, recurse=False)
+
+    def full_state_dict(self, model: torch.nn.Module) -> dict | None:
+        """Under FSDP2: the whole model's state dict on CPU on rank 0 (collective; None elsewhere). Otherwise
+        None: the model saves itself."""
+        if not self.sharded:
+            return None
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+        state = get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+        return state if self.is_main else None
+
+    def full_optimizer_state(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict:
+        """The optimizer's state dict as one process would have it: under FSDP2 gathered from the shards
+        (collective; the whole dict on rank 0), otherwise the optimizer's own."""
+        if not self.sharded:
+            return optimizer.state_dict()
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_optimizer_state_dict
+
+        return get_optimizer_state_dict(model, optimizer,
+                                        options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+
+    def load_optimizer_state(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict) -> None:
+        """Restore a state saved by ``full_optimizer_state`` (under FSDP2 each rank keeps its shard of it)."""
+        if not self.sharded:
+            optimizer.load_state_dict(state)
+            return
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, set_optimizer_state_dict
+
+        set_optimizer_state_dict(model, optimizer, state, options=StateDictOptions(full_state_dict=True))
 
     # numbers and objects ---------------------------------------------------------------------------------
     def sum_numbers(self, values: list[float], device: torch.device) -> list[float]:
@@ -131,10 +187,15 @@ class Distributed:
             dist.destroy_process_group()
 
 
-def shard_fsdp2(model: torch.nn.Module) -> torch.nn.Module:
+def shard_fsdp2(model: torch.nn.Module, compute_dtype: torch.dtype | None = None) -> torch.nn.Module:
     """FSDP2: each transformer block is its own shard group (gathered for its forward/backward, freed after),
-    then the root (embeddings, final norm, head)."""
-    from torch.distributed.fsdp import fully_shard
+    then the root (embeddings, final norm, head). With bf16 compute the gathered weights are bf16 (half the
+    traffic) while the sharded master weights, gradients' reduction and AdamW stay float32."""
+    from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
+
+    policy = MixedPrecisionPolicy()
+    if compute_dtype is not None and compute_dtype != torch.float32:
+        policy = MixedPrecisionPolicy(param_dtype=compute_dtype, reduce_dtype=torch.float32)
 
     block_names = set(getattr(model, "_no_split_modules", None) or [])
     blocks = [module for module in model.modules() if type(module).__name__ in block_names]
@@ -142,8 +203,8 @@ def shard_fsdp2(model: torch.nn.Module) -> torch.nn.Module:
         raise ValueError(f"FSDP2 needs the model's transformer blocks; {type(model).__name__} names none "
                          f"(_no_split_modules)")
     for block in blocks:
-        fully_shard(block)
-    fully_shard(model)
+        fully_shard(block, mp_policy=policy)
+    fully_shard(model, mp_policy=policy)
     return model
 
 

@@ -9,6 +9,7 @@ copy of the weights must take the new ones in ``weights_updated`` after every op
 
 from __future__ import annotations
 
+import contextlib
 from typing import Protocol
 
 import torch
@@ -32,13 +33,19 @@ class GenerationBackend(Protocol):
 class LocalGeneration:
     """Our batched sampler with a KV cache, on the policy being trained (same weights, nothing to sync)."""
 
-    def __init__(self, model: torch.nn.Module, tokenizer, compute_dtype: torch.dtype | None = None):
+    def __init__(self, model: torch.nn.Module, tokenizer, compute_dtype: torch.dtype | None = None,
+                 weights_context=None):
         self.model = model
         self.tokenizer = tokenizer
         self.compute_dtype = compute_dtype
+        # Entered around each call: under FSDP2 it gathers the whole model once, so the decode loop's forwards
+        # need no collectives and ranks may stop at different lengths.
+        self.weights_context = weights_context or contextlib.nullcontext
 
     def generate(self, prompts: list[str] | None = None, **options) -> list[sampling.Completion]:
-        return sampling.generate(self.model, self.tokenizer, prompts, compute_dtype=self.compute_dtype, **options)
+        with self.weights_context():
+            return sampling.generate(self.model, self.tokenizer, prompts, compute_dtype=self.compute_dtype,
+                                     **options)
 
     def weights_updated(self) -> None:
         pass  # it samples from the live policy

@@ -147,13 +147,14 @@ def make_record(*, run_id: str, step: int, layer: int, group: int, sample: int, 
     }
 
 
-def assign_advantages(records: list[dict], group_size: int, scale_rewards: str) -> list[list[float]]:
+def assign_advantages(records: list[dict], group_size: int, scale_rewards: str,
+                      batch_std: float | None = None) -> list[list[float]]:
     """Fill advantage / group mean / group std into consecutive groups of ``group_size`` records; return
-    each group's rewards."""
+    each group's rewards. ``batch_std``: the std of the layer's rewards on all ranks (scale_rewards batch)."""
     if not records:
         return []
     rewards = torch.tensor([record["reward"] for record in records], dtype=torch.float64).view(-1, group_size)
-    result = algorithm.group_advantages(rewards, scale_rewards)
+    result = algorithm.group_advantages(rewards, scale_rewards, batch_std)
     for index, record in enumerate(records):
         group, member = divmod(index, group_size)
         record["advantage"] = float(result.advantages[group, member])
@@ -209,6 +210,7 @@ class Trainer:
         self.last_eval_step: int | None = None
         self.last_saved_step: int | None = None
         self.resumed_reference_sha256: str | None = None  # from run.json when resuming (older runs: None)
+        self.other_ranks_rng: list[dict] = []  # on rank 0: ranks 1.. random states after the last update
 
     # setup ------------------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -231,15 +233,19 @@ class Trainer:
         if not self.resume:
             self._refuse_to_overwrite()
         self._load_models(resume_from)
+        # DDP or FSDP2 around the policy for the update's forward/backward; sampling and no-grad scoring use
+        # self.model, the same parameters. The optimizer comes after: FSDP2 replaces them by sharded ones.
+        self.train_model = self.dist.wrap(self.model, config["distributed_strategy"], self.device,
+                                          self.compute_dtype)
         self.optimizer = optim.build_optimizer(self.model, config["learning_rate"], config["weight_decay"])
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(config))
-        # DDP or FSDP2 around the policy for the update's forward/backward; sampling and no-grad scoring use
-        # self.model, the same parameters.
-        self.train_model = self.dist.wrap(self.model, config["distributed_strategy"], self.device)
-        self.generation: GenerationBackend = LocalGeneration(self.model, self.tokenizer, self.compute_dtype)
+        self.generation: GenerationBackend = LocalGeneration(
+            self.model, self.tokenizer, self.compute_dtype, weights_context=lambda: self.dist.full_weights(self.model))
         if resume_from:
             folder, state = resume_from
-            rng_state = checkpoint.load_training_state(folder, self.optimizer, self.scheduler)
+            rng_state = checkpoint.load_training_state(
+                folder, self.optimizer, self.scheduler, rank=self.dist.rank,
+                load_optimizer=lambda saved: self.dist.load_optimizer_state(self.model, self.optimizer, saved))
             checkpoint.restore_rng(rng_state, {"trainer": self.trainer_rng}, self.generator)
             self.stream.skip(int(state["problems_consumed"]))
             self.step = int(state["step"])
@@ -447,7 +453,7 @@ class Trainer:
                 record_id=rollout_id(step, first_group + question, member), problem=problem,
                 prompt=layer1_prompts[question], completion=completion, verdict=verdict,
                 reward=verdict.reward, rewards=dict(verdict.components), step_labeller=self.step_labeller))
-        assign_advantages(layer1_records, group_size, config["scale_rewards"])
+        assign_advantages(layer1_records, group_size, config["scale_rewards"], self._batch_std(layer1_records))
         samples = [TrainingSample(c.prompt_ids, c.completion_ids, r["advantage"]) for c, r in zip(layer1, layer1_records)]
 
         # Layer 2: a GRPO group of corrections per chosen layer-1 answer.
@@ -476,7 +482,8 @@ class Trainer:
                     record_id=f"{item.parent['id']}-l2-{member:03d}", problem=problem, prompt=item.prompt,
                     completion=completion, verdict=verdict, reward=float(sum(rewards.values())), rewards=rewards,
                     parent=item.parent, guiding_phrase=item.guiding_phrase, step_labeller=self.step_labeller))
-            group_rewards = assign_advantages(layer2_records, correction_size, config["scale_rewards"])
+            group_rewards = assign_advantages(layer2_records, correction_size, config["scale_rewards"],
+                                              self._batch_std(layer2_records))
             if config["correction_bonus"]:
                 apply_correction_bonus(layer2_records, correction_size, config["correction_bonus"])
             for index, (completion, record) in enumerate(zip(layer2_completions, layer2_records)):
@@ -514,7 +521,16 @@ class Trainer:
                         for mb in micro_batches]
         temperature, dtype = config["temperature"], self.compute_dtype
         with_kl = config["beta"] > 0
-        with torch.no_grad():
+        real_micro_batches = len(packed)
+        if self.dist.sharded:
+            # Every forward of a sharded model is a collective: all ranks run as many micro-batches as the
+            # busiest one, the extra ones a copy of a real micro-batch with loss weight 0 (no gradient).
+            most = int(max(self.dist.all_gather(len(packed))))
+            for _ in range(most - len(packed)):
+                packed.append(packed[-1])
+                advantages.append(advantages[-1])
+                loss_weights.append(torch.zeros_like(loss_weights[-1]))
+        with torch.no_grad(), self.dist.full_weights(self.model):
             reference_logprobs = [self._reference_logprobs(batch) if with_kl else None for batch in packed]
             # num_iterations == 1: pi_old is the current policy, so its log-probs are the live ones, detached
             # (TRL does the same). Otherwise they are frozen here, before the first optimizer step.
@@ -538,6 +554,8 @@ class Trainer:
                                                  max_completion_length=config["max_completion_length"],
                                                  total_micro_batches=total_micro_batches, sequence_weights=weight)
                     (share * self.dist.gradient_scale).backward()
+                if index >= real_micro_batches:
+                    continue  # a stand-in for the collective's sake: not part of this rank's statistics
                 mask = batch.completion_mask
                 sums["loss"] += float(share.detach())
                 sums["tokens"] += float(mask.sum())
@@ -554,6 +572,9 @@ class Trainer:
                 self.protocol.warning(message)
         learning_rate = self.scheduler.get_last_lr()[0]
         self.scheduler.step()
+        # Ranks 1.. send rank 0 their random states, for its next checkpoint (nothing random runs in between).
+        rank_rng = self.dist.gather(checkpoint.capture_rng({"trainer": self.trainer_rng}, self.generator))
+        self.other_ranks_rng = rank_rng[1:]
         loss, kl_sum, clipped, tokens = self.dist.sum_numbers(
             [sums["loss"], sums["kl"], sums["clipped"], sums["tokens"]], self.device)
         iterations = config["num_iterations"]
@@ -566,6 +587,16 @@ class Trainer:
             "skipped_optimizer_steps": skipped,
             "seconds": time.perf_counter() - began,
         }
+
+    def _batch_std(self, records: list[dict]) -> float | None:
+        """scale_rewards "batch": the population std of these records' rewards over all ranks (a collective:
+        every rank calls it at the same point); None otherwise."""
+        if self.config["scale_rewards"] != "batch":
+            return None
+        rewards = [float(record["reward"]) for record in records]
+        count, total, squares = self.dist.sum_numbers(
+            [len(rewards), sum(rewards), sum(r * r for r in rewards)], self.device)
+        return algorithm.population_std(count, total, squares)
 
     def _reference_logprobs(self, batch):
         """pi_ref's log-probs: the frozen copy, or under LoRA the policy with its adapter switched off."""
@@ -624,28 +655,47 @@ class Trainer:
 
     # checkpoints and evaluation ---------------------------------------------------------------------
     def save(self, requested: bool = False) -> None:
-        """Checkpoint the last completed step (rank 0 writes; everyone has the same weights). A step is saved
-        once; asking again (``requested``, the "checkpoint" command) only re-announces it."""
-        if not self.writer:
+        """Checkpoint the last completed step (rank 0 writes; under DDP everyone has the same weights, under
+        FSDP2 every rank takes part in gathering them). A step is saved once; asking again (``requested``, the
+        "checkpoint" command) only re-announces it. The command reaches rank 0 alone, so under FSDP2 it cannot
+        gather the shards: it re-announces the last checkpoint (saves happen at save_steps, on stop, at the end)."""
+        if requested and self.dist.sharded and self.last_saved_step != self.step:
+            if self.writer:
+                self.protocol.warning("with distributed_strategy fsdp a checkpoint is written at save_steps, on "
+                                      "stop and at the end; the checkpoint command re-announces the last one")
+                if self.last_checkpoint:
+                    self.protocol.emit("checkpoint", step=self.last_saved_step,
+                                       path=str(self.run_dir / self.last_checkpoint))
             return
         if self.last_saved_step == self.step:
-            if requested and self.last_checkpoint:
+            if requested and self.last_checkpoint and self.writer:
                 self.protocol.emit("checkpoint", step=self.step, path=str(self.run_dir / self.last_checkpoint))
+            return
+        # Collective under FSDP2 (whole state dicts on rank 0); the objects' own state otherwise.
+        model_state = self.dist.full_state_dict(self.model)
+        optimizer_state = self.dist.full_optimizer_state(self.model, self.optimizer) if self.dist.sharded else None
+        self.last_saved_step = self.step
+        if not self.writer:
             return
         folder = checkpoint.save_checkpoint(
             self.writer.checkpoints_dir, self.step, model=self.model, tokenizer=self.tokenizer,
             optimizer=self.optimizer, scheduler=self.scheduler,
             rng_state=checkpoint.capture_rng({"trainer": self.trainer_rng}, self.generator),
             metrics_lines=self.writer.metrics_line_count(), rollout_lines=self.writer.rollout_line_count(self.step),
-            extra={"problems_consumed": self.stream.consumed, "run_id": self.run_id})
+            extra={"problems_consumed": self.stream.consumed, "run_id": self.run_id},
+            model_state=model_state, optimizer_state=optimizer_state, other_ranks_rng=self.other_ranks_rng)
         checkpoint.prune_checkpoints(self.writer.checkpoints_dir, self.config["save_total_limit"])
         self.last_checkpoint = str(folder.relative_to(self.run_dir))
         self.write_manifest()
-        self.last_saved_step = self.step
         self.protocol.emit("checkpoint", step=self.step, path=str(folder))
 
     def run_evaluation(self) -> None:
         self.last_eval_step = self.step
+        with self.dist.full_weights(self.model):  # FSDP2: rank 0 evaluates on the whole model, alone
+            self._evaluate_on_main()
+        self._barrier()
+
+    def _evaluate_on_main(self) -> None:
         if self.writer:
             config = self.config
             result = evaluate(
@@ -660,7 +710,6 @@ class Trainer:
             self.protocol.emit("eval", step=self.step, path=str(path), metrics=result["metrics"])
             m = result["metrics"]
             log.info("eval at step %d: Acc@t1 %s, Acc@t2 %s", self.step, _fmt(m["acc_t1"]), _fmt(m["acc_t2"]))
-        self._barrier()
 
 
 def _groups(records: list[dict], key: str) -> list[list[float]]:

@@ -147,3 +147,15 @@ def test_correction_bonus_survives_group_normalisation():
 def test_masked_mean():
     assert masked_mean(torch.tensor([[1.0, 3.0, 100.0]]), torch.tensor([[1, 1, 0]])) == 2.0
     assert masked_mean(torch.tensor([[1.0]]), torch.tensor([[0]])) is None
+
+
+def test_batch_std_from_all_ranks():
+    from mgrpo.algorithm import population_std
+
+    # Rank 0 holds [[1, 0]], rank 1 [[1, 1]]: the batch std is that of (1, 0, 1, 1) = sqrt(3/4 * 1/4).
+    count, total, squares = 4, 3.0, 3.0
+    std = population_std(count, total, squares)
+    assert std == pytest.approx(math.sqrt(3) / 4)
+    local = group_advantages(torch.tensor([[1.0, 0.0]]), "batch", batch_std=std).advantages
+    assert local[0].tolist() == pytest.approx([0.5 / (std + 1e-4), -0.5 / (std + 1e-4)])
+    assert population_std(0, 0.0, 0.0) == 0.0
