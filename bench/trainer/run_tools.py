@@ -91,3 +91,92 @@ def samples_generated(metrics_lines: list[dict]) -> int:
         if line.get("layer2"):
             total += line["layer2"]["samples"]
     return total
+
+
+# Keys that change when or how long a run is observed, not what it learns in the steps it shares with another.
+SCHEDULE_KEYS = ("max_steps", "eval_steps", "save_steps", "save_total_limit")
+
+
+def run_covers(run: dict, config: dict) -> bool:
+    """Whether a finished run (its run.json as a dict) trained exactly what ``config`` would for its first
+    ``config['max_steps']`` steps: every key equal except the schedule keys, and at least that many steps
+    done. A longer run contains a shorter one only when the learning rate does not depend on max_steps
+    (lr_scheduler_type constant), so otherwise max_steps must be equal too."""
+    stored = run.get("config") or {}
+    if run.get("status") != "finished" or set(stored) != set(config):
+        return False
+    ignored = set(SCHEDULE_KEYS) if config["lr_scheduler_type"] == "constant" else set(SCHEDULE_KEYS) - {"max_steps"}
+    if any(stored[key] != config[key] for key in config if key not in ignored):
+        return False
+    return (run.get("completed_steps") or 0) >= config["max_steps"]
+
+
+def find_covering_run(pool: Path, config: dict, eval_steps: list[int]) -> Path | None:
+    """A run directory under ``pool`` that covers ``config`` at ``eval_steps`` (run_covers), checked against
+    the evaluation files actually present."""
+    for run_json in sorted(pool.glob("*/run.json")):
+        try:
+            run = json.loads(run_json.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            continue
+        if run_covers(run, config) and all(
+                (run_json.parent / "eval" / f"step-{step:06d}.json").is_file() for step in eval_steps):
+            return run_json.parent
+    return None
+
+
+def train_or_reuse(config: dict, pool: Path, name: str, eval_steps: list[int], reuse: bool) -> tuple[Path, bool]:
+    """(run directory, reused): with ``reuse`` a run under ``pool`` that covers ``config`` (find_covering_run),
+    else a new run ``pool/name`` trained from scratch."""
+    if reuse:
+        found = find_covering_run(pool, config, eval_steps)
+        if found is not None:
+            return found, True
+    config_path = write_config(pool / f"{name}.config.json", config)
+    train(config_path, pool / name, pool / f"{name}.log")
+    return pool / name, False
+
+
+def load_run(run_dir: Path, upto: int | None = None) -> dict:
+    """A finished run as the benchmarks read it, up to step ``upto`` (default: its end): its config, metrics
+    lines, and for every evaluated step the evaluation with the samples generated and the training seconds
+    spent up to that step (sampling + update; start-up and evaluations excluded)."""
+    run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    lines = [line for line in read_metrics(run_dir) if upto is None or line["step"] <= upto]
+    samples, seconds = {0: 0}, {0: 0.0}
+    for line in lines:
+        samples[line["step"]] = samples[line["step"] - 1] + samples_generated([line])
+        seconds[line["step"]] = seconds[line["step"] - 1] + line["step_seconds"]
+    evals = {}
+    for path in sorted((run_dir / "eval").glob("step-*.json")):
+        step = int(path.stem.split("-")[1])
+        if upto is not None and step > upto:
+            continue
+        evals[step] = json.loads(path.read_text(encoding="utf-8"))
+    return {"config": run["config"], "lines": lines, "evals": evals, "samples_at": samples, "seconds_at": seconds,
+            "steps": len(lines)}
+
+
+def outcome_columns(eval_result: dict, chain_task: bool):
+    """One row per held-out problem, in evaluation order: stats.OUTCOME_COLUMNS as 0/1 floats.
+
+    The flawed columns mark a right answer whose chain has a wrong, missing or extra step (the chain task's
+    step checker, mgrpo.steps.label_chain_steps); they are 0 for other tasks (no exact step checker)."""
+    import numpy as np
+
+    from mgrpo.steps import label_chain_steps
+    from mgrpo.task import step_spans
+
+    def flawed(problem: dict, completion: str, correct: bool) -> bool:
+        if not correct or not chain_task:
+            return False
+        spans = step_spans(completion)
+        return label_chain_steps(problem["question"], completion, spans).first_wrong_step is not None
+
+    rows = []
+    # The row layout is stats.OUTCOME_COLUMNS.
+    for problem in eval_result["problems"]:
+        t1, t2 = bool(problem["t1_correct"]), bool(problem["t2_correct"])
+        rows.append([t1, t2, (not t1) and t2, t1 and not t2,
+                     flawed(problem, problem["t1_completion"], t1), flawed(problem, problem["t2_completion"], t2)])
+    return np.asarray(rows, dtype=float).reshape(len(rows), 6)

@@ -130,3 +130,42 @@ def ratio(numerator: Statistic, denominator: Statistic) -> Statistic:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(bottom > 0, top / np.where(bottom > 0, bottom, 1), np.nan)
     return compute
+
+
+# --------------------------------------------------------------------------------------------------
+# The self-correction table (MGRPO.md) from per-problem outcome columns
+# --------------------------------------------------------------------------------------------------
+
+# One block of columns per policy, one row per held-out problem: right at t1, right at t2, wrong->right,
+# right->wrong, and right through a flawed chain (a wrong, missing or extra step) at t1 / t2.
+OUTCOME_COLUMNS = ("t1", "t2", "i2c", "c2i", "t1_flawed", "t2_flawed")
+
+
+def figure(name: str, block: int) -> Statistic:
+    """A figure of the policy whose outcome columns start at column ``block * len(OUTCOME_COLUMNS)``:
+    acc_t1, acc_t2, best (the higher of the two), delta, delta_i2c, delta_c2i, cl, cs, rss, flawed_t1,
+    flawed_t2 (share of right answers whose chain is flawed)."""
+    base = block * len(OUTCOME_COLUMNS)
+
+    def c(key: str) -> Statistic:
+        return column(base + OUTCOME_COLUMNS.index(key))
+
+    t1, t2 = c("t1"), c("t2")
+    one = lambda means: np.ones(means.shape[:-1])  # noqa: E731
+    figures: dict[str, Statistic] = {
+        "acc_t1": t1,
+        "acc_t2": t2,
+        "best": larger(t1, t2),
+        "delta": difference(t2, t1),
+        "delta_i2c": c("i2c"),
+        "delta_c2i": c("c2i"),
+        # CL = P(right at t2 | right at t1); right at both = right at t1 minus right->wrong.
+        "cl": ratio(difference(t1, c("c2i")), t1),
+        "cs": ratio(c("i2c"), difference(one, t1)),
+        "rss": ratio(lambda m: t2(m) - t1(m) ** 2, lambda m: 2 * t1(m) * (1 - t1(m))),
+        "flawed_t1": ratio(c("t1_flawed"), t1),
+        "flawed_t2": ratio(c("t2_flawed"), t2),
+    }
+    if name not in figures:
+        raise ValueError(f"unknown figure {name!r}; known: {', '.join(figures)}")
+    return figures[name]

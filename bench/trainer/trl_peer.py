@@ -10,7 +10,10 @@ onto GRPOConfig, so both read one source of truth:
 - prompts: ``layer1_template`` on the trainer's own training stream for ``seed`` (ProblemStream), in order,
   ``questions_per_step`` per optimizer step;
 - reward: ``mgrpo.task.verify`` wrapped as a TRL reward function (1.0 right, 0.0 wrong);
-- budget: ``max_steps * questions_per_step * num_generations`` sampled completions;
+- budget: ``max_steps`` generation rounds of ``questions_per_step * num_generations`` sampled completions. Our
+  trainer makes ``num_iterations`` optimizer steps per round; TRL generates once every ``num_iterations``
+  optimizer steps, so TRL gets ``max_steps * num_iterations`` optimizer steps. The samples reported are
+  counted as TRL generated them (every completion passes through the reward function once), not assumed;
 - beta, learning_rate, warmup_steps and schedule, weight_decay, max_grad_norm, epsilon, temperature, top_p
   (top-k off), max_completion_length, loss_type, scale_rewards, num_iterations.
 Differences left (TRL's, not configurable): its group std is the sample std (ours: population std), and it
@@ -63,6 +66,22 @@ def chain_correctness_reward(prompts, completions, answer, **_unused):
     return [verify(completion, truth).reward for completion, truth in zip(completions, answer)]
 
 
+class CountingReward:
+    """The TRL reward function, counting the completions it scores: TRL scores every completion it generates
+    exactly once, so the count is the number of samples TRL actually generated."""
+
+    __name__ = "chain_correctness_reward"  # TRL names the reward's log column after the callable
+
+    def __init__(self) -> None:
+        self.completions = 0
+        self.calls = 0
+
+    def __call__(self, prompts, completions, answer, **unused):
+        self.calls += 1
+        self.completions += len(completions)
+        return chain_correctness_reward(prompts, completions, answer, **unused)
+
+
 def build_dataset(problems, layer1_template: str):
     from datasets import Dataset
 
@@ -89,7 +108,9 @@ def run_peer(config: dict, out: Path, threads: int = 0) -> dict:
 
     steps, questions, group = config["max_steps"], config["questions_per_step"], config["num_generations"]
     batch = questions * group
+    iterations = config["num_iterations"]
     dataset = build_dataset(training_problems(config, steps * questions), config["layer1_template"])
+    reward = CountingReward()
     model_path = config["model_name_or_path"]
 
     tokenizer = AutoTokenizer.from_pretrained(model_path)
@@ -98,12 +119,13 @@ def run_peer(config: dict, out: Path, threads: int = 0) -> dict:
 
     grpo_args = GRPOConfig(
         output_dir=str(out / "trl-output"),
-        # Budget: each optimizer step generates one batch of questions_per_step * num_generations completions.
+        # Budget: one generation round of questions_per_step * num_generations completions every num_iterations
+        # optimizer steps (TRL reuses a round num_iterations times), as our trainer's step does.
         per_device_train_batch_size=batch,
         gradient_accumulation_steps=1,
         num_generations=group,
-        max_steps=steps,
-        num_iterations=config["num_iterations"],
+        max_steps=steps * iterations,
+        num_iterations=iterations,
         learning_rate=config["learning_rate"],
         lr_scheduler_type=SCHEDULERS[config["lr_scheduler_type"]],
         warmup_steps=config["warmup_steps"],
@@ -139,7 +161,7 @@ def run_peer(config: dict, out: Path, threads: int = 0) -> dict:
     )
     trainer = GRPOTrainer(
         model=model,
-        reward_funcs=[chain_correctness_reward],
+        reward_funcs=[reward],
         args=grpo_args,
         train_dataset=dataset,
         processing_class=tokenizer,
@@ -152,9 +174,14 @@ def run_peer(config: dict, out: Path, threads: int = 0) -> dict:
     tokenizer.save_pretrained(str(out / "model"))
 
     step_logs = [entry for entry in trainer.state.log_history if "reward" in entry]
+    if reward.completions != steps * batch:
+        print(f"WARNING: TRL generated {reward.completions} completions, not the {steps * batch} budgeted",
+              file=sys.stderr)
     summary = {
-        "steps": trainer.state.global_step,
-        "samples_generated": trainer.state.global_step * batch,
+        "steps": trainer.state.global_step // iterations,  # generation rounds: our trainer's steps
+        "optimizer_steps": trainer.state.global_step,
+        "samples_generated": reward.completions,
+        "reward_calls": reward.calls,
         "train_seconds": train_seconds,
         "reward_mean_per_step": [entry["reward"] for entry in step_logs],
         "kl_per_step": [entry.get("kl") for entry in step_logs],
