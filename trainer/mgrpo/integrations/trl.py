@@ -73,7 +73,9 @@ class LensRecorder:
         self.writer = RunWriter(run_dir) if self.main else None
         self.run_id = run_dir.resolve().name
         self.created = utc_now()
+        # Records of steps not yet logged (normally one step): a long run must not keep every step in memory.
         self.step_records: dict[int, list[dict]] = {}
+        self.last_generated_step: int | None = None
         self.generation_seconds: dict[int, float] = {}
         self.logprob_sources: set[str] = set()
         self.last_log_time = time.perf_counter()
@@ -143,6 +145,7 @@ class LensRecorder:
         _fill_group_stats(batch)
         records.extend(batch)
         self.generation_seconds[step] = self.generation_seconds.get(step, 0.0) + generation_seconds
+        self.last_generated_step = step
         self.writer.write_rollouts(step, records)
         self.write_manifest("running")
 
@@ -237,8 +240,7 @@ class LensRecorder:
             # TRL reused an earlier generation for this step (num_iterations > 1, steps_per_generation > 1):
             # an empty rollout file keeps "a metrics line means its rollout file is complete" true.
             self.writer.write_rollouts(step, [])
-            earlier = [generated for generated in self.step_records if generated < step]
-            line["rollouts_from_step"] = max(earlier) if earlier else None
+            line["rollouts_from_step"] = self.last_generated_step
         tokens = sum(record["completion_tokens"] for record in records)
         line["layer1"]["generation_seconds"] = generation
         line.update({
@@ -252,6 +254,9 @@ class LensRecorder:
             line["loss"] = _finite(logs.get("loss"))
         self.writer.append_metrics(line)
         self.completed_steps += 1
+        for done in [logged for logged in self.step_records if logged <= step]:
+            del self.step_records[done]
+            self.generation_seconds.pop(done, None)
         self.write_manifest("running")
 
     def write_manifest(self, status: str) -> None:
@@ -259,7 +264,6 @@ class LensRecorder:
             return
         args = self.trainer.args
         model = self.trainer.accelerator.unwrap_model(self.trainer.model)
-        steps = sorted(self.step_records)
         self.writer.write_manifest({
             "run_id": self.run_id, "name": self.name, "created": self.created, "updated": utc_now(),
             "status": status, "algorithm": "grpo",
@@ -275,7 +279,7 @@ class LensRecorder:
                        "absent_fields": sorted(({"correct"} if self.correct_from is None else set())
                                                | ({"token_logprobs", "token_offsets"} if not self.logprob_sources
                                                   else set())),
-                       "steps_recorded": steps[-1] if steps else 0},
+                       "last_step_recorded": self.last_generated_step or 0},
         })
 
 
