@@ -95,7 +95,11 @@ class LensRecorder:
         def log_and_record(logs, start_time=None):
             log(logs, start_time)
             if self.trainer.model.training and self.main and "loss" in logs:
-                self._metrics_line(logs)
+                try:
+                    self._metrics_line(logs)
+                except Exception as error:  # noqa: BLE001 - recording must never stop the user's training
+                    self._warn(f"MGRPO Lens could not write the metrics of step {self.trainer.state.global_step}: "
+                               f"{type(error).__name__}: {error}")
 
         # Instance attributes shadow the class's methods for this trainer only.
         self.trainer._generate_and_score_completions = generate_and_record
@@ -120,6 +124,18 @@ class LensRecorder:
         gathered = gather_object(local)  # every rank takes part; only the main process writes
         if not self.main:
             return
+        try:
+            self._write_batch(gathered, generation_seconds)
+        except Exception as error:  # noqa: BLE001 - recording must never stop the user's training
+            self._warn(f"MGRPO Lens could not record step {self.trainer.state.global_step + 1}: "
+                       f"{type(error).__name__}: {error}")
+
+    def _warn(self, message: str) -> None:
+        import warnings
+
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+
+    def _write_batch(self, gathered: list[dict], generation_seconds: float) -> None:
         logs = self.trainer._logs
         count = len(gathered)
         prompts = list(logs["prompt"])[-count:]
