@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { RunReader } from '../../extension/src/format/runReader';
 import type { CorrectionOutcome, RolloutRecord } from '../../extension/src/format/types';
@@ -169,7 +169,7 @@ describe('Runs tree model', () => {
       (({ label, description, contextValue, collapsible }) => ({ label, description, contextValue, collapsible }))(presentation(step1)),
       { label: 'step 1', description: 'Acc@t1 0.50 → Acc@t2 0.75', contextValue: 'mgrpoStep', collapsible: true },
     );
-    assert.match(presentation(step1).tooltip, /\| Acc@t1 → Acc@t2 \| 0\.500 → 0\.750 \|/);
+    assert.ok(presentation(step1).tooltip.includes('| Acc@t1 → Acc@t2 | 0\\.500 → 0\\.750 |'), 'numbers are escaped like any other cell');
 
     const [group0] = await childrenOf(step1, reader);
     const group = presentation(group0);
@@ -199,5 +199,17 @@ describe('Runs tree model', () => {
     const tooltip = presentation(scripted).tooltip;
     assert.ok(!tooltip.includes('<script>'), tooltip);
     assert.match(tooltip, /&lt;script&gt;alert\\\('x'\\\)&lt;\/script&gt;/);
+  });
+
+  it('escapes every value of a run tooltip, not only model text', () => {
+    const manifest = JSON.parse(readFileSync(path.join(FIXTURE_RUN, 'run.json'), 'utf8'));
+    const hostile = { ...manifest, run_id: '[x](command:evil)', status: '**finished**', algorithm: '<img src=x>', total_steps: '# 3' };
+    const node: RunTreeNode = { kind: 'run', id: 'r', runDir: '/runs/`a`|b', manifest: hostile, malformedLines: 2 };
+    const tooltip = presentation(node).tooltip;
+    for (const raw of ['[x](command:evil)', '**finished**', '<img', '`a`|b']) assert.ok(!tooltip.includes(raw), `${raw} reached the markdown: ${tooltip}`);
+    assert.ok(tooltip.includes('\\[x\\]\\(command:evil\\)'));
+    assert.ok(tooltip.includes('&lt;img src=x&gt;'));
+    assert.ok(tooltip.includes('| steps | 2 / \\# 3 |'), 'counts too');
+    assert.ok(tooltip.includes('| malformed lines | 2 skipped |'));
   });
 });

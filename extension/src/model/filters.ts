@@ -26,6 +26,11 @@ export const OUTCOME_WORDS: Record<CorrectionOutcome, string> = {
   'i->i': 'wrong -> wrong',
 };
 
+/** "c->i (right -> wrong)": how an outcome is named everywhere in the extension. */
+export function describeOutcome(outcome: CorrectionOutcome): string {
+  return `${outcome} (${OUTCOME_WORDS[outcome]})`;
+}
+
 export const FILTER_PRESETS: readonly FilterPreset[] = [
   { id: 'broke', label: 'Layer 2 broke a right answer', detail: 'corrections c->i', filter: { outcomes: ['c->i'] } },
   { id: 'fixed', label: 'Corrections that fixed a wrong answer', detail: 'corrections i->c', filter: { outcomes: ['i->c'] } },
@@ -69,7 +74,7 @@ export function describeFilter(filter: SampleFilter | undefined): string {
   if (preset) return preset.label;
   const parts: string[] = [];
   if (f.layer !== undefined) parts.push(`layer ${f.layer}`);
-  if (f.outcomes !== undefined) parts.push(f.outcomes.length === 0 ? 'no outcome' : `outcome ${f.outcomes.map((o) => `${o} (${OUTCOME_WORDS[o]})`).join(' or ')}`);
+  if (f.outcomes !== undefined) parts.push(f.outcomes.length === 0 ? 'no outcome' : `outcome ${f.outcomes.map(describeOutcome).join(' or ')}`);
   if (f.correct !== undefined) parts.push(f.correct ? 'correct' : 'wrong');
   if (f.minReward !== undefined && f.maxReward !== undefined) parts.push(`reward in [${f.minReward}, ${f.maxReward}]`);
   else if (f.minReward !== undefined) parts.push(`reward ≥ ${f.minReward}`);

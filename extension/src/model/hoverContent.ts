@@ -2,7 +2,7 @@
 // policy was writing it. Markdown; every piece of model text goes through escapeMarkdown.
 
 import type { RolloutRecord } from '../format/types';
-import { OUTCOME_WORDS } from './filters';
+import { describeOutcome } from './filters';
 import type { TraceStep } from './segmentation';
 import type { StepVerdict } from './stepTruth';
 import { clip, codeSpan, escapeMarkdown, formatNumber, formatPercent, formatSigned } from './text';
@@ -36,7 +36,7 @@ function tokenText(record: RolloutRecord, token: number): string {
 
 export function stepHoverMarkdown(record: RolloutRecord, step: TraceStep, ctx: StepHoverContext = {}): string {
   const lines: string[] = [];
-  const layer = record.layer === 2 ? `layer 2${record.outcome ? ` · ${record.outcome} (${OUTCOME_WORDS[record.outcome]})` : ''}` : 'layer 1';
+  const layer = record.layer === 2 ? `layer 2${record.outcome ? ` · ${describeOutcome(record.outcome)}` : ''}` : 'layer 1';
   lines.push(`**Step ${step.index + 1}** · ${layer} · ${record.correct ? 'right' : 'wrong'} answer`);
   lines.push('');
   lines.push(escapeMarkdown(clip(step.text, 160)));
@@ -82,7 +82,7 @@ export function stepTruthRows(truth: StepVerdict | undefined): string[] {
   const rows: string[] = [];
   if (truth.label !== null) {
     const first = truth.isFirstError ? ' · first wrong step' : '';
-    rows.push(`| step check | ${truth.label}${truth.source ? ` (${truth.source})` : ''}${first} |`);
+    rows.push(`| step check | ${escapeMarkdown(truth.label)}${truth.source ? ` (${escapeMarkdown(truth.source)})` : ''}${first} |`);
   }
   if (truth.value !== null) {
     const drop = truth.drop !== null ? ` · drop ${formatSigned(truth.drop, 2)}` : '';

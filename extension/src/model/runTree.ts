@@ -9,7 +9,7 @@
 
 import type { Layer1Sample, QuestionGroup, RunReader, ScanOptions } from '../format/runReader';
 import type { CorrectionOutcome, MetricsLine, RolloutRecord, RunManifest } from '../format/types';
-import { OUTCOME_WORDS, filterKey, isEmptyFilter, matchesFilter, type SampleFilter } from './filters';
+import { describeOutcome, filterKey, isEmptyFilter, matchesFilter, type SampleFilter } from './filters';
 import { clip, codeSpan, escapeMarkdown, formatNumber, formatSigned } from './text';
 
 interface NodeBase {
@@ -202,19 +202,25 @@ function accuracyChange(metrics: MetricsLine | undefined): string {
   return `Acc@t1 ${formatNumber(c.acc_t1)} → Acc@t2 ${formatNumber(c.acc_t2)}`;
 }
 
+/** A two-column Markdown table; every cell is plain text and is escaped here, numbers included. */
 function table(rows: [string, string][]): string {
-  return ['| | |', '|:--|:--|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)].join('\n');
+  return ['| | |', '|:--|:--|', ...rows.map(([k, v]) => `| ${escapeMarkdown(k)} | ${escapeMarkdown(v)} |`)].join('\n');
+}
+
+/** A bold heading line of plain text. */
+function heading(text: string): string {
+  return `**${escapeMarkdown(text)}**`;
 }
 
 function sampleTooltip(record: RolloutRecord, title: string): string {
   return [
-    `**${title}** ${codeSpan(record.id)}`,
+    `${heading(title)} ${codeSpan(record.id)}`,
     '',
     table([
       ['reward', formatNumber(record.reward)],
       ['advantage', formatSigned(record.advantage)],
       ['group reward', `mean ${formatNumber(record.group_reward_mean, 3)} · std ${formatNumber(record.group_reward_std, 3)}`],
-      ['answer', `${escapeMarkdown(clip(record.parsed_answer ?? '—', 60))} (truth ${escapeMarkdown(clip(record.ground_truth, 60))})`],
+      ['answer', `${clip(record.parsed_answer ?? '—', 60)} (truth ${clip(record.ground_truth, 60)})`],
       ['tokens', `${record.completion_tokens}${record.finish_reason === 'length' ? ' (hit the length limit)' : ''}`],
     ]),
     '',
@@ -224,108 +230,124 @@ function sampleTooltip(record: RolloutRecord, title: string): string {
 
 export function presentation(node: RunTreeNode): NodePresentation {
   switch (node.kind) {
-    case 'run': {
-      const m = node.manifest;
-      // run.json is rewritten at checkpoints; metrics.jsonl grows every step, so a live run's progress is the larger.
-      const stepsDone = Math.max(m.completed_steps, node.lastMetrics?.step ?? 0);
-      const status = RUN_STATUS_ICONS[m.status] ?? { icon: 'circle-outline', color: undefined };
-      const rows: [string, string][] = [
-        ['run', escapeMarkdown(m.run_id)],
-        ['status', m.status + (m.error ? `: ${escapeMarkdown(clip(m.error, 200))}` : '')],
-        ['algorithm', m.algorithm],
-        ['model', escapeMarkdown(m.model.name_or_path)],
-        ['steps', `${stepsDone} / ${m.total_steps}`],
-        ['folder', escapeMarkdown(node.runDir)],
-      ];
-      if (node.lastMetrics) rows.push(['last step', accuracyChange(node.lastMetrics)]);
-      if (node.malformedLines > 0) rows.push(['malformed lines', `${node.malformedLines} skipped`]);
-      return {
-        label: m.name ?? m.run_id,
-        description: [`${m.status} · ${stepsDone}/${m.total_steps}`, accuracyChange(node.lastMetrics), node.malformedLines > 0 ? `⚠ ${node.malformedLines} malformed` : '']
-          .filter(Boolean)
-          .join(' · '),
-        tooltip: `**${escapeMarkdown(m.name ?? m.run_id)}**\n\n${table(rows)}`,
-        icon: status.icon,
-        color: status.color,
-        contextValue: CONTEXT_VALUES.run,
-        collapsible: true,
-      };
-    }
-    case 'step': {
-      const m = node.metrics;
-      const rows: [string, string][] = [];
-      if (m) {
-        rows.push(['layer 1 reward', `mean ${formatNumber(m.layer1.reward_mean, 3)} · std ${formatNumber(m.layer1.reward_std, 3)}`]);
-        if (m.layer2) rows.push(['layer 2 reward', `mean ${formatNumber(m.layer2.reward_mean, 3)} · std ${formatNumber(m.layer2.reward_std, 3)}`]);
-        if (m.correction) {
-          const c = m.correction;
-          rows.push(['Acc@t1 → Acc@t2', `${formatNumber(c.acc_t1, 3)} → ${formatNumber(c.acc_t2, 3)}`]);
-          rows.push(['Δ (i→c, c→i)', `${formatSigned(c.delta)} (${formatNumber(c.delta_i2c, 3)}, ${formatNumber(c.delta_c2i, 3)})`]);
-          rows.push(['CL · CS · RSS', `${formatNumber(c.cl, 3)} · ${formatNumber(c.cs, 3)} · ${formatNumber(c.rss, 3)}`]);
-        }
-        rows.push(['loss · KL', `${formatNumber(m.loss, 4)} · ${formatNumber(m.kl, 4)}`]);
-      }
-      const matches = node.matches !== undefined ? `${node.matches} matching` : '';
-      return {
-        label: `step ${node.step}`,
-        description: [matches, accuracyChange(m) || 'in progress'].filter(Boolean).join(' · '),
-        tooltip: `**step ${node.step}**${rows.length > 0 ? `\n\n${table(rows)}` : '\n\nno metrics line yet (step in progress)'}`,
-        icon: 'layers',
-        color: undefined,
-        contextValue: CONTEXT_VALUES.step,
-        collapsible: true,
-      };
-    }
-    case 'group': {
-      const g = node.group;
-      let right1 = 0;
-      let right2 = 0;
-      let total2 = 0;
-      for (const s of g.layer1) {
-        if (s.record.correct) right1 += 1;
-        for (const c of s.corrections) {
-          total2 += 1;
-          if (c.correct) right2 += 1;
-        }
-      }
-      const counts = `layer 1 ${right1}/${g.layer1.length} right${total2 > 0 ? ` · layer 2 ${right2}/${total2} right` : ''}`;
-      const matches = node.filter ? `${countMatches(g, node.filter)} matching · ` : '';
-      return {
-        label: `q ${g.group} · ${clip(g.question, 60)}`,
-        description: matches + counts,
-        tooltip: `**question ${g.group}** ${codeSpan(g.questionId)} · ${counts}\n\n${escapeMarkdown(clip(g.question, 500))}`,
-        icon: 'question',
-        color: undefined,
-        contextValue: CONTEXT_VALUES.group,
-        collapsible: g.layer1.length > 0,
-      };
-    }
-    case 'layer1': {
-      const r = node.sample.record;
-      const corrections = node.sample.corrections.length;
-      return {
-        label: `${mark(r.correct)} sample ${r.sample}  r=${formatNumber(r.reward)}`,
-        description: `adv ${formatSigned(r.advantage)} · ${r.completion_tokens} tok${corrections > 0 ? ` · ${corrections} correction${corrections === 1 ? '' : 's'}` : ''}`,
-        tooltip: sampleTooltip(r, `layer-1 sample ${r.sample} · ${r.correct ? 'right' : 'wrong'}`),
-        icon: r.correct ? 'pass' : 'error',
-        color: r.correct ? 'testing.iconPassed' : 'testing.iconFailed',
-        contextValue: CONTEXT_VALUES.layer1,
-        collapsible: node.corrections.length > 0,
-      };
-    }
-    case 'layer2': {
-      const r = node.record;
-      const look = r.outcome ? OUTCOME_ICONS[r.outcome] : { icon: r.correct ? 'pass' : 'error', color: undefined };
-      const outcome = r.outcome ?? '?';
-      return {
-        label: `${mark(r.correct)} ${outcome}  r=${formatNumber(r.reward)}`,
-        description: `adv ${formatSigned(r.advantage)} · ${r.completion_tokens} tok${r.guiding_phrase ? ` · “${clip(r.guiding_phrase, 40)}”` : ''}`,
-        tooltip: sampleTooltip(r, `correction ${r.sample}${r.outcome ? ` · ${r.outcome} (${OUTCOME_WORDS[r.outcome]})` : ''}`),
-        icon: look.icon,
-        color: look.color,
-        contextValue: CONTEXT_VALUES.layer2,
-        collapsible: false,
-      };
+    case 'run':
+      return runPresentation(node);
+    case 'step':
+      return stepPresentation(node);
+    case 'group':
+      return groupPresentation(node);
+    case 'layer1':
+      return layer1Presentation(node);
+    case 'layer2':
+      return layer2Presentation(node);
+  }
+}
+
+function runPresentation(node: RunNode): NodePresentation {
+  const m = node.manifest;
+  // run.json is rewritten at checkpoints; metrics.jsonl grows every step, so a live run's progress is the larger.
+  const stepsDone = Math.max(m.completed_steps, node.lastMetrics?.step ?? 0);
+  const status = RUN_STATUS_ICONS[m.status] ?? { icon: 'circle-outline', color: undefined };
+  const rows: [string, string][] = [
+    ['run', m.run_id],
+    ['status', m.status + (m.error ? `: ${clip(m.error, 200)}` : '')],
+    ['algorithm', m.algorithm],
+    ['model', m.model.name_or_path],
+    ['steps', `${stepsDone} / ${m.total_steps}`],
+    ['folder', node.runDir],
+  ];
+  if (node.lastMetrics) rows.push(['last step', accuracyChange(node.lastMetrics)]);
+  if (node.malformedLines > 0) rows.push(['malformed lines', `${node.malformedLines} skipped`]);
+  return {
+    label: m.name ?? m.run_id,
+    description: [`${m.status} · ${stepsDone}/${m.total_steps}`, accuracyChange(node.lastMetrics), node.malformedLines > 0 ? `⚠ ${node.malformedLines} malformed` : '']
+      .filter(Boolean)
+      .join(' · '),
+    tooltip: `${heading(m.name ?? m.run_id)}\n\n${table(rows)}`,
+    icon: status.icon,
+    color: status.color,
+    contextValue: CONTEXT_VALUES.run,
+    collapsible: true,
+  };
+}
+
+function stepRows(m: MetricsLine): [string, string][] {
+  const rows: [string, string][] = [];
+  rows.push(['layer 1 reward', `mean ${formatNumber(m.layer1.reward_mean, 3)} · std ${formatNumber(m.layer1.reward_std, 3)}`]);
+  if (m.layer2) rows.push(['layer 2 reward', `mean ${formatNumber(m.layer2.reward_mean, 3)} · std ${formatNumber(m.layer2.reward_std, 3)}`]);
+  if (m.correction) {
+    const c = m.correction;
+    rows.push(['Acc@t1 → Acc@t2', `${formatNumber(c.acc_t1, 3)} → ${formatNumber(c.acc_t2, 3)}`]);
+    rows.push(['Δ (i→c, c→i)', `${formatSigned(c.delta)} (${formatNumber(c.delta_i2c, 3)}, ${formatNumber(c.delta_c2i, 3)})`]);
+    rows.push(['CL · CS · RSS', `${formatNumber(c.cl, 3)} · ${formatNumber(c.cs, 3)} · ${formatNumber(c.rss, 3)}`]);
+  }
+  rows.push(['loss · KL', `${formatNumber(m.loss, 4)} · ${formatNumber(m.kl, 4)}`]);
+  return rows;
+}
+
+function stepPresentation(node: StepNode): NodePresentation {
+  const m = node.metrics;
+  const matches = node.matches !== undefined ? `${node.matches} matching` : '';
+  return {
+    label: `step ${node.step}`,
+    description: [matches, accuracyChange(m) || 'in progress'].filter(Boolean).join(' · '),
+    tooltip: `${heading(`step ${node.step}`)}\n\n${m ? table(stepRows(m)) : 'no metrics line yet (step in progress)'}`,
+    icon: 'layers',
+    color: undefined,
+    contextValue: CONTEXT_VALUES.step,
+    collapsible: true,
+  };
+}
+
+function groupPresentation(node: GroupNode): NodePresentation {
+  const g = node.group;
+  let right1 = 0;
+  let right2 = 0;
+  let total2 = 0;
+  for (const s of g.layer1) {
+    if (s.record.correct) right1 += 1;
+    for (const c of s.corrections) {
+      total2 += 1;
+      if (c.correct) right2 += 1;
     }
   }
+  const counts = `layer 1 ${right1}/${g.layer1.length} right${total2 > 0 ? ` · layer 2 ${right2}/${total2} right` : ''}`;
+  const matches = node.filter ? `${countMatches(g, node.filter)} matching · ` : '';
+  return {
+    label: `q ${g.group} · ${clip(g.question, 60)}`,
+    description: matches + counts,
+    tooltip: `${heading(`question ${g.group}`)} ${codeSpan(g.questionId)} · ${escapeMarkdown(counts)}\n\n${escapeMarkdown(clip(g.question, 500))}`,
+    icon: 'question',
+    color: undefined,
+    contextValue: CONTEXT_VALUES.group,
+    collapsible: g.layer1.length > 0,
+  };
+}
+
+function layer1Presentation(node: Layer1Node): NodePresentation {
+  const r = node.sample.record;
+  const corrections = node.sample.corrections.length;
+  return {
+    label: `${mark(r.correct)} sample ${r.sample}  r=${formatNumber(r.reward)}`,
+    description: `adv ${formatSigned(r.advantage)} · ${r.completion_tokens} tok${corrections > 0 ? ` · ${corrections} correction${corrections === 1 ? '' : 's'}` : ''}`,
+    tooltip: sampleTooltip(r, `layer-1 sample ${r.sample} · ${r.correct ? 'right' : 'wrong'}`),
+    icon: r.correct ? 'pass' : 'error',
+    color: r.correct ? 'testing.iconPassed' : 'testing.iconFailed',
+    contextValue: CONTEXT_VALUES.layer1,
+    collapsible: node.corrections.length > 0,
+  };
+}
+
+function layer2Presentation(node: Layer2Node): NodePresentation {
+  const r = node.record;
+  const look = r.outcome ? OUTCOME_ICONS[r.outcome] : { icon: r.correct ? 'pass' : 'error', color: undefined };
+  return {
+    label: `${mark(r.correct)} ${r.outcome ?? '?'}  r=${formatNumber(r.reward)}`,
+    description: `adv ${formatSigned(r.advantage)} · ${r.completion_tokens} tok${r.guiding_phrase ? ` · “${clip(r.guiding_phrase, 40)}”` : ''}`,
+    tooltip: sampleTooltip(r, `correction ${r.sample}${r.outcome ? ` · ${describeOutcome(r.outcome)}` : ''}`),
+    icon: look.icon,
+    color: look.color,
+    contextValue: CONTEXT_VALUES.layer2,
+    collapsible: false,
+  };
 }

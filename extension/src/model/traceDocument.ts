@@ -11,7 +11,7 @@
 //   TRUNCATION_MARKER_PREFIX lines where a long text was cut
 
 import type { RolloutRecord, Span } from '../format/types';
-import { OUTCOME_WORDS } from './filters';
+import { describeOutcome } from './filters';
 import { stepSpans } from './segmentation';
 import { formatNumber, formatSigned } from './text';
 
@@ -182,7 +182,7 @@ function headerLines(record: RolloutRecord, runName: string | undefined): string
     `layer: ${record.layer}${record.layer === 2 && record.parent_id ? ` · corrects ${record.parent_id}` : ''}`,
     `reward: ${formatNumber(record.reward)}${rewardDetail}`,
     `advantage: ${formatSigned(record.advantage)} · group mean ${formatNumber(record.group_reward_mean, 3)} · std ${formatNumber(record.group_reward_std, 3)}`,
-    `outcome: ${record.outcome ? `${record.outcome} (${OUTCOME_WORDS[record.outcome]})` : '— (layer 1)'}`,
+    `outcome: ${record.outcome ? describeOutcome(record.outcome) : '— (layer 1)'}`,
     `guiding phrase: ${record.guiding_phrase ? normalizeLineBreaks(record.guiding_phrase).replace(/\n/g, ' ') : '—'}`,
   ];
 }
