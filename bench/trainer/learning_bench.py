@@ -197,8 +197,8 @@ def outcome_matrix(rows: dict[str, dict], policies: list[str], chain_task: bool)
     for policy in policies:
         ids = [problem["question_id"] for problem in rows[policy]["eval"]["problems"]]
         if ids != reference:
-            raise RuntimeError(f"{POLICY_NAMES[policy]} answered other held-out problems than "
-                               f"{POLICY_NAMES[policies[0]]}: the comparison would not be paired")
+            raise RuntimeError(f"{POLICY_NAMES.get(policy, policy)} answered other held-out problems than "
+                               f"{POLICY_NAMES.get(policies[0], policies[0])}: the comparison would not be paired")
         blocks.append(run_tools.outcome_columns(rows[policy]["eval"], chain_task))
     return np.hstack(blocks)
 
