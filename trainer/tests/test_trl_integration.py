@@ -68,7 +68,9 @@ def train_with_lens(out, grpo_overrides: dict | None = None, **record_options):
 
 @pytest.fixture(scope="module")
 def trl_run(tmp_path_factory):
-    return train_with_lens(tmp_path_factory.mktemp("trl"), correct_from="correctness")
+    # log_completions: TRL also writes its own completions parquet files, which the importer reads (below)
+    return train_with_lens(tmp_path_factory.mktemp("trl"), {"log_completions": True, "num_completions_to_print": 0},
+                           correct_from="correctness")
 
 
 def test_run_folder_validates_step_by_step(trl_run, run_schema):
@@ -202,3 +204,27 @@ def test_two_ranks_write_one_run_from_the_main_process(tmp_path, run_schema):
             assert record["completion_tokens"] == len(record["completion"]) + eos
         for group in range(QUESTIONS):
             assert len({record["prompt"] for record in records if record["group"] == group}) == 1
+
+
+def test_importing_trls_own_files_agrees_with_the_live_record(trl_run, tmp_path, run_schema):
+    """TRL's log_completions parquet files, imported with --group-size, give the same rows, groups, rewards and
+    advantages the live recorder wrote (the importer reads real TRL output, not only hand-made samples)."""
+    from test_import_sources import import_folder, validate_imported_run
+
+    run_dir, trainer = trl_run
+    live = read_run(run_dir)["rollouts"]
+    imported = validate_imported_run(import_folder(trainer.args.output_dir, tmp_path / "imported",
+                                                   group_size=GROUP).run_dir, run_schema)
+    assert imported["manifest"]["source"]["kind"] == "trl"
+    assert sorted(imported["rollouts"]) == sorted(live)
+    for step, records in imported["rollouts"].items():
+        assert len(records) == len(live[step])
+        for mine, theirs in zip(records, live[step]):
+            assert (mine["group"], mine["sample"]) == (theirs["group"], theirs["sample"])
+            assert (mine["prompt"], mine["completion"]) == (theirs["prompt"], theirs["completion"])
+            assert mine["rewards"] == pytest.approx(theirs["rewards"])
+            assert mine["reward"] == pytest.approx(theirs["reward"])  # reward weights are all 1 here
+            assert mine["advantage"] == pytest.approx(theirs["advantage"])
+            assert mine["group_reward_mean"] == pytest.approx(theirs["group_reward_mean"])
+            assert mine["group_reward_std"] == pytest.approx(theirs["group_reward_std"])
+            assert mine["token_logprobs"] is None  # TRL's files have no token data

@@ -49,18 +49,19 @@ class TrlFilesSource(Source):
 
     def read(self, files: StepFiles, stats: ImportStats) -> list[ImportedSample]:
         import pyarrow.parquet as parquet
+        import pyarrow.types as types
 
         path = files.paths[0]
         try:
-            rows = parquet.read_table(path).to_pylist()
+            table = parquet.read_table(path)
         except Exception as error:  # noqa: BLE001 - a torn or foreign file is the source's problem, not ours
             stats.unreadable_row(path.name, f"not a readable parquet file ({type(error).__name__}: {error})")
             return []
-        if not rows:
-            return []
+        rows = table.to_pylist()
+        # From the column types, not the values: a reward function's None is stored as null (NaN -> null).
         reward_columns = self.options.reward_columns or [
-            name for name, value in rows[0].items()
-            if name not in ("step", "advantage") and isinstance(value, (int, float)) and not isinstance(value, bool)]
+            column.name for column in table.schema if column.name not in ("step", "advantage")
+            and (types.is_floating(column.type) or types.is_integer(column.type))]
         samples = []
         for index, row in enumerate(rows):
             where = f"{path.name}:row {index}"
