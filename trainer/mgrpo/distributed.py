@@ -46,7 +46,8 @@ class Distributed:
         use_cuda = device_request != "cpu" and torch.cuda.is_available()
         if use_cuda:
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+        if not dist.is_initialized():  # a launcher script may have started it already
+            dist.init_process_group(backend="nccl" if use_cuda else "gloo")
         return cls(rank=dist.get_rank(), world_size=dist.get_world_size())
 
     # the model ------------------------------------------------------------------------------------------
@@ -68,10 +69,10 @@ class Distributed:
             return shard_fsdp2(model, compute_dtype)
         from torch.nn.parallel import DistributedDataParallel
 
-        # broadcast_buffers off: no batch-norm statistics in a causal LM, only constant buffers (rotary
+        # No buffer sync per forward: no batch-norm statistics in a causal LM, only constant buffers (rotary
         # frequencies); DDP broadcasts rank 0's parameters once here, so every rank starts equal.
         return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None,
-                                       broadcast_buffers=False)
+                                       forward_sync_buffers=False)
 
     def gradient_sync(self, train_model: torch.nn.Module, sync: bool):
         """Context for one micro-batch's backward: gradients are communicated only when ``sync`` (the rank's
