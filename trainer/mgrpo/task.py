@@ -41,6 +41,17 @@ class Task(Protocol):
 
     def eval_problems(self, n: int) -> list[Problem]: ...
 
+    def verify(self, completion: str, ground_truth: str) -> "Verdict": ...
+
+
+class DatasetError(ValueError):
+    """A data set the config points at cannot be used (missing, malformed, clashing ids). ``key`` is the
+    config key that names the file, so the CLI can report it as a config error (exit 2)."""
+
+    def __init__(self, key: str, message: str):
+        self.key = key
+        super().__init__(f"config key {key!r}: {message}")
+
 
 def _stable_bucket(text: str, buckets: int) -> int:
     """A bucket for ``text`` that is the same on every machine and Python run (``hash()`` is salted)."""
@@ -102,6 +113,38 @@ def format_final_answer(answer: str) -> str:
     return f"A: {answer}"
 
 
+def chain_question_count(n_ops: int) -> int:
+    """How many distinct chain questions have ``n_ops`` operations: 10 start digits, then 3 x 10 per op."""
+    return 10 * (len(CHAIN_OPERATORS) * 10) ** n_ops
+
+
+# Up to this many questions the held-out ones are counted exactly (about 0.1 s); beyond it, a lower bound.
+_EXACT_COUNT_LIMIT = 10_000
+
+
+def chain_eval_capacity(min_ops: int, max_ops: int, eval_buckets: int = 10) -> int:
+    """How many distinct held-out questions a chain task with these settings can draw (exact for small
+    spaces, a safe lower bound, half the expected share, for large ones). ``eval_size`` must not exceed it,
+    or drawing the eval set would never end."""
+    capacity = 0
+    for n_ops in range(min_ops, max_ops + 1):
+        total = chain_question_count(n_ops)
+        if total > _EXACT_COUNT_LIMIT:
+            capacity += total // eval_buckets // 2
+            continue
+        for index in range(total):
+            digits, question = index, []
+            question.append(str(digits % 10))
+            digits //= 10
+            for _ in range(n_ops):
+                question.append(CHAIN_OPERATORS[digits % 3])
+                digits //= 3
+                question.append(str(digits % 10))
+                digits //= 10
+            capacity += _stable_bucket("".join(question), eval_buckets) == 0
+    return capacity
+
+
 @dataclass
 class ChainTask:
     """Generated chains of single-digit operations, evaluated left to right modulo 10.
@@ -152,6 +195,10 @@ class ChainTask:
         """``n`` distinct held-out problems, the same for the same seed and settings."""
         if n < 0:
             raise ValueError(f"eval_problems needs n >= 0, got {n}")
+        capacity = chain_eval_capacity(self.min_ops, self.max_ops, self.eval_buckets)
+        if n > capacity:
+            raise ValueError(f"the chain task with {self.min_ops} to {self.max_ops} operations has only {capacity} "
+                             f"held-out problems, fewer than the {n} asked for")
         rng = random.Random(f"chain-eval-{self.seed}-{self.min_ops}-{self.max_ops}")
         seen: set[str] = set()
         problems: list[Problem] = []
@@ -162,6 +209,10 @@ class ChainTask:
             seen.add(question)
             problems.append(self.make_problem(question))
         return problems
+
+    def verify(self, completion: str, ground_truth: str) -> "Verdict":
+        """The chain task's exact verifier (its answers are single digits)."""
+        return verify(completion, ground_truth)
 
     def reference_solution(self, problem: Problem) -> str:
         """The gold completion: one line per step, then the final answer line."""
@@ -187,23 +238,33 @@ def _answer_from_record(raw_answer: object, where: str) -> str:
     if isinstance(raw_answer, bool) or not isinstance(raw_answer, (str, int, float)):
         raise ValueError(f"{where}: \"answer\" must be a string or a number, got {type(raw_answer).__name__}")
     text = str(raw_answer)
-    # GSM8K keeps the worked solution in "answer" and the final answer after "#### ".
+    # GSM8K keeps the worked solution in "answer" and the final answer after "#### "; MATH's solutions end in
+    # \boxed{...} (the last box is the answer).
     if _GSM8K_FINAL in text:
         text = text.rsplit(_GSM8K_FINAL, 1)[1]
+    elif "\\boxed{" in text:
+        boxes = list(_boxed_matches(text))
+        if boxes:
+            start, end = boxes[-1]
+            text = text[start:end]
     answer = normalize_answer(text)
     if not answer:
         raise ValueError(f"{where}: \"answer\" is empty")
     return answer
 
 
-def load_jsonl_problems(path: str | Path) -> list[Problem]:
+def load_jsonl_problems(path: str | Path, default_id_prefix: str | None = None) -> list[Problem]:
     """Read problems from a JSON-lines file. Blank lines are skipped; anything malformed raises ValueError
-    naming ``file:line``."""
+    naming ``file:line``. A record without "id" gets ``<prefix>-<line>`` (the prefix defaults to the file's
+    stem)."""
     path = Path(path)
+    prefix = default_id_prefix or path.stem
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FileNotFoundError(f"data set not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: cannot read the data set ({error})") from None
     problems: list[Problem] = []
     seen_ids: set[str] = set()
     for line_number, line in enumerate(text.splitlines(), start=1):
@@ -225,7 +286,7 @@ def load_jsonl_problems(path: str | Path) -> list[Problem]:
         answer = _answer_from_record(record["answer"], where)
         problem_id = record.get("id")
         if problem_id is None:
-            problem_id = f"{path.stem}-{line_number}"
+            problem_id = f"{prefix}-{line_number}"
         problem_id = str(problem_id)
         if problem_id in seen_ids:
             raise ValueError(f"{where}: duplicate id {problem_id!r}")
@@ -236,31 +297,95 @@ def load_jsonl_problems(path: str | Path) -> list[Problem]:
     return problems
 
 
+def _load_for_key(key: str, path: str | Path, default_id_prefix: str | None = None) -> list[Problem]:
+    """``load_jsonl_problems`` whose errors name the config key that points at the file."""
+    try:
+        return load_jsonl_problems(path, default_id_prefix)
+    except FileNotFoundError as error:
+        raise DatasetError(key, f"{error} (a JSON-lines file of {{\"question\", \"answer\"}} objects)") from None
+    except ValueError as error:
+        raise DatasetError(key, str(error)) from None
+
+
+def _question_key(question: str) -> str:
+    """Questions compared for overlap: case and runs of whitespace do not make a question new."""
+    return " ".join(question.split()).casefold()
+
+
 class JsonlTask:
-    """Problems from a local JSON-lines file ("question", "answer", optional "id").
+    """Problems from a local JSON-lines file ("question", "answer", optional "id"), verified with math-verify.
 
     Held-out problems come from ``eval_path`` when given; otherwise a stable hash of each question puts
     about ``eval_fraction`` of the file in the held-out slice (the same slice on every run), and training
-    never sees it.
+    never sees it. With a separate eval file, training problems whose question is also in the eval file are
+    dropped from training (with a warning, ``overlap_dropped`` counts them): the eval file is the benchmark
+    and stays whole. Ids are unique across both files: default ids of an eval file whose name clashes with
+    the training file's get an "eval-" prefix, and an explicit id in both files is refused.
     """
 
     name = "jsonl"
 
-    def __init__(self, path: str | Path, eval_path: str | Path | None = None, eval_fraction: float = 0.1):
+    def __init__(self, path: str | Path, eval_path: str | Path | None = None, eval_fraction: float = 0.1,
+                 verify_timeout_seconds: float = 5.0, on_warning=None):
         if not (0.0 < eval_fraction < 1.0):
             raise ValueError(f"eval_fraction must be between 0 and 1, got {eval_fraction}")
         self.path = Path(path)
-        problems = load_jsonl_problems(self.path)
+        self.overlap_dropped = 0
+        self._on_warning = on_warning
+        self._verify_timeout_seconds = verify_timeout_seconds
+        self._verifier = None
+        problems = _load_for_key("dataset_path", self.path)
         if eval_path is not None:
-            self._train = problems
-            self._eval = load_jsonl_problems(eval_path)
+            eval_path = Path(eval_path)
+            prefix = f"eval-{eval_path.stem}" if eval_path.stem == self.path.stem else None
+            self._eval = _load_for_key("eval_dataset_path", eval_path, prefix)
+            shared_ids = sorted({p.id for p in problems} & {p.id for p in self._eval})
+            if shared_ids:
+                raise DatasetError("eval_dataset_path", f"id {shared_ids[0]!r} is in both {self.path} and "
+                                                        f"{eval_path} ({len(shared_ids)} shared id(s)); ids must be "
+                                                        f"unique across the training and eval files")
+            held_out = {_question_key(p.question) for p in self._eval}
+            self._train = [p for p in problems if _question_key(p.question) not in held_out]
+            self.overlap_dropped = len(problems) - len(self._train)
+            if self.overlap_dropped:
+                self._warn(f"{self.overlap_dropped} training problem(s) of {self.path} have a question that is also "
+                           f"in the eval file {eval_path}; they are dropped from training")
         else:
             buckets = 10_000
             cutoff = int(eval_fraction * buckets)
             self._eval = [p for p in problems if _stable_bucket(p.question, buckets) < cutoff]
             self._train = [p for p in problems if _stable_bucket(p.question, buckets) >= cutoff]
         if not self._train:
-            raise ValueError(f"{self.path}: no training problems left after holding out the eval slice")
+            raise DatasetError("dataset_path", f"{self.path}: no training problems left after holding out the "
+                                               f"eval problems")
+
+    def _warn(self, message: str) -> None:
+        import logging
+
+        logging.getLogger("mgrpo").warning("%s", message)
+        if self._on_warning is not None:
+            self._on_warning(message)
+
+    @property
+    def verify_warnings(self) -> dict[str, int]:
+        """Answers the math verifier could not check (reward 0), by reason."""
+        return dict(self._verifier.warnings) if self._verifier is not None else {}
+
+    def verify(self, completion: str, ground_truth: str) -> "Verdict":
+        """math-verify's verdict (started on first use: its worker imports sympy)."""
+        if self._verifier is None:
+            from .verify_math import MathVerifier
+
+            self._verifier = MathVerifier(timeout_seconds=self._verify_timeout_seconds, on_warning=self._on_warning)
+        return self._verifier(completion, ground_truth)
+
+    def close(self) -> None:
+        if self._verifier is not None:
+            self._verifier.close()
+
+    def question_texts(self) -> list[str]:
+        """Every question of both splits (for the start-up length check)."""
+        return [p.question for p in self._train] + [p.question for p in self._eval]
 
     def train_problems(self, rng: random.Random) -> Iterator[Problem]:
         """Endless: the training problems in a fresh ``rng`` order each epoch."""

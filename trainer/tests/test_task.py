@@ -7,7 +7,10 @@ import pytest
 
 from mgrpo.task import (
     ChainTask,
+    DatasetError,
     JsonlTask,
+    chain_eval_capacity,
+    chain_question_count,
     Problem,
     answer_span,
     apply_chain_op,
@@ -161,11 +164,81 @@ def test_jsonl_task_names_file_and_line_of_a_bad_record(tmp_path, line, message)
 
 
 def test_jsonl_task_missing_or_empty_file(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nope.jsonl"):
+    with pytest.raises(DatasetError, match="nope.jsonl") as error:
         JsonlTask(tmp_path / "nope.jsonl")
+    assert error.value.key == "dataset_path" and "config key 'dataset_path'" in str(error.value)
+    train = write_lines(tmp_path / "train.jsonl", [json.dumps({"question": "a", "answer": "1"})])
+    with pytest.raises(DatasetError, match="missing.jsonl") as error:
+        JsonlTask(train, eval_path=tmp_path / "missing.jsonl")
+    assert error.value.key == "eval_dataset_path"
     empty = write_lines(tmp_path / "empty.jsonl", [""])
     with pytest.raises(ValueError, match="no problems"):
         JsonlTask(empty)
+
+
+def test_eval_file_overlap_is_dropped_from_training_with_a_warning(tmp_path):
+    train = write_lines(tmp_path / "train.jsonl", [json.dumps({"question": q, "answer": "1"})
+                                                   for q in ("a", "What is  2+2?", "c")])
+    held = write_lines(tmp_path / "test.jsonl", [json.dumps({"question": "what is 2+2?", "answer": "4"})])
+    heard = []
+    task = JsonlTask(train, eval_path=held, on_warning=heard.append)
+    assert task.overlap_dropped == 1
+    assert sorted(p.question for p in task._train) == ["a", "c"]
+    assert len(heard) == 1 and "1 training problem(s)" in heard[0] and "dropped from training" in heard[0]
+
+
+def test_ids_unique_across_files(tmp_path):
+    (tmp_path / "train").mkdir()
+    (tmp_path / "test").mkdir()
+    record = json.dumps({"question": "a", "answer": "1"})
+    other = json.dumps({"question": "b", "answer": "2"})
+    # Same file name in two folders: default ids would both be "gsm8k-1"; the eval file's get a prefix.
+    task = JsonlTask(write_lines(tmp_path / "train" / "gsm8k.jsonl", [record]),
+                     eval_path=write_lines(tmp_path / "test" / "gsm8k.jsonl", [other]))
+    assert [p.id for p in task._train] == ["gsm8k-1"]
+    assert [p.id for p in task.eval_problems(1)] == ["eval-gsm8k-1"]
+    # An explicit id in both files is refused, naming it.
+    with pytest.raises(DatasetError, match="'x7' is in both") as error:
+        JsonlTask(write_lines(tmp_path / "a.jsonl", [json.dumps({"id": "x7", "question": "a", "answer": "1"})]),
+                  eval_path=write_lines(tmp_path / "b.jsonl", [json.dumps({"id": "x7", "question": "b", "answer": "2"})]))
+    assert error.value.key == "eval_dataset_path"
+
+
+def test_math_gold_answer_is_the_last_box(tmp_path):
+    solution = "First $x=\\boxed{2}$ is wrong; so the answer is $\\boxed{\\frac{14}{3}}$."
+    task = JsonlTask(write_lines(tmp_path / "math.jsonl", [json.dumps({"question": "q", "answer": solution}),
+                                                           json.dumps({"question": "r", "answer": "1"})]),
+                     eval_fraction=0.01)
+    gold = [p.answer for p in task._train + task._eval if p.question == "q"][0]
+    assert gold == "\\frac{14}{3}"
+
+
+def test_each_task_verifies_with_its_own_verifier(tmp_path):
+    chain = ChainTask()
+    assert not chain.verify("A: 0.50", "1/2").correct  # the chain task stays exact
+    task = JsonlTask(write_lines(tmp_path / "t.jsonl", [json.dumps({"question": "q", "answer": "1/2"}),
+                                                        json.dumps({"question": "r", "answer": "1"})]),
+                     eval_fraction=0.01)
+    try:
+        assert task.verify("Answer: 0.50", "1/2").correct
+        assert task.verify_warnings == {}
+    finally:
+        task.close()
+
+
+def test_chain_eval_capacity_refuses_an_impossible_eval_set():
+    # One operation: 10 * 30 = 300 questions; about a tenth are held out.
+    assert chain_question_count(1) == 300 and chain_question_count(2) == 9000
+    capacity = chain_eval_capacity(1, 1)
+    assert 10 <= capacity <= 60
+    task = ChainTask(min_ops=1, max_ops=1)
+    problems = task.eval_problems(capacity)  # every held-out question, each once
+    assert len({p.question for p in problems}) == capacity
+    assert all(task.is_eval_question(p.question) for p in problems)
+    with pytest.raises(ValueError, match=f"only {capacity} held-out problems"):
+        task.eval_problems(capacity + 1)
+    # Large spaces: a lower bound at half the expected share, without enumerating them.
+    assert chain_eval_capacity(3, 6) >= chain_question_count(3) // 10 // 2
 
 
 # -------------------------------------------------------------------------------------------------- verifier
