@@ -2,13 +2,14 @@ import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import {
-  canImportTorch,
   defaultCandidates,
-  fileExists,
+  expandPythonSetting,
   resolvePythonInterpreter,
+  venvPython,
   workspaceVenvPythons,
   type InterpreterDeps,
 } from '../../extension/src/model/interpreter';
+import { canImportTorch, fileExists } from '../../extension/src/vscode/pythonProbe';
 import { tempDir } from './fixture';
 
 // Fake interpreters are real executables: shell scripts that succeed only when called as
@@ -44,7 +45,7 @@ describe('Python interpreter resolution', () => {
   const deps = (over: Partial<InterpreterDeps>): InterpreterDeps => ({
     workspaceVenvs: [],
     candidates: [],
-    canImportTorch: (python) => canImportTorch(python, 5000),
+    canImportTorch: (python) => canImportTorch(python, { timeoutMs: 5000 }),
     exists: fileExists,
     ...over,
   });
@@ -60,7 +61,7 @@ describe('Python interpreter resolution', () => {
     });
     it('is false when it hangs past the timeout, and kills it', async () => {
       const started = Date.now();
-      assert.equal(await canImportTorch(hangs, 300), false);
+      assert.equal(await canImportTorch(hangs, { timeoutMs: 300 }), false);
       assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
       const pid = Number(await fs.readFile(`${hangs}.pid`, 'utf8'));
       const alive = (): boolean => {
@@ -73,6 +74,17 @@ describe('Python interpreter resolution', () => {
       };
       for (let i = 0; i < 50 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
       assert.equal(alive(), false, `the hung interpreter ${pid} is still running`);
+    });
+    it('is false at once when cancelled, and kills the probe', async () => {
+      const abort = new AbortController();
+      const started = Date.now();
+      const probe = canImportTorch(hangs, { timeoutMs: 20_000, signal: abort.signal });
+      setTimeout(() => abort.abort(), 200);
+      assert.equal(await probe, false);
+      assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+      const aborted = new AbortController();
+      aborted.abort();
+      assert.equal(await canImportTorch(withTorch, { signal: aborted.signal }), false, 'an aborted signal starts nothing');
     });
   });
 
@@ -89,6 +101,27 @@ describe('Python interpreter resolution', () => {
     const noTorch = await resolvePythonInterpreter(deps({ setting: withoutTorch, workspaceVenvs: [withTorch] }));
     assert.ok('error' in noTorch);
     assert.match(noTorch.error, /cannot import torch/);
+  });
+
+  it('probes every candidate at once: a hanging first one costs its timeout once, not per candidate', async () => {
+    const started = Date.now();
+    const result = await resolvePythonInterpreter(deps({
+      canImportTorch: (python) => canImportTorch(python, { timeoutMs: 1500 }),
+      workspaceVenvs: [hangs],
+      candidates: [withoutTorch, withTorch],
+    }));
+    assert.deepEqual(result, { python: withTorch, source: 'candidate' });
+    const took = Date.now() - started;
+    assert.ok(took >= 1400 && took < 4000, `took ${took} ms (the hang's timeout once: ~1500 ms)`);
+  });
+
+  it('uses the created trainer environment before the Python extension and venvs', async () => {
+    assert.deepEqual(
+      await resolvePythonInterpreter(deps({ trainerEnvironment: withTorch, pythonExtensionPath: async () => withoutTorch, workspaceVenvs: [withoutTorch] })),
+      { python: withTorch, source: 'trainer-environment' },
+    );
+    const gone = await resolvePythonInterpreter(deps({ trainerEnvironment: missing, workspaceVenvs: [withTorch] }));
+    assert.deepEqual(gone, { python: withTorch, source: 'venv' });
   });
 
   it('then the Python extension, then workspace venvs, then candidates, in that order', async () => {
@@ -110,7 +143,7 @@ describe('Python interpreter resolution', () => {
     }));
     assert.ok('error' in result);
     assert.match(result.error, /No Python interpreter that can import torch was found/);
-    assert.match(result.error, /npm run setup/);
+    assert.match(result.error, /Create Trainer Environment/);
     assert.deepEqual(result.tried, [
       `${withoutTorch} (the Python extension's interpreter): cannot import torch`,
       `${missing} (workspace virtual environment): not found`,
@@ -132,5 +165,31 @@ describe('Python interpreter resolution', () => {
     assert.deepEqual(workspaceVenvPythons(['/ws'], 'linux'), ['/ws/.venv/bin/python', '/ws/venv/bin/python', '/ws/env/bin/python']);
     assert.equal(workspaceVenvPythons(['C:\\ws'], 'win32')[0], 'C:\\ws\\.venv\\Scripts\\python.exe');
     assert.deepEqual(defaultCandidates('linux').slice(0, 2), ['python3', 'python']);
+    assert.equal(venvPython('/g/trainer-env', 'linux'), '/g/trainer-env/bin/python');
+  });
+
+  describe('the mgrpo.pythonPath setting as written', () => {
+    it('takes a relative path against the first workspace folder', () => {
+      assert.equal(expandPythonSetting('.venv/bin/python', '/ws', '/home/u', 'linux'), '/ws/.venv/bin/python');
+      assert.equal(expandPythonSetting('./tools/../.venv/bin/python', '/ws', '/home/u', 'linux'), '/ws/.venv/bin/python');
+    });
+    it('expands ${workspaceFolder} and ~', () => {
+      assert.equal(expandPythonSetting('${workspaceFolder}/.venv/bin/python', '/ws', '/home/u', 'linux'), '/ws/.venv/bin/python');
+      assert.equal(expandPythonSetting('~/envs/t/bin/python', '/ws', '/home/u', 'linux'), '/home/u/envs/t/bin/python');
+    });
+    it('keeps bare commands for PATH lookup and absolute paths as they are', () => {
+      assert.equal(expandPythonSetting('python3', '/ws', '/home/u', 'linux'), 'python3');
+      assert.equal(expandPythonSetting(' /usr/bin/python3 ', undefined, '/home/u', 'linux'), '/usr/bin/python3');
+      assert.equal(expandPythonSetting('', undefined, undefined, 'linux'), '');
+    });
+    it('says so when a relative path or ${workspaceFolder} has no folder to resolve against', () => {
+      assert.throws(() => expandPythonSetting('.venv/bin/python', undefined, '/home/u', 'linux'), /relative, but no folder is open/);
+      assert.throws(() => expandPythonSetting('${workspaceFolder}/.venv/bin/python', undefined, '/home/u', 'linux'), /no folder is open/);
+    });
+    it('resolves a relative setting that the lookup then runs', async () => {
+      const relative = path.relative(dir, withTorch);
+      const result = await resolvePythonInterpreter(deps({ setting: expandPythonSetting(`./${relative}`, dir, undefined) }));
+      assert.deepEqual(result, { python: withTorch, source: 'setting' });
+    });
   });
 });

@@ -1,16 +1,18 @@
-// Which Python runs the trainer. Order (issue "Starting and following a run"): the mgrpo.pythonPath
-// setting; else the Python extension's active interpreter; else the workspace's virtual
-// environments; else candidates that can `import torch`. The setting is the user's explicit
-// choice: when it is broken we say so instead of quietly running something else.
+// Which Python runs the trainer. Order: the mgrpo.pythonPath setting; else the trainer environment
+// this extension created ("MGRPO: Create Trainer Environment"); else the Python extension's
+// selected interpreter; else the workspace's virtual environments; else candidates that can
+// `import torch`. The setting is the user's explicit choice: when it is broken we say so instead of
+// quietly running something else. Pure: probing (spawning python, checking files) is injected
+// by the vscode layer (vscode/pythonProbe.ts), so this runs in unit tests without either.
 
-import { spawn } from 'node:child_process';
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 
-export type InterpreterSource = 'setting' | 'python-extension' | 'venv' | 'candidate';
+export type InterpreterSource = 'setting' | 'trainer-environment' | 'python-extension' | 'venv' | 'candidate';
 
 export interface InterpreterDeps {
   setting?: string;
+  /** The python of the environment "Create Trainer Environment" made, when there is one. */
+  trainerEnvironment?: string;
   pythonExtensionPath?: () => Promise<string | undefined>;
   /** Python executables inside workspace virtual environments (see workspaceVenvPythons). */
   workspaceVenvs: string[];
@@ -28,10 +30,13 @@ function isBareCommand(p: string): boolean {
   return !p.includes('/') && !p.includes('\\');
 }
 
-export async function resolvePythonInterpreter(deps: InterpreterDeps): Promise<InterpreterResolution> {
-  const tried: string[] = [];
-  const seen = new Set<string>();
+const NOTHING_FOUND_HINT = 'Run "MGRPO: Create Trainer Environment" (or, from a source checkout, npm run setup), or set mgrpo.pythonPath.';
 
+/**
+ * Resolves the trainer's interpreter. Every candidate is probed at once (a probe starts Python and
+ * imports torch: seconds each), and the first in the order above that works wins.
+ */
+export async function resolvePythonInterpreter(deps: InterpreterDeps): Promise<InterpreterResolution> {
   /** Why `python` is unusable, or undefined when it works. */
   const problem = async (python: string): Promise<string | undefined> => {
     if (!isBareCommand(python) && !(await deps.exists(python))) return 'not found';
@@ -43,94 +48,80 @@ export async function resolvePythonInterpreter(deps: InterpreterDeps): Promise<I
   if (setting) {
     const why = await problem(setting);
     if (!why) return { python: setting, source: 'setting' };
-    tried.push(`${setting} (setting mgrpo.pythonPath): ${why}`);
     return {
-      error: `The Python interpreter in the setting mgrpo.pythonPath (${setting}) ${why === 'not found' ? 'does not exist' : 'cannot import torch'}. Fix the setting, clear it to let MGRPO Lens look for one, or run the setup (npm run setup) to create .venv.`,
-      tried,
+      error: `The Python interpreter in the setting mgrpo.pythonPath (${setting}) ${why === 'not found' ? 'does not exist' : 'cannot import torch'}. Fix the setting, or clear it to let MGRPO Lens look for one.`,
+      tried: [`${setting} (setting mgrpo.pythonPath): ${why}`],
     };
   }
 
-  const attempt = async (python: string | undefined, source: InterpreterSource, label: string): Promise<InterpreterResolution | undefined> => {
-    if (!python || seen.has(python)) return undefined;
-    seen.add(python);
-    const why = await problem(python);
-    if (!why) return { python, source };
-    tried.push(`${python} (${label}): ${why}`);
-    return undefined;
-  };
-
+  const tried: string[] = [];
+  let fromExtension: string | undefined;
   if (deps.pythonExtensionPath) {
-    let fromExtension: string | undefined;
     try {
       fromExtension = await deps.pythonExtensionPath();
     } catch (error) {
-      tried.push(`the Python extension's interpreter: ${(error as Error).message}`);
+      tried.push(`the Python extension's interpreter: ${error instanceof Error ? error.message : String(error)}`);
     }
-    const found = await attempt(fromExtension, 'python-extension', "the Python extension's interpreter");
-    if (found) return found;
   }
-  for (const venv of deps.workspaceVenvs) {
-    const found = await attempt(venv, 'venv', 'workspace virtual environment');
-    if (found) return found;
-  }
-  for (const candidate of deps.candidates) {
-    const found = await attempt(candidate, 'candidate', 'candidate');
-    if (found) return found;
+  const ordered: { python: string; source: InterpreterSource; label: string }[] = [];
+  const seen = new Set<string>();
+  const add = (python: string | undefined, source: InterpreterSource, label: string): void => {
+    if (!python || seen.has(python)) return;
+    seen.add(python);
+    ordered.push({ python, source, label });
+  };
+  add(deps.trainerEnvironment, 'trainer-environment', 'trainer environment');
+  add(fromExtension, 'python-extension', "the Python extension's interpreter");
+  for (const venv of deps.workspaceVenvs) add(venv, 'venv', 'workspace virtual environment');
+  for (const candidate of deps.candidates) add(candidate, 'candidate', 'candidate');
+
+  // All probes start now; they are read in order, so a slow late candidate costs nothing when an
+  // earlier one works.
+  const probes = ordered.map((each) => problem(each.python));
+  for (const [i, each] of ordered.entries()) {
+    const why = await probes[i];
+    if (!why) return { python: each.python, source: each.source };
+    tried.push(`${each.python} (${each.label}): ${why}`);
   }
   return {
     error: tried.length > 0
-      ? 'No Python interpreter that can import torch was found. Run the setup (npm run setup) to create .venv with the trainer\'s requirements, or set mgrpo.pythonPath.'
-      : 'No Python interpreter to try: set mgrpo.pythonPath or run the setup (npm run setup) to create .venv.',
+      ? `No Python interpreter that can import torch was found. ${NOTHING_FOUND_HINT}`
+      : `No Python interpreter to try. ${NOTHING_FOUND_HINT}`,
     tried,
   };
+}
+
+/**
+ * The mgrpo.pythonPath setting as a path to run: `${workspaceFolder}` and `~/` expanded, and a
+ * relative path with a folder in it (`.venv/bin/python`) taken relative to the first workspace
+ * folder. A bare command (`python3`) stays as it is, for PATH lookup.
+ */
+export function expandPythonSetting(setting: string, workspaceFolder: string | undefined, home: string | undefined, platform: NodeJS.Platform = process.platform): string {
+  const paths = platform === 'win32' ? path.win32 : path.posix;
+  let value = setting.trim();
+  if (!value) return value;
+  if (value.includes('${workspaceFolder}')) {
+    if (!workspaceFolder) throw new Error(`mgrpo.pythonPath (${setting}) names \${workspaceFolder}, but no folder is open`);
+    value = value.split('${workspaceFolder}').join(workspaceFolder);
+  }
+  if (home && (value === '~' || value.startsWith('~/'))) value = paths.join(home, value.slice(1));
+  if (isBareCommand(value)) return value;
+  if (paths.isAbsolute(value)) return paths.normalize(value);
+  if (!workspaceFolder) throw new Error(`mgrpo.pythonPath (${setting}) is relative, but no folder is open to resolve it against`);
+  return paths.resolve(workspaceFolder, value);
 }
 
 /** Python executables of the usual virtual-environment folders of each workspace folder. */
 export function workspaceVenvPythons(folders: string[], platform: NodeJS.Platform = process.platform): string[] {
   const names = ['.venv', 'venv', 'env'];
-  const relative = platform === 'win32' ? ['Scripts', 'python.exe'] : ['bin', 'python'];
-  const join = platform === 'win32' ? path.win32.join : path.posix.join;
-  return folders.flatMap((folder) => names.map((name) => join(folder, name, ...relative)));
+  return folders.flatMap((folder) => names.map((name) => venvPython(path.posix.join(folder, name), platform)));
+}
+
+/** Where a virtual environment keeps its python. */
+export function venvPython(venv: string, platform: NodeJS.Platform = process.platform): string {
+  return platform === 'win32' ? path.win32.join(venv, 'Scripts', 'python.exe') : path.posix.join(venv, 'bin', 'python');
 }
 
 export function defaultCandidates(platform: NodeJS.Platform = process.platform): string[] {
   return platform === 'win32' ? ['py', 'python', 'python3'] : ['python3', 'python', '/usr/bin/python3'];
-}
-
-export async function fileExists(p: string): Promise<boolean> {
-  try {
-    await fs.access(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Whether `python -c "import torch"` succeeds within the timeout. A missing executable, a crash
- * or a hang (killed at the timeout) all mean no.
- */
-export function canImportTorch(python: string, timeoutMs = 30_000): Promise<boolean> {
-  return new Promise((resolve) => {
-    let settled = false;
-    const finish = (ok: boolean): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve(ok);
-    };
-    let child: ReturnType<typeof spawn>;
-    try {
-      child = spawn(python, ['-c', 'import torch'], { stdio: 'ignore', windowsHide: true });
-    } catch {
-      resolve(false);
-      return;
-    }
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      finish(false);
-    }, timeoutMs);
-    child.on('error', () => finish(false));
-    child.on('exit', (code) => finish(code === 0));
-  });
 }

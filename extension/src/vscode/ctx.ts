@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import type { SampleFilter } from '../model/filters';
 import { Disposable } from './disposable';
 import { Panels } from './panels/panels';
+import { PythonLocator } from './python';
 import { RunRegistry } from './runRegistry';
 import type { RunSession } from './runSession';
 import { TraceDocumentProvider } from './traceDocuments';
@@ -21,6 +22,8 @@ export class Ctx extends Disposable {
   readonly traces: TraceDocumentProvider;
   /** The dashboards and the inspector (made here, at activation, so a reload can restore them). */
   readonly panels: Panels;
+  /** Which Python runs the trainer, looked up once per session. */
+  readonly python: PythonLocator;
   /** Shows a run in the Runs view (set once the view exists). */
   revealRun?: (session: RunSession) => Promise<void>;
   private filter: SampleFilter | undefined;
@@ -33,6 +36,7 @@ export class Ctx extends Disposable {
     this.runs = this.register(new RunRegistry(extension.workspaceState, this.log, path.join(extension.globalStorageUri.fsPath, 'runs')));
     this.traces = this.register(new TraceDocumentProvider(this.runs));
     this.panels = this.register(new Panels(this));
+    this.python = this.register(new PythonLocator(extension, this.log));
     this.register(this.runs.onDidChangeLive(() => this.updateLiveContextKeys()));
     this.register(this.runs.onDidChangeRuns(() => this.updateLiveContextKeys()));
   }

@@ -8,7 +8,9 @@ import type { TrainerProcess } from './trainerProcess';
 
 /**
  * What a live trainer shows while it runs: a status bar item ("MGRPO step 12/200 · 41%→47% ·
- * ETA 3m") and a cancellable progress notification (cancel = stop). Lives as long as the process.
+ * ETA 3m", a click opens the dashboard) and the window's progress indicator. No notification:
+ * one kept open for a whole run is in the way, and its Cancel button would stop training.
+ * Lives as long as the process.
  */
 export class LiveRunView extends Disposable {
   private readonly statusItem: vscode.StatusBarItem;
@@ -25,7 +27,7 @@ export class LiveRunView extends Disposable {
     this.register(trainer.onDidChangeState(() => this.render()));
     this.render();
     this.statusItem.show();
-    this.showProgressNotification();
+    this.showWindowProgress();
   }
 
   private onEvent(event: TrainerEvent): void {
@@ -54,27 +56,26 @@ export class LiveRunView extends Disposable {
     this.statusItem.tooltip = tooltip;
   }
 
-  private showProgressNotification(): void {
+  private showWindowProgress(): void {
     void vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `MGRPO ${this.runName}`, cancellable: true },
-      (report, cancellation) => new Promise<void>((resolve) => {
-        let reported = 0;
+      { location: vscode.ProgressLocation.Window, title: vscode.l10n.t('MGRPO {0}', this.runName) },
+      (report) => new Promise<void>((resolve) => {
         const update = () => {
-          const percent = Math.round(fractionDone(this.progress) * 100);
           const state = this.trainer.state;
-          const message = state === 'starting' ? 'starting the trainer…'
-            : state === 'stopping' ? 'stopping (checkpointing the last step)…'
-              : `${describeProgress(this.progress)}${state === 'paused' ? ' · paused' : ''}`;
-          report.report({ message, increment: Math.max(0, percent - reported) });
-          reported = Math.max(reported, percent);
+          const message = state === 'starting' ? vscode.l10n.t('starting the trainer…')
+            : state === 'stopping' ? vscode.l10n.t('stopping (checkpointing the last step)…')
+              : `${describeProgress(this.progress)} (${Math.round(fractionDone(this.progress) * 100)}%)${state === 'paused' ? ` · ${vscode.l10n.t('paused')}` : ''}`;
+          report.report({ message });
         };
         update();
         const subscriptions = [this.trainer.onEvent(update), this.trainer.onDidChangeState(update)];
-        cancellation.onCancellationRequested(() => void this.trainer.stop());
-        void this.trainer.exited.then(() => {
+        const done = () => {
           subscriptions.forEach((s) => s.dispose());
           resolve();
-        });
+        };
+        // Ends with the process, or with this view (disposed when the run's lifetime ends).
+        void this.trainer.exited.then(done);
+        this.register({ dispose: done });
       }),
     );
   }

@@ -4,6 +4,8 @@ import * as vscode from 'vscode';
 import { encodeCommand, LineSplitter, parseEvent } from '../format/protocol';
 import type { TrainerCommand, TrainerEvent } from '../format/types';
 import { Disposable, disposableFrom } from './disposable';
+import { LogLineSplitter } from './logLines';
+import { sendSignal, shutdownRungs, SignalLadder, stopRungs } from './stopLadder';
 
 /** What to train: the embedded demo preset or a config file. */
 export type TrainerSource = { kind: 'preset'; preset: 'demo' } | { kind: 'config'; file: string };
@@ -12,9 +14,9 @@ export interface TrainerLaunch {
   python: string;
   /** The extension's install folder; its `trainer/` holds the `mgrpo` package. */
   extensionRoot: string;
+  /** Also the working directory: nothing of the workspace's is importable from there. */
   runDir: string;
   source: TrainerSource;
-  cwd: string;
 }
 
 export type TrainerState = 'starting' | 'running' | 'paused' | 'stopping' | 'exited';
@@ -32,17 +34,6 @@ export interface TrainerExit {
   lastLogLines: string[];
 }
 
-/**
- * Stop escalation. The trainer acts on "stop" between steps (then checkpoints), so the first wait
- * covers the step in progress: at least STOP_MIN_WAIT_MS, or twice the last step's duration plus
- * the checkpoint allowance when steps are slow. Then SIGTERM (the trainer queues a stop, in case its
- * stdin reader is stuck), then a second SIGTERM (it exits at once; its files stay valid, being
- * written whole), and SIGKILL as the last resort.
- */
-const STOP_MIN_WAIT_MS = 60_000;
-const CHECKPOINT_ALLOWANCE_MS = 30_000;
-const SIGTERM_REPEAT_MS = 10_000;
-const SIGKILL_AFTER_MS = 5_000;
 const LOG_TAIL_LINES = 40;
 
 /**
@@ -55,14 +46,14 @@ export class TrainerProcess extends Disposable {
   private readonly eventEmitter = this.register(new vscode.EventEmitter<TrainerEvent>());
   private readonly stateEmitter = this.register(new vscode.EventEmitter<TrainerState>());
   private readonly stdoutLines = new LineSplitter();
-  private readonly stderrLines = new LineSplitter();
+  private readonly stderrLines = new LogLineSplitter();
   private readonly logTail: string[] = [];
   private stopRequested = false;
   private finishedStatus?: 'finished' | 'stopped' | 'failed';
   private errorMessage?: string;
-  private escalation?: NodeJS.Timeout;
+  private readonly ladder: SignalLadder;
   private currentState: TrainerState = 'starting';
-  private lastStepSeconds = 0;
+  private lastStepSeconds: number | undefined;
   readonly exited: Promise<TrainerExit>;
   readonly onEvent = this.eventEmitter.event;
   readonly onDidChangeState = this.stateEmitter.event;
@@ -77,15 +68,19 @@ export class TrainerProcess extends Disposable {
     // --stop-on-stdin-close: if this extension host dies in any way, the pipe closes and the trainer
     // checkpoints and exits instead of outliving it.
     this.commandLine = [launch.python, '-m', 'mgrpo', 'train', ...sourceArgs, '--run-dir', launch.runDir, '--stop-on-stdin-close'];
-    const env = {
+    // A workspace's own mgrpo/, json.py or torch.py must never be imported in place of the real
+    // ones: the run folder is the working directory, PYTHONSAFEPATH keeps it (and the script's
+    // folder) off sys.path, and PYTHONPATH is the trainer's folder alone, not the user's.
+    const env: NodeJS.ProcessEnv = {
       ...process.env,
-      PYTHONPATH: [trainerRoot, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+      PYTHONPATH: trainerRoot,
+      PYTHONSAFEPATH: '1',
       PYTHONUNBUFFERED: '1',
       PYTHONIOENCODING: 'utf-8',
     };
     this.log.info(`[${label}] starting: ${this.commandLine.map(quoteArg).join(' ')}`);
     this.child = spawn(this.commandLine[0], this.commandLine.slice(1), {
-      cwd: launch.cwd,
+      cwd: launch.runDir,
       env,
       stdio: ['pipe', 'pipe', 'pipe'],
       windowsHide: true,
@@ -97,6 +92,7 @@ export class TrainerProcess extends Disposable {
     this.child.stderr!.on('data', (chunk: string) => this.onStderr(this.stderrLines.push(chunk)));
     // A trainer that exits while we write a command makes stdin emit EPIPE; the exit handler reports it.
     this.child.stdin!.on('error', (error) => this.log.debug(`[${label}] stdin: ${error.message}`));
+    this.ladder = new SignalLadder(this.child, (rung) => this.log.warn(`[${label}] ${rung.message}`));
 
     this.exited = new Promise<TrainerExit>((resolve) => {
       let settled = false;
@@ -105,7 +101,7 @@ export class TrainerProcess extends Disposable {
         settled = true;
         this.onStdout(this.stdoutLines.flush());
         this.onStderr(this.stderrLines.flush());
-        clearTimeout(this.escalation);
+        this.ladder.cancel();
         this.setState('exited');
         const exit: TrainerExit = {
           code,
@@ -128,7 +124,7 @@ export class TrainerProcess extends Disposable {
     });
 
     // Last resort: the extension host exits without deactivate() finishing (crash, reload).
-    const killOnHostExit = () => this.signal('SIGKILL');
+    const killOnHostExit = () => sendSignal(this.child, 'SIGKILL');
     process.once('exit', killOnHostExit);
     this.register(disposableFrom(() => process.removeListener('exit', killOnHostExit)));
     this.register(disposableFrom(() => this.killNow()));
@@ -169,44 +165,21 @@ export class TrainerProcess extends Disposable {
       this.stopRequested = true;
       this.setState('stopping');
       this.send('stop');
-      const firstWaitMs = Math.max(STOP_MIN_WAIT_MS, 2 * this.lastStepSeconds * 1000 + CHECKPOINT_ALLOWANCE_MS);
-      this.escalate([
-        [firstWaitMs, 'SIGTERM', `did not stop within ${Math.round(firstWaitMs / 1000)} s; sending SIGTERM`],
-        [SIGTERM_REPEAT_MS, 'SIGTERM', 'still running after SIGTERM; sending a second SIGTERM (exit now)'],
-        [SIGKILL_AFTER_MS, 'SIGKILL', 'still running after two SIGTERMs; killing it'],
-      ]);
+      this.ladder.climb(stopRungs(this.lastStepSeconds));
     }
     return this.exited;
   }
 
-  /** Runs the signal ladder: each rung waits its delay (after the previous rung), then signals. */
-  private escalate(ladder: [number, NodeJS.Signals, string][]): void {
-    const [rung, ...rest] = ladder;
-    if (!rung) return;
-    const [delayMs, signal, message] = rung;
-    this.escalation = setTimeout(() => {
-      if (!this.isAlive) return;
-      this.log.warn(`[${this.label}] ${message}`);
-      this.signal(signal);
-      this.escalate(rest);
-    }, delayMs);
-  }
-
   /**
    * For shutdown, when there is no time to finish a step: SIGTERM (the trainer queues a stop),
-   * a second SIGTERM halfway through the grace period (it exits at once, its files valid), SIGKILL
-   * at the end. Resolves when it has exited or was killed.
+   * then the shutdown rungs within `graceMs`. Resolves when it has exited or was killed.
    */
   async terminate(graceMs: number): Promise<void> {
     if (!this.isAlive) return;
     this.stopRequested = true;
     this.setState('stopping');
-    clearTimeout(this.escalation);
-    this.signal('SIGTERM');
-    this.escalate([
-      [graceMs / 2, 'SIGTERM', 'shutting down: second SIGTERM'],
-      [graceMs / 2, 'SIGKILL', 'shutting down: still running; killing it'],
-    ]);
+    sendSignal(this.child, 'SIGTERM');
+    this.ladder.climb(shutdownRungs(graceMs));
     await Promise.race([this.exited, new Promise((resolve) => setTimeout(resolve, graceMs + 200))]);
   }
 
@@ -214,25 +187,15 @@ export class TrainerProcess extends Disposable {
     if (!this.isAlive) return;
     this.stopRequested = true;
     // dispose() is synchronous and may be the last thing the host does: two SIGTERMs, then SIGKILL.
-    this.signal('SIGTERM');
-    const second = setTimeout(() => this.signal('SIGTERM'), 500);
-    const kill = setTimeout(() => this.signal('SIGKILL'), 2000);
+    sendSignal(this.child, 'SIGTERM');
+    const second = setTimeout(() => sendSignal(this.child, 'SIGTERM'), 500);
+    const kill = setTimeout(() => sendSignal(this.child, 'SIGKILL'), 2000);
     second.unref();
     kill.unref();
     void this.exited.then(() => {
       clearTimeout(second);
       clearTimeout(kill);
     });
-  }
-
-  private signal(signal: NodeJS.Signals): void {
-    if (this.child.exitCode === null && this.child.signalCode === null && this.child.pid !== undefined) {
-      try {
-        this.child.kill(signal);
-      } catch {
-        // Already gone.
-      }
-    }
   }
 
   private setState(state: TrainerState): void {
@@ -261,7 +224,8 @@ export class TrainerProcess extends Disposable {
   private track(event: TrainerEvent): void {
     switch (event.event) {
       case 'step':
-        this.lastStepSeconds = event.metrics.step_seconds;
+        // Absent or not a number in a trainer of another version: stopRungs falls back to its default.
+        this.lastStepSeconds = event.metrics?.step_seconds;
         if (this.currentState === 'starting') this.setState('running');
         break;
       case 'started':

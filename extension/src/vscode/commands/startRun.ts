@@ -5,6 +5,7 @@ import { scaffoldConfig, scaffoldText } from '../../model/configScaffold';
 import type { CommandFactory, Ctx } from '../ctx';
 import { LiveRunView } from '../liveRunView';
 import { resolveTrainerPython } from '../python';
+import { createRunDir, runFolderName } from '../runFolders';
 import type { RunSession } from '../runSession';
 import { settings } from '../settings';
 import { errorText, TrainerProcess, type TrainerExit, type TrainerSource } from '../trainerProcess';
@@ -116,38 +117,43 @@ export async function scaffoldNewConfig(ctx: Ctx): Promise<void> {
   if (choice) await vscode.commands.executeCommand('mgrpo.startRun', target);
 }
 
-/** Resolves Python, creates the run directory's parent, spawns the trainer and wires its views. */
+/**
+ * Resolves Python, creates the run folder (exclusively: a second start in the same second gets
+ * its own), spawns the trainer there and shows the run: selected in the Runs view, progress in
+ * the status bar and the window's progress indicator.
+ */
 async function launch(ctx: Ctx, source: TrainerSource): Promise<RunSession | undefined> {
   if (source.kind === 'config' && !fs.existsSync(source.file)) {
-    void vscode.window.showErrorMessage(`MGRPO: config file not found: ${source.file}`);
+    void vscode.window.showErrorMessage(vscode.l10n.t('MGRPO: config file not found: {0}', source.file));
     return undefined;
   }
-  const python = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Window, title: 'MGRPO: looking for a Python that can import torch' },
-    () => resolveTrainerPython(ctx.extensionRoot),
-  );
+  const python = await resolveTrainerPython(ctx.python, ctx.extensionRoot);
   if (!python) return undefined;
-  ctx.log.info(`Python: ${python.python} (from ${python.source})`);
 
   const runsFolder = ctx.runs.runsFolder();
-  await fs.promises.mkdir(runsFolder, { recursive: true });
   const base = source.kind === 'preset' ? source.preset : path.basename(source.file).replace(/(\.mgrpo)?\.json$|\.config\.json$/, '');
-  const runDir = uniqueRunDir(runsFolder, `${base}-${timestamp(new Date())}`);
+  let runDir: string;
+  try {
+    runDir = await createRunDir(runsFolder, runFolderName(base, new Date()));
+  } catch (error) {
+    void vscode.window.showErrorMessage(vscode.l10n.t('MGRPO: could not create the run folder in {0}: {1}', runsFolder, errorText(error)));
+    return undefined;
+  }
   const runName = path.basename(runDir);
-  const cwd = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? runsFolder;
 
   const session = ctx.runs.addStarted(runDir);
   let trainer: TrainerProcess;
   try {
-    trainer = new TrainerProcess({ python: python.python, extensionRoot: ctx.extensionRoot, runDir, source, cwd }, ctx.log, runName);
+    trainer = new TrainerProcess({ python: python.python, extensionRoot: ctx.extensionRoot, runDir, source }, ctx.log, runName);
   } catch (error) {
-    void vscode.window.showErrorMessage(`MGRPO: could not start the trainer: ${errorText(error)}`);
+    void vscode.window.showErrorMessage(vscode.l10n.t('MGRPO: could not start the trainer: {0}', errorText(error)));
     return undefined;
   }
   session.attachTrainer(trainer);
   const view = trainer.register(new LiveRunView(trainer, runName, 0));
   trainer.register(trainer.onDidChangeState(() => ctx.runs.notifyLiveChanged()));
   ctx.runs.notifyLiveChanged();
+  void revealStartedRun(ctx, session);
   void session.poll();
   void trainer.exited.then((exit) => {
     view.dispose();
@@ -155,6 +161,29 @@ async function launch(ctx: Ctx, source: TrainerSource): Promise<RunSession | und
     void reportExit(ctx, session, exit);
   });
   return session;
+}
+
+/**
+ * Shows the new run selected in the Runs view, and again once run.json is readable (the row then
+ * changes from "starting…" to the run, and a new row is not selected).
+ */
+async function revealStartedRun(ctx: Ctx, session: RunSession): Promise<void> {
+  const reveal = async () => {
+    try {
+      await vscode.commands.executeCommand('mgrpo.runs.focus');
+      await ctx.revealRun?.(session);
+    } catch (error) {
+      ctx.log.debug(`could not reveal ${session.runDir}: ${errorText(error)}`);
+    }
+  };
+  await reveal();
+  if (session.reader) return;
+  const readable = session.onDidChange(() => {
+    if (!session.reader) return;
+    readable.dispose();
+    void reveal();
+  });
+  session.register(readable);
 }
 
 async function reportExit(ctx: Ctx, session: RunSession, exit: TrainerExit): Promise<void> {
@@ -184,15 +213,4 @@ async function reportExit(ctx: Ctx, session: RunSession, exit: TrainerExit): Pro
     'Show Log',
   );
   if (choice) ctx.log.show(true);
-}
-
-function timestamp(date: Date): string {
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${date.getFullYear()}${pad(date.getMonth() + 1)}${pad(date.getDate())}-${pad(date.getHours())}${pad(date.getMinutes())}${pad(date.getSeconds())}`;
-}
-
-function uniqueRunDir(runsFolder: string, name: string): string {
-  let candidate = path.join(runsFolder, name);
-  for (let i = 2; fs.existsSync(candidate); i++) candidate = path.join(runsFolder, `${name}-${i}`);
-  return candidate;
 }
