@@ -4,6 +4,7 @@ import { clearFilter, filterSamples } from './filter';
 import { openRunFolder } from './openRunFolder';
 import { pauseRun, refreshRuns, resumeRun, showLog, stopRun } from './runControl';
 import { startRun } from './startRun';
+import { createTrainerEnvironment } from './trainerEnvironment';
 import { diffCorrection, openTrace, showFullCompletion } from './traces';
 import { showDashboard, showInspector } from './panels';
 
@@ -24,4 +25,5 @@ export const COMMANDS: Record<string, CommandFactory> = {
   'mgrpo.refreshRuns': refreshRuns,
   'mgrpo.showDashboard': showDashboard,
   'mgrpo.showInspector': showInspector,
+  'mgrpo.createTrainerEnvironment': createTrainerEnvironment,
 };

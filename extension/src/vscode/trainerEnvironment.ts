@@ -1,0 +1,93 @@
+// "MGRPO: Create Trainer Environment": a virtual environment in the extension's global storage
+// with the trainer's requirements (trainer/requirements.txt shipped in the .vsix), for people who
+// installed the extension and have no Python with torch. The trainer itself is not installed into
+// it: it runs from the extension's own trainer/ folder (PYTHONPATH), so it always matches the
+// extension's version. The environment's python is remembered (PythonLocator) and used from then on.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { defaultCandidates, venvPython } from '../model/interpreter';
+import { runLogged, type LoggedExit } from './loggedProcess';
+import type { PythonLocator } from './python';
+
+/** The folder under the extension's global storage. */
+export const TRAINER_ENVIRONMENT_FOLDER = 'trainer-env';
+
+/** A base Python can make the environment: 3.10 or newer, with venv and ensurepip (Debian splits them out). */
+const BASE_PYTHON_CHECK = 'import sys, venv, ensurepip; sys.exit(0 if sys.version_info >= (3, 10) else 3)';
+
+export interface EnvironmentDeps {
+  extension: vscode.ExtensionContext;
+  log: vscode.LogOutputChannel;
+  locator: PythonLocator;
+}
+
+export async function createTrainerEnvironment(deps: EnvironmentDeps): Promise<string | undefined> {
+  const { extension, log, locator } = deps;
+  const envDir = path.join(extension.globalStorageUri.fsPath, TRAINER_ENVIRONMENT_FOLDER);
+  const requirements = path.join(extension.extensionUri.fsPath, 'trainer', 'requirements.txt');
+  if (!fs.existsSync(requirements)) throw new Error(vscode.l10n.t('the extension has no {0}; reinstall it', requirements));
+  log.show(true);
+  log.info(`Creating the trainer environment in ${envDir}`);
+  const outcome = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('MGRPO: creating the trainer environment'), cancellable: true },
+    async (progress, token) => {
+      const abort = new AbortController();
+      token.onCancellationRequested(() => abort.abort());
+      const step = async (message: string, command: string, args: string[]): Promise<LoggedExit> => {
+        progress.report({ message });
+        log.info(`$ ${[command, ...args].join(' ')}`);
+        return runLogged({
+          command, args, signal: abort.signal, env: { ...process.env, PYTHONNOUSERSITE: '1' },
+          onLine: (line) => {
+            log.info(`[pip] ${line}`);
+            const collecting = /^(Collecting|Installing collected packages:|Downloading|Using cached)\s+(\S+)/.exec(line);
+            if (collecting) progress.report({ message: `${message} ${collecting[2].slice(0, 60)}` });
+          },
+        });
+      };
+      const fail = (what: string, exit: LoggedExit): string => exit.cancelled
+        ? 'cancelled'
+        : `${what} ${exit.spawnError ?? (exit.signal ? `was killed (${exit.signal})` : `failed (exit code ${exit.code})`)}`;
+
+      progress.report({ message: vscode.l10n.t('looking for Python 3.10+ with venv…') });
+      const base = await findBasePython(abort.signal);
+      if (!base) return vscode.l10n.t('no Python 3.10 or newer with the venv module was found (tried {0}). Install one (on Debian/Ubuntu: sudo apt install python3-venv), then try again.', defaultCandidates().join(', '));
+      const made = await step(vscode.l10n.t('creating the virtual environment…'), base, ['-m', 'venv', '--clear', envDir]);
+      if (made.code !== 0) return fail(`${base} -m venv`, made);
+      const python = venvPython(envDir);
+      const installed = await step(vscode.l10n.t('installing torch and the trainer\'s requirements (minutes)…'), python, ['-m', 'pip', 'install', '--disable-pip-version-check', '-r', requirements]);
+      if (installed.code !== 0) return fail('pip install', installed);
+      const check = await step(vscode.l10n.t('checking that torch imports…'), python, ['-c', 'import torch, transformers, jsonschema; print("torch", torch.__version__)']);
+      if (check.code !== 0) return fail('the import check', check);
+      return { python };
+    },
+  );
+  if (typeof outcome === 'string') {
+    if (outcome === 'cancelled') {
+      log.warn('Creating the trainer environment was cancelled.');
+      void vscode.window.showWarningMessage(vscode.l10n.t('MGRPO: creating the trainer environment was cancelled.'));
+    } else {
+      log.error(`Creating the trainer environment failed: ${outcome}`);
+      const showLog = vscode.l10n.t('Show Log');
+      void vscode.window.showErrorMessage(vscode.l10n.t('MGRPO: could not create the trainer environment: {0}', outcome), showLog).then((choice) => {
+        if (choice) log.show(true);
+      });
+    }
+    return undefined;
+  }
+  await locator.setTrainerEnvironment(outcome.python);
+  log.info(`Trainer environment ready: ${outcome.python}`);
+  void vscode.window.showInformationMessage(vscode.l10n.t('MGRPO: the trainer environment is ready; runs use {0}.', outcome.python));
+  return outcome.python;
+}
+
+async function findBasePython(signal: AbortSignal): Promise<string | undefined> {
+  for (const candidate of defaultCandidates()) {
+    const exit = await runLogged({ command: candidate, args: ['-c', BASE_PYTHON_CHECK], signal, onLine: () => undefined });
+    if (exit.code === 0) return candidate;
+    if (exit.cancelled) return undefined;
+  }
+  return undefined;
+}
