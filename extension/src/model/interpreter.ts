@@ -6,6 +6,7 @@
 // by the vscode layer (vscode/pythonProbe.ts), so this runs in unit tests without either.
 
 import * as path from 'node:path';
+import { errorText } from '../format/errorText';
 
 export type InterpreterSource = 'setting' | 'trainer-environment' | 'python-extension' | 'venv' | 'candidate';
 
@@ -60,7 +61,7 @@ export async function resolvePythonInterpreter(deps: InterpreterDeps): Promise<I
     try {
       fromExtension = await deps.pythonExtensionPath();
     } catch (error) {
-      tried.push(`the Python extension's interpreter: ${error instanceof Error ? error.message : String(error)}`);
+      tried.push(`the Python extension's interpreter: ${errorText(error)}`);
     }
   }
   const ordered: { python: string; source: InterpreterSource; label: string }[] = [];

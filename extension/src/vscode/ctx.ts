@@ -7,6 +7,7 @@ import { PythonLocator } from './python';
 import { RunRegistry } from './runRegistry';
 import type { RunSession } from './runSession';
 import { TraceDocumentProvider } from './traceDocuments';
+import { errorText } from '../format/errorText';
 
 /** A command is a factory: given the context, it returns the function VS Code calls. */
 export type CommandFactory = (ctx: Ctx) => (...args: unknown[]) => unknown;
@@ -63,7 +64,7 @@ export class Ctx extends Disposable {
         return await run(...args);
       } catch (error) {
         // Commands report their own expected failures; this is the net for the unexpected ones.
-        const message = error instanceof Error ? error.message : String(error);
+        const message = errorText(error);
         this.log.error(`${id} failed: ${error instanceof Error && error.stack ? error.stack : message}`);
         void vscode.window.showErrorMessage(`MGRPO: ${message}`);
         return undefined;

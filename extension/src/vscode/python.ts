@@ -8,6 +8,7 @@ import {
 import { Disposable } from './disposable';
 import { canImportTorch, fileExists } from './pythonProbe';
 import { settings } from './settings';
+import { errorText } from '../format/errorText';
 
 export interface ResolvedPython {
   python: string;
@@ -92,7 +93,7 @@ export class PythonLocator extends Disposable {
     try {
       setting = expandPythonSetting(settings.pythonPath(), workspaceFolder, os.homedir()) || undefined;
     } catch (error) {
-      return { error: error instanceof Error ? error.message : String(error), tried: [] };
+      return { error: errorText(error), tried: [] };
     }
     // The extension's own folder last: from a source checkout its .venv is the one `npm run setup` made.
     const folders = [...(vscode.workspace.workspaceFolders ?? []).map((folder) => folder.uri.fsPath), this.extension.extensionUri.fsPath];

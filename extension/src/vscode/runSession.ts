@@ -6,7 +6,7 @@ import { RunReader } from '../format/runReader';
 import { RunPaths, type RunStatus } from '../format/types';
 import { Disposable, disposableFrom } from './disposable';
 import type { TrainerProcess } from './trainerProcess';
-import { errorText } from './trainerProcess';
+import { errorText } from '../format/errorText';
 
 /** How often a growing run is re-read. The reader only reads appended bytes, so this is cheap. */
 const FOLLOW_INTERVAL_MS = 1000;

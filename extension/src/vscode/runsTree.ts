@@ -6,6 +6,7 @@ import { childrenOf, CONTEXT_VALUES, presentation, runNode, type RunNode, type R
 import type { Ctx } from './ctx';
 import { Disposable } from './disposable';
 import type { RunSession } from './runSession';
+import { errorText } from '../format/errorText';
 
 /** A run whose run.json is not readable yet (trainer starting) or at all (broken folder). */
 export interface PendingRunElement {
@@ -84,8 +85,8 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
       return children;
     } catch (error) {
       if (error instanceof AbortError) return [];
-      this.ctx.log.error(`Runs view: could not list ${element.id}: ${error instanceof Error ? error.message : String(error)}`);
-      void vscode.window.showErrorMessage(`MGRPO: could not read ${element.kind === 'run' ? 'the run' : element.id.split('::').pop()}: ${error instanceof Error ? error.message : String(error)}`);
+      this.ctx.log.error(`Runs view: could not list ${element.id}: ${errorText(error)}`);
+      void vscode.window.showErrorMessage(`MGRPO: could not read ${element.kind === 'run' ? 'the run' : element.id.split('::').pop()}: ${errorText(error)}`);
       return [];
     }
   }

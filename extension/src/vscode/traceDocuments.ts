@@ -8,6 +8,7 @@ import { Disposable } from './disposable';
 import type { RunRegistry } from './runRegistry';
 import { settings } from './settings';
 import { parseTraceUri, TRACE_SCHEME, type TraceAddress } from './traceUri';
+import { errorText } from '../format/errorText';
 
 /** Everything the editor features (hover, decorations, CodeLens) need about one open trace. */
 export interface TraceView {
@@ -77,7 +78,7 @@ export class TraceDocumentProvider extends Disposable implements vscode.TextDocu
       return [
         '# MGRPO: this trace could not be opened',
         '',
-        error instanceof Error ? error.message : String(error),
+        errorText(error),
         '',
         `URI: ${uri.toString()}`,
       ].join('\n');

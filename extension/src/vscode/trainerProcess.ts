@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { encodeCommand, LineSplitter, parseEvent } from '../format/protocol';
 import type { TrainerCommand, TrainerEvent } from '../format/types';
+import { errorText } from '../format/errorText';
 import { Disposable, disposableFrom } from './disposable';
 import { LogLineSplitter } from './logLines';
 import { sendSignal, shutdownRungs, SignalLadder, stopRungs } from './stopLadder';
@@ -267,8 +268,4 @@ export class TrainerProcess extends Disposable {
 
 function quoteArg(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-
-export function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

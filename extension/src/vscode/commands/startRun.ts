@@ -8,7 +8,8 @@ import { resolveTrainerPython } from '../python';
 import { createRunDir, runFolderName } from '../runFolders';
 import type { RunSession } from '../runSession';
 import { settings } from '../settings';
-import { errorText, TrainerProcess, type TrainerExit, type TrainerSource } from '../trainerProcess';
+import { TrainerProcess, type TrainerExit, type TrainerSource } from '../trainerProcess';
+import { errorText } from '../../format/errorText';
 
 const CONFIG_GLOB = '**/{*.mgrpo.json,mgrpo.config.json}';
 const CONFIG_EXCLUDE = '{**/node_modules/**,**/.venv/**,**/.tools/**}';

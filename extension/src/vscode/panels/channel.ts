@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { Disposable } from '../disposable';
+import { errorText } from '../../format/errorText';
 import {
   parseWebviewMessage,
   type HostMessage,
@@ -76,7 +77,7 @@ export class WebviewChannel extends Disposable {
       const result = await handler(request.params);
       this.post({ kind: 'reply', id: request.id, result: result ?? null });
     } catch (error) {
-      const text = error instanceof Error ? error.message : String(error);
+      const text = errorText(error);
       this.log.warn(`[${this.label}] ${request.method} failed: ${text}`);
       this.post({ kind: 'error', id: request.id, message: text });
     }

@@ -9,6 +9,7 @@ import { WebviewChannel } from './channel';
 import { dashboardPoint, evalRow, parseEvalResult, runHeader } from './dashboardData';
 import { createPanel, DASHBOARD_VIEW_TYPE, preparePanel } from './panel';
 import type { AllowedCommand, EvalRow, RunHeader } from '../../webview/protocol';
+import { errorText } from '../../format/errorText';
 
 const EVAL_FILE = /^step-(\d+)\.json$/;
 
@@ -89,7 +90,7 @@ export class DashboardPanel extends Disposable {
   private scheduleUpdate(): void {
     // One update at a time, in order: a slow eval read must not let a later append overtake it.
     this.updating = this.updating.then(() => this.update()).catch((error: unknown) => {
-      this.ctx.log.warn(`[dashboard] update of ${this.runDir} failed: ${error instanceof Error ? error.message : String(error)}`);
+      this.ctx.log.warn(`[dashboard] update of ${this.runDir} failed: ${errorText(error)}`);
     });
   }
 
@@ -128,7 +129,7 @@ export class DashboardPanel extends Disposable {
         rows.push(evalRow(parseEvalResult(JSON.parse(await fs.readFile(file, 'utf8')), file)));
       } catch (error) {
         // The trainer writes eval files whole; a bad one is reported and left out of the table.
-        this.ctx.log.warn(`[dashboard] skipped ${file}: ${error instanceof Error ? error.message : String(error)}`);
+        this.ctx.log.warn(`[dashboard] skipped ${file}: ${errorText(error)}`);
       }
     }
     return rows.sort((a, b) => a.step - b.step);

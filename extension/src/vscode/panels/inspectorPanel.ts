@@ -4,7 +4,7 @@ import type { RolloutRecord } from '../../format/types';
 import { showTrace } from '../traceUri';
 import type { Ctx } from '../ctx';
 import { Disposable } from '../disposable';
-import { errorText } from '../trainerProcess';
+import { errorText } from '../../format/errorText';
 import { WebviewChannel } from './channel';
 import { inspectorState } from './inspectorData';
 import { createPanel, INSPECTOR_VIEW_TYPE, preparePanel } from './panel';
