@@ -5,6 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { createWriteStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { readEvalResults } from '../../extension/src/format/evalResults';
 import { JsonlFollower } from '../../extension/src/format/jsonlFollower';
 import { RunReader, readRunManifest } from '../../extension/src/format/runReader';
 import { summarizeRolloutLine } from '../../extension/src/format/recordSummary';
@@ -273,3 +274,29 @@ function expectedSummary(r: RolloutRecord) {
     correct: r.correct, reward: r.reward, advantage: r.advantage, outcome: r.outcome, finishReason: r.finish_reason,
   };
 }
+
+describe('eval results', () => {
+  it('reads every evaluation of the fixture, and nothing again until the folder changes', async () => {
+    const { dir, cleanup } = await copyFixtureRun();
+    try {
+      const first = await readEvalResults(dir);
+      assert.ok(first);
+      assert.deepEqual(first.results.map((r) => r.step), [0]);
+      assert.deepEqual(first.skipped, []);
+      assert.equal(await readEvalResults(dir, first.signature), undefined);
+      await fs.writeFile(path.join(dir, 'eval', 'step-000005.json'), '{"step": 5}');
+      await fs.writeFile(path.join(dir, 'eval', 'step-000006.json'), '{"step": ');
+      await fs.writeFile(path.join(dir, 'eval', 'notes.txt'), 'not an eval file');
+      const second = await readEvalResults(dir, first.signature);
+      assert.ok(second);
+      assert.deepEqual(second.results.map((r) => r.step), [0]);
+      assert.deepEqual(second.skipped.map((s) => s.replace(dir, '<run>')), [
+        '<run>/eval/step-000005.json: evaluation: missing "time"',
+        '<run>/eval/step-000006.json: not JSON: Unexpected end of JSON input',
+      ]);
+      assert.deepEqual(await readEvalResults(path.join(dir, 'missing')), { signature: '', results: [], skipped: [] });
+    } finally {
+      await cleanup();
+    }
+  });
+});

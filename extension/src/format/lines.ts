@@ -153,3 +153,15 @@ export function isBlankLine(data: Buffer, start: number, end: number): boolean {
   }
   return true;
 }
+
+/** A whole file as UTF-8 text, refused when it is bigger than `maxBytes`. */
+export async function readSmallFile(file: string, maxBytes: number): Promise<string> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    if (size > maxBytes) throw new Error(`${size} bytes, more than the limit of ${maxBytes}`);
+    return (await readBytes(handle, 0, size)).toString('utf8');
+  } finally {
+    await handle.close();
+  }
+}

@@ -10,7 +10,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { errorText } from './errorText';
 import { JsonlFollower, parseJsonLine, tooLongLine, type Malformed } from './jsonlFollower';
-import { DEFAULT_MAX_LINE_BYTES, readBytes, streamLines } from './lines';
+import { DEFAULT_MAX_LINE_BYTES, readBytes, readSmallFile, streamLines } from './lines';
 import { StepIndex, type RowFields } from './stepIndex';
 import type { MetricsLine, RolloutRecord, RunManifest } from './types';
 import { RunPaths } from './types';
@@ -508,19 +508,12 @@ async function readManifestFile(runDir: string): Promise<{ text: string; manifes
   const file = path.join(runDir, RunPaths.manifest);
   let text: string;
   try {
-    const handle = await fs.open(file, 'r');
-    try {
-      const size = (await handle.stat()).size;
-      if (size > MAX_MANIFEST_BYTES) throw new Error(`invalid run.json: ${file}: ${size} bytes, more than a manifest's limit of ${MAX_MANIFEST_BYTES}`);
-      text = (await readBytes(handle, 0, size)).toString('utf8');
-    } finally {
-      await handle.close();
-    }
+    text = await readSmallFile(file, MAX_MANIFEST_BYTES);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new MissingManifestError(`${runDir} is not an MGRPO run: ${RunPaths.manifest} not found`);
     if (code === 'EISDIR') throw new Error(`invalid run.json: ${file}: a folder, not a file`);
-    throw error;
+    throw new Error(`invalid run.json: ${file}: ${errorText(error)}`);
   }
   let value: unknown;
   try {
