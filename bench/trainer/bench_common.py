@@ -16,10 +16,30 @@ import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TRAINER_DIR = REPO_ROOT / "trainer"
+# BENCH_TRAINER_DIR runs the benchmarks on a frozen copy of the trainer (e.g. `git archive HEAD trainer`
+# unpacked under bench/out/), so a long study is not changed half-way by edits to the checkout.
+TRAINER_DIR = Path(os.environ.get("BENCH_TRAINER_DIR") or REPO_ROOT / "trainer").resolve()
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 OUT_DIR = REPO_ROOT / "bench" / "out"  # git-ignored scratch: run directories, saved peer models
 SHIPPED_MODEL = TRAINER_DIR / "models" / "mgrpo-demo-tiny"
+
+
+def trainer_version() -> str:
+    """Which trainer code ran: the checkout's HEAD commit (and whether it had uncommitted changes under
+    trainer/), or the commit named in a frozen copy's COMMIT file next to it."""
+    import subprocess
+
+    marker = TRAINER_DIR.parent / "COMMIT"
+    if marker.is_file():
+        return f"{marker.read_text(encoding='utf-8').strip()} (frozen copy in {display_path(TRAINER_DIR)})"
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, text=True, capture_output=True,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "trainer"], cwd=REPO_ROOT, text=True,
+                               capture_output=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + (" with uncommitted changes under trainer/" if dirty else "")
 
 # The benchmarks import the trainer package from the checkout, like the tests do.
 if str(TRAINER_DIR) not in sys.path:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -366,14 +365,6 @@ def per_seed_rows(rows_by_seed: list[dict], seeds: list[int], policies: list[str
     return table
 
 
-def git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=bench_common.REPO_ROOT, text=True,
-                              capture_output=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def write_page(args: argparse.Namespace, seeds: list[int], rows_by_seed: list[dict], analysis: Analysis,
                total_seconds: float) -> Path:
     mgrpo_config, grpo_config = budget_matched_configs(args, seeds[0])
@@ -387,7 +378,7 @@ def write_page(args: argparse.Namespace, seeds: list[int], rows_by_seed: list[di
         {
             "Seeds": ", ".join(map(str, seeds)),
             "Model": bench_common.model_description(m["model_name_or_path"]),
-            "Trainer commit": git_commit(),
+            "Trainer": bench_common.trainer_version(),
             "Budget": f"{args.steps} optimizer steps x {per_step} generated completions = {args.steps * per_step} "
                       f"per method and seed; GRPO continues to {args.steps * args.grpo_steps_factor} steps for the "
                       "equal-training-time row",

@@ -64,13 +64,15 @@ class RunSpec:
 
 
 def screening_specs() -> list[RunSpec]:
-    """Seed 0, 500 problems. The two long runs also hold the 40-step baselines (constant learning rate)."""
+    """Seed 0, 500 problems. The two long runs also hold the 40-step baselines (constant learning rate).
+    A lower learning rate (1e-4) was left out for compute: in a pilot both methods were still climbing at 40
+    steps with 2e-4."""
     def mgrpo(name, note, steps=STEPS, **overrides):
         return RunSpec(f"mgrpo-{name}-s0", "mgrpo", 0, steps, steps, overrides, note=note)
 
     return [
-        RunSpec("mgrpo-long-s0", "mgrpo", 0, 120, 20, note="MGRPO at the defaults, 120 steps (9600 samples)"),
-        RunSpec("grpo-long-s0", "grpo", 0, 160, 20, note="GRPO at the defaults, 160 steps (12800 samples)"),
+        RunSpec("mgrpo-long-s0", "mgrpo", 0, 100, 20, note="MGRPO at the defaults, 100 steps (8000 samples)"),
+        RunSpec("grpo-long-s0", "grpo", 0, 120, 20, note="GRPO at the defaults, 120 steps (9600 samples)"),
         mgrpo("w025", "layer2_loss_weight 0.25 (= 1/G2: both layers weigh the same)", layer2_loss_weight=0.25),
         mgrpo("wrongonly", "layer2_inputs wrong_only", layer2_inputs="wrong_only"),
         mgrpo("filter", "filter_equal_reward_groups true", filter_equal_reward_groups=True),
@@ -78,9 +80,7 @@ def screening_specs() -> list[RunSpec]:
         mgrpo("g2x2", "layer2_num_generations 2 (67 steps for the same budget)", steps=67, layer2_num_generations=2),
         mgrpo("sample05", "layer2_inputs sample, fraction 0.5", layer2_inputs="sample", layer2_sample_fraction=0.5),
         mgrpo("lr4e-4", "learning_rate 4e-4", learning_rate=4e-4),
-        mgrpo("lr1e-4", "learning_rate 1e-4", learning_rate=1e-4),
         RunSpec("grpo-lr4e-4-s0", "grpo", 0, STEPS, STEPS, {"learning_rate": 4e-4}, note="GRPO, learning_rate 4e-4"),
-        RunSpec("grpo-lr1e-4-s0", "grpo", 0, STEPS, STEPS, {"learning_rate": 1e-4}, note="GRPO, learning_rate 1e-4"),
     ]
 
 
@@ -160,11 +160,14 @@ def cell(estimate, kind="percent") -> str:
     return learning_bench.fmt_estimate(estimate, kind)
 
 
+SCREEN_HEADING = "## Screening grid (seed 0, 500 held-out problems, about 3200 generated samples each)"
+
+
 def screening_lines(reps: int) -> list[str]:
     specs = screening_specs()
     long_mgrpo, long_grpo = load_spec(specs[0]), load_spec(specs[1])
     if long_mgrpo is None or long_grpo is None:
-        return ["The long screening runs have not finished; no screening figures yet."]
+        return [SCREEN_HEADING, "", "The long screening runs have not finished; no screening figures yet."]
     base = learning_bench.at_step(long_mgrpo, STEPS)
     grpo_base = learning_bench.at_step(long_grpo, STEPS)
     before = learning_bench.at_step(long_mgrpo, 0)
@@ -203,7 +206,7 @@ def screening_lines(reps: int) -> list[str]:
                           "-" if spec.name == "grpo-base-s0" else cell(
                               analysis.diff(("variant", "best"), ("grpo", "best")), "signed")])
     lines = [
-        "## Screening grid (seed 0, 500 held-out problems, about 3200 generated samples each)",
+        SCREEN_HEADING,
         "",
         f"One seed only, to screen: every figure's interval is over problems, not seeds. The shipped checkpoint "
         f"on these problems: Acc@t1 {bench_common.fmt_percent(before['eval']['metrics']['acc_t1'])}, Acc@t2 "
@@ -333,7 +336,7 @@ def write_report(args: argparse.Namespace) -> Path:
         "Does MGRPO beat GRPO on the demo task? A screening grid, longer budgets and a 5-seed comparison",
         None,
         {"Model": bench_common.model_description(bench_common.SHIPPED_MODEL),
-         "Trainer commit (when the page was written)": learning_bench.git_commit(),
+         "Trainer": bench_common.trainer_version(),
          "Runs": f"{len(runs)} training runs in `{bench_common.display_path(POOL)}`, {bench_common.fmt_seconds(total)} "
                  "of run wall time together (two at a time, nice 15, on a 2-core machine shared with other work, "
                  "so training times are inflated and only comparable within a page)",

@@ -186,3 +186,10 @@ def test_learning_bench_runs_end_to_end_in_a_tiny_configuration(tmp_path, monkey
     assert learning_bench.main([*argv, "--reuse"]) == 0
     assert sorted(path.name for path in tmp_path.iterdir() if path.is_dir()) == runs
     assert "runs reused from" in (learning_bench.bench_common.OUT_DIR / "results-quick" / "test-learning-smoke.md").read_text()
+
+
+def test_a_frozen_trainer_copy_is_named_by_its_commit(tmp_path, monkeypatch):
+    (tmp_path / "trainer").mkdir()
+    (tmp_path / "COMMIT").write_text("abc1234\n")
+    monkeypatch.setattr(learning_bench.bench_common, "TRAINER_DIR", tmp_path / "trainer")
+    assert learning_bench.bench_common.trainer_version().startswith("abc1234 (frozen copy in ")
