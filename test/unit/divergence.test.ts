@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import type { RolloutRecord } from '../../extension/src/format/types';
-import { changedSteps, firstDivergence, normalizeStepText } from '../../extension/src/model/divergence';
+import { changedSteps, divergenceNote, firstDivergence, normalizeStepText } from '../../extension/src/model/divergence';
 import { fixtureRecord } from './fixture';
 
 /** A record whose steps are the given lines, followed by an answer line. */
@@ -49,5 +49,10 @@ describe('layer-1 / layer-2 divergence', () => {
     assert.deepEqual(firstDivergence(long, record(['x=1', 'y=2'], 2)), { layer1Step: 2, layer2Step: 1 });
     assert.deepEqual([...changedSteps(long, record(['x=1', 'y=2'], 2))], []);
     assert.deepEqual(firstDivergence(record([]), record(['x=1'], 2)), { layer1Step: 0, layer2Step: 0 });
+  });
+
+  it('names the divergence the same way on both sides', () => {
+    assert.equal(divergenceNote(2), '  ← layer 2 departs from layer 1 here');
+    assert.equal(divergenceNote(1), '  ← the correction departs from here');
   });
 });

@@ -3,8 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { MetricsLine } from '../../extension/src/format/types';
 import {
-  advanceProgress, describeProgress, emptyProgress, ETA_WINDOW, etaSeconds, formatDuration, fractionDone,
+  advanceProgress, describeProgress, emptyProgress, ETA_WINDOW, etaSeconds, fractionDone,
 } from '../../extension/src/model/runProgress';
+import { formatDuration } from '../../extension/src/model/text';
 
 const fixtureMetrics: MetricsLine[] = fs
   .readFileSync(path.join(__dirname, '../fixtures/example-run/metrics.jsonl'), 'utf8')
@@ -42,7 +43,7 @@ describe('runProgress (status bar summary of a live run)', () => {
     });
     assert.equal(p.step, 15);
     assert.equal(etaSeconds(p), 85 * 2);
-    assert.equal(formatDuration(etaSeconds(p)!), '3m');
+    assert.equal(formatDuration(etaSeconds(p)!, 'coarse'), '3m');
   });
 
   it('falls back to layer-1 accuracy for GRPO runs without a correction table', () => {
@@ -54,7 +55,11 @@ describe('runProgress (status bar summary of a live run)', () => {
 
   it('formats durations coarsely', () => {
     assert.equal(formatDuration(44.6), '45s');
-    assert.equal(formatDuration(150), '3m'); // 2.5 min rounds up
+    assert.equal(formatDuration(150, 'coarse'), '3m'); // 2.5 min rounds up
+    assert.equal(formatDuration(150), '2m 30s');
+    assert.equal(formatDuration(3900), '1h 05m');
+    assert.equal(formatDuration(-1), '—');
+    assert.equal(formatDuration(null), '—');
     assert.equal(formatDuration(3900), '1h 05m');
     assert.equal(etaSeconds(emptyProgress(10)), undefined);
   });

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import type { RolloutRecord } from '../../extension/src/format/types';
-import { leastConfidentSteps, stepAtOffset, stepSpans, tokenRangeOf, traceSteps } from '../../extension/src/model/segmentation';
+import { leastConfidentNote, leastConfidentSteps, markedLeastConfidentSteps, stepAtOffset, stepSpans, tokenRangeOf, traceSteps } from '../../extension/src/model/segmentation';
 import { fixtureRecord } from './fixture';
 
 describe('step segmentation', () => {
@@ -61,5 +61,10 @@ describe('step segmentation', () => {
     assert.equal(stepAtOffset(steps, 5), undefined, 'the line break between steps');
     // Minimum probabilities: step 1 exp(-0.3), step 2 exp(-0.4299), step 3 exp(-0.2754).
     assert.deepEqual(leastConfidentSteps(steps, 2), [1, 0]);
+    // Three steps with tokens: at most half of them (one) is marked.
+    assert.deepEqual(markedLeastConfidentSteps(steps), [1]);
+    assert.deepEqual(markedLeastConfidentSteps(steps.slice(0, 1)), [], 'one step: no mark');
+    assert.equal(leastConfidentNote(steps[1]), `  ⚠ least confident: min p ${Math.exp(-0.4299).toFixed(2)}, mean p ${(steps[1].meanProb as number).toFixed(2)}`);
+    assert.equal(leastConfidentNote({ minProb: null, meanProb: null }), '  ⚠ least confident: min p –, mean p –');
   });
 });

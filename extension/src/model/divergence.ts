@@ -11,6 +11,11 @@ export interface Divergence {
   layer2Step: number;
 }
 
+/** The note at the first divergent step: on the correction's side, or on the layer-1 answer it corrects. */
+export function divergenceNote(layer: 1 | 2): string {
+  return layer === 2 ? '  ← layer 2 departs from layer 1 here' : '  ← the correction departs from here';
+}
+
 /** Step text with whitespace runs collapsed and ends trimmed: "3+5 = 8 " equals "3+5 = 8". */
 export function normalizeStepText(text: string): string {
   return text.replace(/\s+/g, ' ').trim();

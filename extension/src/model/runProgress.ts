@@ -1,6 +1,7 @@
 // The live-run summary the status bar shows ("step 12/200 · 41%→47% · ETA 3m"), kept free of
 // `vscode` so its arithmetic is unit-tested (test/unit/runProgress.test.ts).
 import type { MetricsLine } from '../format/types';
+import { formatDuration, formatPercent } from './text';
 
 export interface RunProgress {
   step: number;
@@ -35,30 +36,16 @@ export function etaSeconds(progress: RunProgress): number | undefined {
   return Math.max(0, progress.totalSteps - progress.step) * mean;
 }
 
-/** "45s", "3m", "1h 05m": coarse on purpose, a status bar is not a stopwatch. */
-export function formatDuration(seconds: number): string {
-  const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  const minutes = Math.round(s / 60);
-  if (minutes < 60) return `${minutes}m`;
-  const hours = Math.floor(minutes / 60);
-  return `${hours}h ${String(minutes % 60).padStart(2, '0')}m`;
-}
-
-export function formatPercent(value: number | null): string {
-  return value === null || !Number.isFinite(value) ? '–' : `${Math.round(value * 100)}%`;
-}
-
 /** "step 12/200 · 41%→47% · ETA 3m" (the arrow part only once accuracies are known). */
 export function describeProgress(progress: RunProgress): string {
   const parts = [`step ${progress.step}/${progress.totalSteps}`];
   if (progress.accT1 !== null && progress.accT2 !== null) {
-    parts.push(`${formatPercent(progress.accT1)}→${formatPercent(progress.accT2)}`);
+    parts.push(`${formatPercent(progress.accT1, 0)}→${formatPercent(progress.accT2, 0)}`);
   } else if (progress.accT1 !== null) {
-    parts.push(`acc ${formatPercent(progress.accT1)}`);
+    parts.push(`acc ${formatPercent(progress.accT1, 0)}`);
   }
   const eta = etaSeconds(progress);
-  if (eta !== undefined && progress.step < progress.totalSteps) parts.push(`ETA ${formatDuration(eta)}`);
+  if (eta !== undefined && progress.step < progress.totalSteps) parts.push(`ETA ${formatDuration(eta, 'coarse')}`);
   return parts.join(' · ');
 }
 

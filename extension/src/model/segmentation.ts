@@ -127,6 +127,25 @@ export function stepAtOffset(steps: TraceStep[], offset: number): TraceStep | un
   return steps.find((s) => offset >= s.span.start && offset < s.span.end);
 }
 
+/** How many of a trace's steps are marked least confident, in the editor and the inspector alike. */
+export const LEAST_CONFIDENT_STEPS = 2;
+
+/**
+ * The steps a trace marks as least confident: the LEAST_CONFIDENT_STEPS with the lowest minimum
+ * token probability, and at most half of the steps that have tokens (with one or two steps,
+ * "least confident" says nothing).
+ */
+export function markedLeastConfidentSteps(steps: TraceStep[]): number[] {
+  const scored = steps.filter((s) => s.minProb !== null).length;
+  return leastConfidentSteps(steps, Math.min(LEAST_CONFIDENT_STEPS, Math.floor(scored / 2)));
+}
+
+/** The note after a least-confident step: "  ⚠ least confident: min p 0.12, mean p 0.47". */
+export function leastConfidentNote(step: Pick<TraceStep, 'minProb' | 'meanProb'>): string {
+  const p = (value: number | null): string => (value === null ? '–' : value.toFixed(2));
+  return `  ⚠ least confident: min p ${p(step.minProb)}, mean p ${p(step.meanProb)}`;
+}
+
 /** Indexes of the `count` steps with the lowest minimum token probability (ties: earlier first). */
 export function leastConfidentSteps(steps: TraceStep[], count: number): number[] {
   return steps

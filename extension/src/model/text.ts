@@ -22,6 +22,20 @@ export function formatPercent(value: number | null | undefined, digits = 1): str
   return `${(value * 100).toFixed(digits)}%`;
 }
 
+/**
+ * A duration for people: "45s", "3m 05s", "1h 05m"; `coarse` drops the seconds of minutes
+ * ("3m": a status bar's ETA is not a stopwatch). "—" when unknown or negative.
+ */
+export function formatDuration(seconds: number | null | undefined, precision: 'fine' | 'coarse' = 'fine'): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds) || seconds < 0) return '—';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600 && precision === 'fine') return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+  const minutes = Math.round(s / 60);
+  if (minutes < 60) return `${minutes}m`;
+  return `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, '0')}m`;
+}
+
 const MARKDOWN_SPECIAL = /[\\`*_{}[\]()#+\-.!|~>]/g;
 
 /**

@@ -1,12 +1,10 @@
 import * as vscode from 'vscode';
-import { leastConfidentSteps } from '../model/segmentation';
+import { divergenceNote } from '../model/divergence';
+import { leastConfidentNote, markedLeastConfidentSteps } from '../model/segmentation';
 import { Disposable } from './disposable';
 import { rangeOf } from './traceHover';
 import type { TraceDocumentProvider, TraceView } from './traceDocuments';
 import { isTraceUri } from './traceUri';
-
-/** How many of a trace's steps are marked as least confident (lowest mean token probability). */
-const LEAST_CONFIDENT_STEPS = 2;
 
 /**
  * Marks, in every visible trace editor, the first step where layer 2 departs from layer 1 and
@@ -58,7 +56,7 @@ export class TraceDecorations extends Disposable {
     const index = view.record.layer === 2 ? view.divergence.layer2Step : view.divergence.layer1Step;
     const placed = view.rendered.steps.find((s) => s.index === index);
     if (!placed) return [];
-    const text = view.record.layer === 2 ? '  ← layer 2 departs from layer 1 here' : '  ← the correction departs from here';
+    const text = divergenceNote(view.record.layer);
     return [{
       range: rangeOf(placed.range),
       hoverMessage: new vscode.MarkdownString(view.record.layer === 2
@@ -69,11 +67,8 @@ export class TraceDecorations extends Disposable {
   }
 
   private lowConfidenceDecorations(view: TraceView): vscode.DecorationOptions[] {
-    const scored = view.steps.filter((s) => s.minProb !== null);
-    // With one or two steps "least confident" says nothing; mark at most half of them.
-    const count = Math.min(LEAST_CONFIDENT_STEPS, Math.floor(scored.length / 2));
     const decorations: vscode.DecorationOptions[] = [];
-    for (const index of leastConfidentSteps(view.steps, count)) {
+    for (const index of markedLeastConfidentSteps(view.steps)) {
       const step = view.steps.find((s) => s.index === index);
       const placed = view.rendered.steps.find((s) => s.index === index);
       if (!step || !placed) continue;
@@ -81,7 +76,7 @@ export class TraceDecorations extends Disposable {
         range: rangeOf(placed.range),
         renderOptions: {
           after: {
-            contentText: `  ⚠ least confident: min p ${fixed(step.minProb)}, mean p ${fixed(step.meanProb)}`,
+            contentText: leastConfidentNote(step),
             color: new vscode.ThemeColor('mgrpo.annotationForeground'),
             fontStyle: 'italic',
           },
@@ -90,8 +85,4 @@ export class TraceDecorations extends Disposable {
     }
     return decorations;
   }
-}
-
-function fixed(value: number | null): string {
-  return value === null ? '–' : value.toFixed(2);
 }

@@ -5,17 +5,15 @@
 import type { RolloutRecord } from '../../format/types';
 import { changedSteps, firstDivergence } from '../../model/divergence';
 import { stepHoverMarkdown } from '../../model/hoverContent';
-import { leastConfidentSteps, traceSteps } from '../../model/segmentation';
+import { LEAST_CONFIDENT_STEPS, markedLeastConfidentSteps, traceSteps } from '../../model/segmentation';
 import type { CorrectionChoice, InspectorSide, InspectorState } from '../../webview/protocol';
 
 /** How many steps per side are called out as least confident (as in the trace editor). */
-export const LEAST_CONFIDENT_STEPS = 2;
+export { LEAST_CONFIDENT_STEPS };
 
 function side(record: RolloutRecord, changed: Set<number>, divergentStep: number | null, parent?: RolloutRecord): InspectorSide {
   const steps = traceSteps(record);
-  const scored = steps.filter((s) => s.minProb !== null).length;
-  // With one or two steps "least confident" says nothing; call out at most half of them.
-  const leastConfident = leastConfidentSteps(steps, Math.min(LEAST_CONFIDENT_STEPS, Math.floor(scored / 2)));
+  const leastConfident = markedLeastConfidentSteps(steps);
   return {
     recordId: record.id,
     layer: record.layer,
