@@ -20,7 +20,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const SCHEMA_FILE = path.join(root, 'trainer', 'mgrpo', 'schemas', 'run-format.schema.json');
 export const OUTPUT_FILE = path.join(root, 'extension', 'src', 'format', 'generated', 'runFormatValidators.ts');
 /** The $defs the extension reads; each becomes an exported function of the same name. */
-export const VALIDATED_DEFS = ['manifest', 'metricsLine', 'rolloutRecord', 'evalResult', 'checkpointState'];
+export const VALIDATED_DEFS = ['manifest', 'metricsLine', 'rolloutRecord', 'evalResult', 'checkpointState', 'stepValues'];
 
 /** The generated module's text for the given schema text (a pure function of it). */
 export function generateValidators(schemaText) {

@@ -6,6 +6,7 @@ import { Ctx } from './vscode/ctx';
 import { RunsTreeProvider } from './vscode/runsTree';
 import { TraceCodeLensProvider } from './vscode/traceCodeLens';
 import { TraceDecorations } from './vscode/traceDecorations';
+import { StepTruthDecorations } from './vscode/stepTruthDecorations';
 import { registerTraceHover } from './vscode/traceHover';
 
 /** How long deactivate waits for SIGTERM'd trainers to checkpoint before SIGKILL. */
@@ -18,7 +19,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   context.subscriptions.push(ctx);
   const tree = ctx.register(new RunsTreeProvider(ctx));
   ctx.revealRun = (session) => tree.reveal(session);
-  ctx.register(registerTraceHover(ctx.traces));
+  ctx.register(registerTraceHover(ctx.traces, ctx.stepValues));
+  ctx.register(new StepTruthDecorations(ctx.traces, ctx.stepValues));
   ctx.register(new TraceDecorations(ctx.traces));
   ctx.register(new TraceCodeLensProvider(ctx.traces));
   for (const [id, factory] of Object.entries(COMMANDS)) ctx.registerCommand(id, factory);

@@ -5,7 +5,7 @@
 // folder holds can make these functions throw anything else.
 
 import * as generated from './generated/runFormatValidators';
-import type { CheckpointState, EvalResult, MetricsLine, RolloutRecord, RunManifest } from './types';
+import type { CheckpointState, EvalResult, MetricsLine, RolloutRecord, RunManifest, StepValues } from './types';
 
 export class FormatError extends Error {
   override name = 'FormatError';
@@ -20,7 +20,7 @@ interface SchemaError {
 }
 type Validator = ((value: unknown) => boolean) & { errors?: SchemaError[] | null };
 
-const validators = generated as unknown as Record<'manifest' | 'metricsLine' | 'rolloutRecord' | 'evalResult' | 'checkpointState', Validator>;
+const validators = generated as unknown as Record<'manifest' | 'metricsLine' | 'rolloutRecord' | 'evalResult' | 'checkpointState' | 'stepValues', Validator>;
 
 /** A short, safe rendering of a value for an error message (model text can be huge). */
 export function describeValue(value: unknown): string {
@@ -106,4 +106,10 @@ export function parseEvalResult(value: unknown): EvalResult {
 
 export function parseCheckpointState(value: unknown): CheckpointState {
   return check<CheckpointState>(validators.checkpointState, value, 'checkpoint state');
+}
+
+/** One line of step-values/step-NNNNNN.jsonl (format 2). */
+export function parseStepValues(value: unknown): StepValues {
+  const id = isObject(value) && typeof value.record_id === 'string' ? value.record_id : undefined;
+  return check<StepValues>(validators.stepValues, value, id === undefined ? 'step values' : `step values of ${id}`);
 }

@@ -1,6 +1,7 @@
 // Sample filters of the Runs view ("show where layer 2 broke a right answer").
 
 import type { CorrectionOutcome, RolloutRecord } from '../format/types';
+import { STEP_TRUTH_FILTERS } from './stepTruth';
 
 export interface SampleFilter {
   /** Layer-2 outcomes to keep; a layer-1 sample has no outcome and never matches this. */
@@ -10,6 +11,8 @@ export interface SampleFilter {
   maxReward?: number;
   layer?: 1 | 2;
   correct?: boolean;
+  /** Id of a STEP_TRUTH_FILTERS entry (flawed chain, where layer 2 departed): needs full records. */
+  stepTruth?: string;
 }
 
 export interface FilterPreset {
@@ -43,14 +46,22 @@ export const FILTER_PRESETS: readonly FilterPreset[] = [
 
 export function isEmptyFilter(filter: SampleFilter | undefined): boolean {
   if (!filter) return true;
-  return filter.outcomes === undefined && filter.minReward === undefined && filter.maxReward === undefined && filter.layer === undefined && filter.correct === undefined;
+  return filter.outcomes === undefined && filter.minReward === undefined && filter.maxReward === undefined && filter.layer === undefined && filter.correct === undefined && filter.stepTruth === undefined;
 }
 
 /** What a filter looks at: a full record or a row of a step's index. */
 export type FilterableSample = Pick<RolloutRecord, 'layer' | 'outcome' | 'correct' | 'reward'>;
 
-export function matchesFilter(record: FilterableSample, filter: SampleFilter | undefined): boolean {
+/**
+ * `parent`: the layer-1 record a layer-2 record corrects, for step-truth filters. A step-truth
+ * filter never matches an index row (it needs the record's steps and labels).
+ */
+export function matchesFilter(record: FilterableSample, filter: SampleFilter | undefined, parent?: RolloutRecord): boolean {
   if (!filter) return true;
+  if (filter.stepTruth !== undefined) {
+    const truth = STEP_TRUTH_FILTERS.find((f) => f.id === filter.stepTruth);
+    if (!truth || !isFullRecord(record) || !truth.matches(record, parent)) return false;
+  }
   if (filter.layer !== undefined && record.layer !== filter.layer) return false;
   if (filter.outcomes !== undefined && (record.outcome === null || !filter.outcomes.includes(record.outcome))) return false;
   if (filter.correct !== undefined && record.correct !== filter.correct) return false;
@@ -59,11 +70,15 @@ export function matchesFilter(record: FilterableSample, filter: SampleFilter | u
   return true;
 }
 
+function isFullRecord(record: FilterableSample): record is RolloutRecord {
+  return Array.isArray((record as Partial<RolloutRecord>).steps) && typeof (record as Partial<RolloutRecord>).id === 'string';
+}
+
 /** A stable key for caching per-filter results. */
 export function filterKey(filter: SampleFilter | undefined): string {
   if (isEmptyFilter(filter)) return '';
   const f = filter as SampleFilter;
-  return JSON.stringify([f.outcomes ? [...f.outcomes].sort() : null, f.minReward ?? null, f.maxReward ?? null, f.layer ?? null, f.correct ?? null]);
+  return JSON.stringify([f.outcomes ? [...f.outcomes].sort() : null, f.minReward ?? null, f.maxReward ?? null, f.layer ?? null, f.correct ?? null, f.stepTruth ?? null]);
 }
 
 /** "outcome c->i (right -> wrong) · reward ≥ 0.50" */
@@ -73,6 +88,8 @@ export function describeFilter(filter: SampleFilter | undefined): string {
   const preset = FILTER_PRESETS.find((p) => filterKey(p.filter) === filterKey(f));
   if (preset) return preset.label;
   const parts: string[] = [];
+  const truth = STEP_TRUTH_FILTERS.find((t) => t.id === f.stepTruth);
+  if (f.stepTruth !== undefined) parts.push(truth ? truth.label : `unknown step-truth filter ${f.stepTruth}`);
   if (f.layer !== undefined) parts.push(`layer ${f.layer}`);
   if (f.outcomes !== undefined) parts.push(f.outcomes.length === 0 ? 'no outcome' : `outcome ${f.outcomes.map(describeOutcome).join(' or ')}`);
   if (f.correct !== undefined) parts.push(f.correct ? 'correct' : 'wrong');

@@ -7,9 +7,10 @@
 // without a match are hidden; which steps have matches is found by one pre-checked scan of the
 // run, cached per filter for steps that are complete.
 
-import type { Layer1Sample, QuestionGroup, RunReader, ScanOptions } from '../format/runReader';
+import { AbortError, type Layer1Sample, type QuestionGroup, type RunReader, type ScanOptions } from '../format/runReader';
 import type { CorrectionOutcome, MetricsLine, RolloutRecord, RunManifest } from '../format/types';
 import { describeOutcome, filterKey, isEmptyFilter, matchesFilter, type SampleFilter } from './filters';
+import { isFlawedChain } from './stepTruth';
 import { clip, codeSpan, escapeMarkdown, formatNumber, formatSigned } from './text';
 
 interface NodeBase {
@@ -98,12 +99,12 @@ function stepNode(reader: RunReader, step: number, matches?: number): StepNode {
 
 export function visibleCorrections(sample: Layer1Sample, filter: SampleFilter | undefined): RolloutRecord[] {
   if (isEmptyFilter(filter) || filter?.layer === 1) return sample.corrections;
-  return sample.corrections.filter((c) => matchesFilter(c, filter));
+  return sample.corrections.filter((c) => matchesFilter(c, filter, sample.record));
 }
 
 export function isLayer1Visible(sample: Layer1Sample, filter: SampleFilter | undefined): boolean {
   if (isEmptyFilter(filter) || matchesFilter(sample.record, filter)) return true;
-  return filter?.layer !== 1 && sample.corrections.some((c) => matchesFilter(c, filter));
+  return filter?.layer !== 1 && sample.corrections.some((c) => matchesFilter(c, filter, sample.record));
 }
 
 /** Matching records in a group: the count a filtered group would show. */
@@ -111,7 +112,7 @@ export function countMatches(group: QuestionGroup, filter: SampleFilter | undefi
   let count = 0;
   for (const sample of group.layer1) {
     if (matchesFilter(sample.record, filter)) count += 1;
-    for (const c of sample.corrections) if (matchesFilter(c, filter)) count += 1;
+    for (const c of sample.corrections) if (matchesFilter(c, filter, sample.record)) count += 1;
   }
   return count;
 }
@@ -141,8 +142,11 @@ export async function matchingStepCounts(reader: RunReader, filter: SampleFilter
   }
   const steps = reader.steps();
   const toScan = steps.filter((s) => !cache.counts.has(s));
-  // From the steps' indexes: no record is parsed to count matches.
-  const fresh = await reader.countRows((row) => matchesFilter(row, filter), { steps: toScan, signal: opts.signal, onProgress: opts.onProgress });
+  // From the steps' indexes: no record is parsed to count matches, except for step-truth
+  // filters, which need each record's steps and its parent.
+  const fresh = filter.stepTruth !== undefined
+    ? await countInParsedSteps(reader, filter, { steps: toScan, signal: opts.signal, onProgress: opts.onProgress })
+    : await reader.countRows((row) => matchesFilter(row, filter), { steps: toScan, signal: opts.signal, onProgress: opts.onProgress });
   for (const [step, count] of fresh) if (reader.isStepComplete(step)) cache.counts.set(step, count);
   const result = new Map<number, number>();
   for (const step of steps) {
@@ -150,6 +154,25 @@ export async function matchingStepCounts(reader: RunReader, filter: SampleFilter
     if (count > 0) result.set(step, count);
   }
   return result;
+}
+
+async function countInParsedSteps(reader: RunReader, filter: SampleFilter, opts: Pick<ScanOptions, 'signal' | 'onProgress' | 'steps'>): Promise<Map<number, number>> {
+  const steps = opts.steps ?? reader.steps();
+  const counts = new Map<number, number>();
+  for (let i = 0; i < steps.length; i++) {
+    if (opts.signal?.aborted) throw new AbortError();
+    let count = 0;
+    try {
+      for (const group of (await reader.loadStep(steps[i])).groups) count += countMatches(group, filter);
+    } catch (error) {
+      // A step file gone meanwhile (a resumed run) counts 0, as in countRows.
+      if (!reader.steps().includes(steps[i])) count = 0;
+      else throw error;
+    }
+    counts.set(steps[i], count);
+    opts.onProgress?.(i + 1, steps.length);
+  }
+  return counts;
 }
 
 export async function childrenOf(node: RunTreeNode, reader: RunReader, filter?: SampleFilter, opts: Pick<ScanOptions, 'signal' | 'onProgress'> = {}): Promise<RunTreeNode[]> {
@@ -191,6 +214,13 @@ const RUN_STATUS_ICONS: Record<RunManifest['status'], { icon: string; color: str
   stopped: { icon: 'debug-stop', color: undefined },
   failed: { icon: 'error', color: 'testing.iconFailed' },
 };
+
+/** A right answer reached through a wrong step (stepTruth.isFlawedChain): flagged, so luck is not read as skill. */
+const FLAWED_CHAIN_ICON = { icon: 'warning', color: 'list.warningForeground' };
+
+function flawedChainNote(record: RolloutRecord): string {
+  return isFlawedChain(record) ? 'flawed chain · ' : '';
+}
 
 function mark(correct: boolean): string {
   return correct ? '✓' : '✗';
@@ -329,10 +359,10 @@ function layer1Presentation(node: Layer1Node): NodePresentation {
   const corrections = node.sample.corrections.length;
   return {
     label: `${mark(r.correct)} sample ${r.sample}  r=${formatNumber(r.reward)}`,
-    description: `adv ${formatSigned(r.advantage)} · ${r.completion_tokens} tok${corrections > 0 ? ` · ${corrections} correction${corrections === 1 ? '' : 's'}` : ''}`,
-    tooltip: sampleTooltip(r, `layer-1 sample ${r.sample} · ${r.correct ? 'right' : 'wrong'}`),
-    icon: r.correct ? 'pass' : 'error',
-    color: r.correct ? 'testing.iconPassed' : 'testing.iconFailed',
+    description: `${flawedChainNote(r)}adv ${formatSigned(r.advantage)} · ${r.completion_tokens} tok${corrections > 0 ? ` · ${corrections} correction${corrections === 1 ? '' : 's'}` : ''}`,
+    tooltip: sampleTooltip(r, `layer-1 sample ${r.sample} · ${r.correct ? 'right' : 'wrong'}${isFlawedChain(r) ? ', flawed chain' : ''}`),
+    icon: isFlawedChain(r) ? 'warning' : r.correct ? 'pass' : 'error',
+    color: isFlawedChain(r) ? 'list.warningForeground' : r.correct ? 'testing.iconPassed' : 'testing.iconFailed',
     contextValue: CONTEXT_VALUES.layer1,
     collapsible: node.corrections.length > 0,
   };
@@ -340,11 +370,11 @@ function layer1Presentation(node: Layer1Node): NodePresentation {
 
 function layer2Presentation(node: Layer2Node): NodePresentation {
   const r = node.record;
-  const look = r.outcome ? OUTCOME_ICONS[r.outcome] : { icon: r.correct ? 'pass' : 'error', color: undefined };
+  const look = isFlawedChain(r) ? FLAWED_CHAIN_ICON : r.outcome ? OUTCOME_ICONS[r.outcome] : { icon: r.correct ? 'pass' : 'error', color: undefined };
   return {
     label: `${mark(r.correct)} ${r.outcome ?? '?'}  r=${formatNumber(r.reward)}`,
-    description: `adv ${formatSigned(r.advantage)} · ${r.completion_tokens} tok${r.guiding_phrase ? ` · “${clip(r.guiding_phrase, 40)}”` : ''}`,
-    tooltip: sampleTooltip(r, `correction ${r.sample}${r.outcome ? ` · ${describeOutcome(r.outcome)}` : ''}`),
+    description: `${flawedChainNote(r)}adv ${formatSigned(r.advantage)} · ${r.completion_tokens} tok${r.guiding_phrase ? ` · “${clip(r.guiding_phrase, 40)}”` : ''}`,
+    tooltip: sampleTooltip(r, `correction ${r.sample}${r.outcome ? ` · ${describeOutcome(r.outcome)}` : ''}${isFlawedChain(r) ? ', flawed chain' : ''}`),
     icon: look.icon,
     color: look.color,
     contextValue: CONTEXT_VALUES.layer2,

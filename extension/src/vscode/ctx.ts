@@ -6,6 +6,7 @@ import { Panels } from './panels/panels';
 import { PythonLocator } from './python';
 import { RunRegistry } from './runRegistry';
 import type { RunSession } from './runSession';
+import { StepValuesStore } from './stepValuesStore';
 import { TraceDocumentProvider } from './traceDocuments';
 import { errorText } from '../format/errorText';
 
@@ -25,6 +26,8 @@ export class Ctx extends Disposable {
   readonly panels: Panels;
   /** Which Python runs the trainer, looked up once per session. */
   readonly python: PythonLocator;
+  /** Monte-Carlo step values of runs (step-values/), for hovers and gutters. */
+  readonly stepValues: StepValuesStore;
   /** Shows a run in the Runs view (set once the view exists). */
   revealRun?: (session: RunSession) => Promise<void>;
   private filter: SampleFilter | undefined;
@@ -38,6 +41,7 @@ export class Ctx extends Disposable {
     this.traces = this.register(new TraceDocumentProvider(this.runs));
     this.panels = this.register(new Panels(this));
     this.python = this.register(new PythonLocator(extension, this.log));
+    this.stepValues = this.register(new StepValuesStore(this.log));
     this.register(this.runs.onDidChangeLive(() => this.updateLiveContextKeys()));
     this.register(this.runs.onDidChangeRuns(() => this.updateLiveContextKeys()));
   }

@@ -1,5 +1,7 @@
 import * as vscode from 'vscode';
 import { stepHoverMarkdown } from '../model/hoverContent';
+import { stepVerdict } from '../model/stepTruth';
+import type { StepValuesStore } from './stepValuesStore';
 import type { TraceDocumentProvider, TraceView } from './traceDocuments';
 import { TRACE_SCHEME } from './traceUri';
 
@@ -8,17 +10,19 @@ import { TRACE_SCHEME } from './traceUri';
  * probabilities of that step, and whether layer 2 changed it. Works on both sides of a diff
  * because both sides are `mgrpo-trace` documents.
  */
-export function registerTraceHover(traces: TraceDocumentProvider): vscode.Disposable {
+export function registerTraceHover(traces: TraceDocumentProvider, stepValues?: StepValuesStore): vscode.Disposable {
   return vscode.languages.registerHoverProvider({ scheme: TRACE_SCHEME }, {
-    provideHover(document, position) {
+    async provideHover(document, position) {
       const view = traces.viewOf(document.uri);
       if (!view) return undefined;
       const hit = stepAt(view, position);
       if (!hit) return undefined;
+      const values = stepValues ? await stepValues.valuesFor(view.address.runDir, view.record) : null;
       const markdown = new vscode.MarkdownString(
         stepHoverMarkdown(view.record, hit.step, {
           parent: view.parent,
           changedByLayer2: view.record.layer === 2 || view.against ? view.changed.has(hit.step.index) : undefined,
+          truth: stepVerdict(view.record, hit.step.index, values),
         }),
       );
       // The content escapes the model's text itself; no HTML, no command links from untrusted output.

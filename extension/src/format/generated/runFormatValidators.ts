@@ -4746,3 +4746,314 @@ return errors === 0;
 }
 validate28.evaluated = {"props":{"step":true,"time":true,"metrics_lines":true,"rollout_lines":true},"dynamicProps":false,"dynamicItems":false};
 
+export const stepValues = validate29;
+const schema52 = {"description":"Format 2: one line of step-values/step-NNNNNN.jsonl (NNNNNN: the record's training step), written by `python -m mgrpo step-values`. Monte-Carlo values of one rollout record's steps (Math-Shepherd): values[i] is the fraction of k continuations, drawn after the completion's text up to the end of step i, whose final answer is right.","type":"object","required":["record_id","step","checkpoint","k","seed","temperature","prefix_value","values","drops","likely_error","time"],"properties":{"record_id":{"type":"string"},"step":{"type":"integer","minimum":1},"checkpoint":{"type":"string","description":"The model folder the continuations were drawn with."},"k":{"type":"integer","minimum":1},"seed":{"type":"integer"},"temperature":{"type":"number","exclusiveMinimum":0},"max_completion_length":{"type":"integer","minimum":1},"prefix_value":{"type":"number","minimum":0,"maximum":1,"description":"The same from the empty completion (the prompt alone)."},"values":{"type":"array","items":{"type":"number","minimum":0,"maximum":1},"description":"One per entry of the record's steps."},"drops":{"type":"array","items":{"type":"number"},"description":"drops[i] = (values[i - 1], or prefix_value for i = 0) - values[i]."},"likely_error":{"type":["integer","null"],"minimum":0,"description":"Index of the largest positive drop (the first on ties); null when no value drops."},"time":{"type":"string","format":"date-time"}}};
+
+function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
+let vErrors = null;
+let errors = 0;
+const evaluated0 = validate29.evaluated;
+if(evaluated0.dynamicProps){
+evaluated0.props = undefined;
+}
+if(evaluated0.dynamicItems){
+evaluated0.items = undefined;
+}
+if(errors === 0){
+if(data && typeof data == "object" && !Array.isArray(data)){
+let missing0;
+if((((((((((((data.record_id === undefined) && (missing0 = "record_id")) || ((data.step === undefined) && (missing0 = "step"))) || ((data.checkpoint === undefined) && (missing0 = "checkpoint"))) || ((data.k === undefined) && (missing0 = "k"))) || ((data.seed === undefined) && (missing0 = "seed"))) || ((data.temperature === undefined) && (missing0 = "temperature"))) || ((data.prefix_value === undefined) && (missing0 = "prefix_value"))) || ((data.values === undefined) && (missing0 = "values"))) || ((data.drops === undefined) && (missing0 = "drops"))) || ((data.likely_error === undefined) && (missing0 = "likely_error"))) || ((data.time === undefined) && (missing0 = "time"))){
+validate29.errors = [{instancePath,schemaPath:"#/required",keyword:"required",params:{missingProperty: missing0},message:"must have required property '"+missing0+"'"}];
+return false;
+}
+else {
+if(data.record_id !== undefined){
+const _errs1 = errors;
+if(typeof data.record_id !== "string"){
+validate29.errors = [{instancePath:instancePath+"/record_id",schemaPath:"#/properties/record_id/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid0 = _errs1 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.step !== undefined){
+let data1 = data.step;
+const _errs3 = errors;
+if(!(((typeof data1 == "number") && (!(data1 % 1) && !isNaN(data1))) && (isFinite(data1)))){
+validate29.errors = [{instancePath:instancePath+"/step",schemaPath:"#/properties/step/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs3){
+if((typeof data1 == "number") && (isFinite(data1))){
+if(data1 < 1 || isNaN(data1)){
+validate29.errors = [{instancePath:instancePath+"/step",schemaPath:"#/properties/step/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+var valid0 = _errs3 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.checkpoint !== undefined){
+const _errs5 = errors;
+if(typeof data.checkpoint !== "string"){
+validate29.errors = [{instancePath:instancePath+"/checkpoint",schemaPath:"#/properties/checkpoint/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid0 = _errs5 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.k !== undefined){
+let data3 = data.k;
+const _errs7 = errors;
+if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
+validate29.errors = [{instancePath:instancePath+"/k",schemaPath:"#/properties/k/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs7){
+if((typeof data3 == "number") && (isFinite(data3))){
+if(data3 < 1 || isNaN(data3)){
+validate29.errors = [{instancePath:instancePath+"/k",schemaPath:"#/properties/k/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+var valid0 = _errs7 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.seed !== undefined){
+let data4 = data.seed;
+const _errs9 = errors;
+if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
+validate29.errors = [{instancePath:instancePath+"/seed",schemaPath:"#/properties/seed/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+var valid0 = _errs9 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.temperature !== undefined){
+let data5 = data.temperature;
+const _errs11 = errors;
+if(errors === _errs11){
+if((typeof data5 == "number") && (isFinite(data5))){
+if(data5 <= 0 || isNaN(data5)){
+validate29.errors = [{instancePath:instancePath+"/temperature",schemaPath:"#/properties/temperature/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"}];
+return false;
+}
+}
+else {
+validate29.errors = [{instancePath:instancePath+"/temperature",schemaPath:"#/properties/temperature/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid0 = _errs11 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.max_completion_length !== undefined){
+let data6 = data.max_completion_length;
+const _errs13 = errors;
+if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
+validate29.errors = [{instancePath:instancePath+"/max_completion_length",schemaPath:"#/properties/max_completion_length/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs13){
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 < 1 || isNaN(data6)){
+validate29.errors = [{instancePath:instancePath+"/max_completion_length",schemaPath:"#/properties/max_completion_length/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+var valid0 = _errs13 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.prefix_value !== undefined){
+let data7 = data.prefix_value;
+const _errs15 = errors;
+if(errors === _errs15){
+if((typeof data7 == "number") && (isFinite(data7))){
+if(data7 > 1 || isNaN(data7)){
+validate29.errors = [{instancePath:instancePath+"/prefix_value",schemaPath:"#/properties/prefix_value/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1"}];
+return false;
+}
+else {
+if(data7 < 0 || isNaN(data7)){
+validate29.errors = [{instancePath:instancePath+"/prefix_value",schemaPath:"#/properties/prefix_value/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+else {
+validate29.errors = [{instancePath:instancePath+"/prefix_value",schemaPath:"#/properties/prefix_value/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid0 = _errs15 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.values !== undefined){
+let data8 = data.values;
+const _errs17 = errors;
+if(errors === _errs17){
+if(Array.isArray(data8)){
+var valid1 = true;
+const len0 = data8.length;
+for(let i0=0; i0<len0; i0++){
+let data9 = data8[i0];
+const _errs19 = errors;
+if(errors === _errs19){
+if((typeof data9 == "number") && (isFinite(data9))){
+if(data9 > 1 || isNaN(data9)){
+validate29.errors = [{instancePath:instancePath+"/values/" + i0,schemaPath:"#/properties/values/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1"}];
+return false;
+}
+else {
+if(data9 < 0 || isNaN(data9)){
+validate29.errors = [{instancePath:instancePath+"/values/" + i0,schemaPath:"#/properties/values/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+else {
+validate29.errors = [{instancePath:instancePath+"/values/" + i0,schemaPath:"#/properties/values/items/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid1 = _errs19 === errors;
+if(!valid1){
+break;
+}
+}
+}
+else {
+validate29.errors = [{instancePath:instancePath+"/values",schemaPath:"#/properties/values/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid0 = _errs17 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.drops !== undefined){
+let data10 = data.drops;
+const _errs21 = errors;
+if(errors === _errs21){
+if(Array.isArray(data10)){
+var valid2 = true;
+const len1 = data10.length;
+for(let i1=0; i1<len1; i1++){
+let data11 = data10[i1];
+const _errs23 = errors;
+if(!((typeof data11 == "number") && (isFinite(data11)))){
+validate29.errors = [{instancePath:instancePath+"/drops/" + i1,schemaPath:"#/properties/drops/items/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+var valid2 = _errs23 === errors;
+if(!valid2){
+break;
+}
+}
+}
+else {
+validate29.errors = [{instancePath:instancePath+"/drops",schemaPath:"#/properties/drops/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid0 = _errs21 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.likely_error !== undefined){
+let data12 = data.likely_error;
+const _errs25 = errors;
+if((!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))) && (data12 !== null)){
+validate29.errors = [{instancePath:instancePath+"/likely_error",schemaPath:"#/properties/likely_error/type",keyword:"type",params:{type: schema52.properties.likely_error.type},message:"must be integer,null"}];
+return false;
+}
+if(errors === _errs25){
+if((typeof data12 == "number") && (isFinite(data12))){
+if(data12 < 0 || isNaN(data12)){
+validate29.errors = [{instancePath:instancePath+"/likely_error",schemaPath:"#/properties/likely_error/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+var valid0 = _errs25 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.time !== undefined){
+let data13 = data.time;
+const _errs27 = errors;
+if(errors === _errs27){
+if(errors === _errs27){
+if(typeof data13 === "string"){
+if(!(formats0(data13))){
+validate29.errors = [{instancePath:instancePath+"/time",schemaPath:"#/properties/time/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""}];
+return false;
+}
+}
+else {
+validate29.errors = [{instancePath:instancePath+"/time",schemaPath:"#/properties/time/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+}
+}
+var valid0 = _errs27 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate29.errors = [{instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+validate29.errors = vErrors;
+return errors === 0;
+}
+validate29.evaluated = {"props":{"record_id":true,"step":true,"checkpoint":true,"k":true,"seed":true,"temperature":true,"max_completion_length":true,"prefix_value":true,"values":true,"drops":true,"likely_error":true,"time":true},"dynamicProps":false,"dynamicItems":false};
+

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { describeFilter, FILTER_PRESETS, isEmptyFilter, type SampleFilter } from '../../model/filters';
 import { parseRewardRange } from '../../model/rewardRange';
+import { STEP_TRUTH_FILTERS } from '../../model/stepTruth';
 import type { CommandFactory } from '../ctx';
 
 /** Filter Samples: a preset ("Layer 2 broke a right answer", ...) or a custom reward range. */
@@ -13,6 +14,9 @@ export const filterSamples: CommandFactory = (ctx) => async () => {
     filter: preset.filter,
     picked: false,
   }));
+  // Step truth (runs whose records carry step labels): flawed chains and where layer 2 departed.
+  items.push({ label: 'step truth', kind: vscode.QuickPickItemKind.Separator });
+  for (const truth of STEP_TRUTH_FILTERS) items.push({ label: truth.label, detail: truth.detail, filter: { stepTruth: truth.id } });
   items.push({ label: '', kind: vscode.QuickPickItemKind.Separator });
   items.push({ label: '$(symbol-number) Reward range...', detail: 'samples whose reward is in min..max (either end may be open)', custom: 'reward' });
   if (!isEmptyFilter(current)) items.push({ label: '$(clear-all) Clear filter', detail: `now: ${describeFilter(current)}`, custom: 'clear' });
