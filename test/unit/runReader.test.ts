@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { AbortError, RunReader, stepOfRecordId } from '../../extension/src/format/runReader';
+import { AbortError, RunReader, hasRollouts, stepOfRecordId } from '../../extension/src/format/runReader';
 import type { RolloutRecord } from '../../extension/src/format/types';
 import { FIXTURE_RUN, copyFixtureRun, tempDir } from './fixture';
 
@@ -222,5 +222,19 @@ describe('RunReader', () => {
       assert.equal(scanned, 12);
       assert.deepEqual(reader.malformed, []);
     });
+  });
+});
+
+describe('hasRollouts', () => {
+  it('is true for an opened run with step files only', async () => {
+    assert.equal(hasRollouts(undefined), false);
+    assert.equal(hasRollouts(await RunReader.open(FIXTURE_RUN)), true);
+    const { dir, cleanup } = await copyFixtureRun();
+    try {
+      await fs.rm(path.join(dir, 'rollouts'), { recursive: true });
+      assert.equal(hasRollouts(await RunReader.open(dir)), false);
+    } finally {
+      await cleanup();
+    }
   });
 });

@@ -488,6 +488,14 @@ export class RunReader {
   }
 }
 
+/**
+ * A run that can be browsed: opened, with at least one step file. The one test for "which runs
+ * can a command offer" (Compare, Pick Sample, the panels).
+ */
+export function hasRollouts(reader: RunReader | undefined): reader is RunReader {
+  return reader !== undefined && reader.steps().length > 0;
+}
+
 /** run.json is not there: the folder is not (or no longer) a run. */
 export class MissingManifestError extends Error {
   override name = 'MissingManifestError';

@@ -223,10 +223,7 @@ export const RunPaths = {
   metrics: 'metrics.jsonl',
   rolloutsDir: 'rollouts',
   evalDir: 'eval',
-  checkpointsDir: 'checkpoints',
   stepValuesDir: 'step-values',
-  log: 'trainer.log',
   rolloutFile: (step: number): string => `rollouts/step-${String(step).padStart(6, '0')}.jsonl`,
-  evalFile: (step: number): string => `eval/step-${String(step).padStart(6, '0')}.json`,
   stepValuesFile: (step: number): string => `step-values/step-${String(step).padStart(6, '0')}.jsonl`,
 } as const;
