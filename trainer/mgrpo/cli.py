@@ -282,18 +282,28 @@ def cmd_eval(args: argparse.Namespace) -> int:
         step = json.loads(state_file.read_text(encoding="utf-8"))["step"] if state_file.is_file() else 0
     n = args.n if args.n is not None else config["eval_size"]
     samples = args.samples if args.samples is not None else config["eval_num_samples"]
-    task = build_task(config)
+    from .prompts import PromptBuilder, wants_chat
+
+    try:  # a missing data set, an impossible --n, a chat_template the tokenizer lacks: the user's to fix
+        task = build_task(config)
+        problems = task.eval_problems(n)
+        builder = PromptBuilder(tokenizer, config["layer1_template"], config["layer2_template"],
+                                chat=wants_chat(config["chat_template"], tokenizer))
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        emit_error_event(str(error))
+        return EXIT_USAGE
     try:
         step_labeller = StepLabeller.for_config(config)
     except ValueError as error:
         return _config_error(ConfigError("step_checker", config["step_checker"], str(error)))
-    result = evaluate(model, tokenizer, task.eval_problems(n), step=step, layer1_template=config["layer1_template"],
+    result = evaluate(model, tokenizer, problems, step=step, layer1_template=config["layer1_template"],
                       layer2_template=config["layer2_template"], guiding_phrases=config["guiding_phrases"],
                       max_completion_length=config["max_completion_length"],
                       max_prompt_length=config["max_prompt_length"], stop_ids=stop_token_ids(model, tokenizer),
                       batch_size=config["generation_batch_size"], num_samples=samples,
                       temperature=config["temperature"], top_p=config["top_p"], seed=config["seed"],
-                      step_labeller=step_labeller)
+                      step_labeller=step_labeller, prompt_builder=builder, verifier=task.verify)
     if args.run_dir:
         path = RunWriter(args.run_dir).write_eval(step, result)
         print(f"wrote {path}", file=sys.stderr)

@@ -17,6 +17,7 @@ from typing import Any
 import jsonschema
 
 from . import prompts
+from .task import chain_eval_capacity
 
 SCHEMA_FILE = "config.schema.json"
 PACKAGE_ROOT = Path(__file__).resolve().parent
@@ -179,6 +180,12 @@ def validate_config(config: dict[str, Any], sources: dict[str, str] | None = Non
         fail("chain_max_ops", f"must be >= chain_min_ops ({config['chain_min_ops']})")
     if config["epsilon_high"] is not None and config["epsilon_high"] < config["epsilon"]:
         fail("epsilon_high", f"must be >= epsilon ({config['epsilon']}) or null")
+    if config["task"] == "chain" and config["eval_size"] > 0:
+        capacity = chain_eval_capacity(config["chain_min_ops"], config["chain_max_ops"])
+        if config["eval_size"] > capacity:
+            fail("eval_size", f"the chain task with chain_min_ops={config['chain_min_ops']} and chain_max_ops="
+                              f"{config['chain_max_ops']} has only {capacity} held-out problems; lower eval_size "
+                              f"or raise chain_max_ops")
     if config["task"] == "jsonl" and not config["dataset_path"]:
         fail("dataset_path", 'task "jsonl" needs a JSON-lines file path')
     if not config["model_name_or_path"]:
@@ -203,6 +210,9 @@ def parse_override(key: str, text: str, schema: dict | None = None) -> Any:
     if "enum" in subschema:
         if text == "null" and None in subschema["enum"]:
             return None
+        flag = text.lower() == "true"
+        if text.lower() in ("true", "false") and any(option is flag for option in subschema["enum"]):
+            return flag  # e.g. --chat-template true
         return text  # validated against the enum later, with the allowed values in the message
     if text == "null" and "null" in types:
         return None

@@ -67,6 +67,7 @@ def layer_stats(records: Sequence[dict], groups: Sequence[Sequence[float]], gene
         "completion_length_mean": _mean(lengths),
         "completion_length_max": max(lengths) if lengths else None,
         "truncated_fraction": _mean([1.0 if record["finish_reason"] == "length" else 0.0 for record in records]),
+        "prompts_truncated": sum(1 for record in records if record.get("prompt_truncated")),
         "frac_reward_zero_std": equal_groups / len(groups) if groups else None,
         "generation_seconds": max(0.0, generation_seconds),
     }

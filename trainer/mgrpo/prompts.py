@@ -101,3 +101,61 @@ def choose_guiding_phrase(rng: random.Random, phrases: Sequence[str] = DEFAULT_G
     if not phrases:
         raise ValueError("no guiding phrases to choose from")
     return phrases[rng.randrange(len(phrases))]
+
+
+# --------------------------------------------------------------------------------------------------
+# Prompts as the model sees them: plain templates or the tokenizer's chat template
+# --------------------------------------------------------------------------------------------------
+
+def wants_chat(setting, tokenizer) -> bool:
+    """Whether prompts are chats: config ``chat_template`` "auto" (when the tokenizer has a template), true or
+    false. True with a tokenizer that has no template raises ValueError."""
+    has_template = bool(getattr(tokenizer, "chat_template", None))
+    if setting == "auto":
+        return has_template
+    if setting is True and not has_template:
+        raise ValueError("chat_template is true but the model's tokenizer has no chat template; use \"auto\" or "
+                         "false (plain layer1_template / layer2_template)")
+    return bool(setting)
+
+
+class PromptBuilder:
+    """Builds both layers' prompts for one tokenizer, as text and as the token ids the model sees.
+
+    Plain: ``layer1_template`` / ``layer2_template`` (base models, the demo), encoded with the tokenizer's
+    special tokens (a BOS where it adds one). Chat: ``apply_chat_template``; layer 1 is one user turn (the
+    filled-in ``layer1_template``), layer 2 the conversation user question, assistant first answer, user
+    guiding phrase, then the generation prompt for the assistant's correction. Rendered chats already hold
+    their special tokens, so they are encoded without adding more (no second BOS).
+    """
+
+    def __init__(self, tokenizer, layer1_template: str = DEFAULT_LAYER1_TEMPLATE,
+                 layer2_template: str = DEFAULT_LAYER2_TEMPLATE, chat: bool = False):
+        self.tokenizer = tokenizer
+        self.layer1_template = layer1_template
+        self.layer2_template = layer2_template
+        self.chat = chat
+
+    def _render(self, messages: list[dict]) -> str:
+        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def layer1(self, question: str) -> str:
+        """The layer-1 prompt text."""
+        if not self.chat:
+            return build_layer1_prompt(question, self.layer1_template)
+        return self._render([{"role": "user", "content": build_layer1_prompt(question, self.layer1_template)}])
+
+    def layer2(self, question: str, layer1_prompt: str, first_answer: str, guiding_phrase: str) -> str:
+        """The layer-2 prompt text around ``first_answer`` (the layer-1 completion, possibly cut)."""
+        if not self.chat:
+            return build_layer2_prompt(layer1_prompt, first_answer, guiding_phrase, self.layer2_template,
+                                       question=question)
+        return self._render([
+            {"role": "user", "content": build_layer1_prompt(question, self.layer1_template)},
+            {"role": "assistant", "content": first_answer},
+            {"role": "user", "content": guiding_phrase},
+        ])
+
+    def encode(self, prompt: str) -> list[int]:
+        """Token ids of a prompt built here."""
+        return list(self.tokenizer(prompt, add_special_tokens=not self.chat)["input_ids"])

@@ -31,6 +31,9 @@ class Protocol:
         self.commands: "queue.Queue[str]" = queue.Queue()
         self._signals_seen = 0
         self._reader: threading.Thread | None = None
+        # Set with every queued "stop" (command, signal, closed stdin) and never consumed: long work (generation,
+        # evaluation) polls it between tokens to give up within seconds; the loop still reads the queue.
+        self.stop_requested = threading.Event()
 
     @classmethod
     def take_stdout(cls) -> "Protocol":
@@ -76,6 +79,8 @@ class Protocol:
         if not isinstance(message, dict) or set(message) != {"command"} or message["command"] not in COMMANDS:
             self.warning(f'ignored malformed command {text[:200]}; expected {{"command": one of {", ".join(COMMANDS)}}}')
             return
+        if message["command"] == "stop":
+            self.stop_requested.set()
         self.commands.put(message["command"])
 
     def start_reading(self, stream: TextIO | None = None, stop_on_close: bool = False) -> None:
@@ -90,6 +95,7 @@ class Protocol:
             except (OSError, ValueError):  # stdin closed under us: no more commands
                 pass
             if stop_on_close:
+                self.stop_requested.set()
                 self.commands.put("stop")
 
         self._reader = threading.Thread(target=read, name="mgrpo-stdin", daemon=True)
@@ -101,6 +107,7 @@ class Protocol:
             if self._signals_seen > 1:
                 # A second signal: the user means it. Files already written stay valid.
                 os._exit(128 + signum)
+            self.stop_requested.set()
             self.commands.put("stop")
 
         signal.signal(signal.SIGTERM, on_signal)

@@ -24,6 +24,10 @@ from .policy import autocast
 SYNC_EVERY_TOKENS = 16
 
 
+class GenerationInterrupted(RuntimeError):
+    """Generation (or an evaluation) was abandoned because its ``should_stop`` said so."""
+
+
 @dataclass
 class Completion:
     prompt_ids: list[int]
@@ -119,7 +123,7 @@ def _stream_offsets(tokenizer, completion_ids: list[int], text: str) -> list[int
 @torch.no_grad()
 def _generate_batch(model, prompt_ids: list[list[int]], *, pad_id: int, stop_ids: list[int], max_new_tokens: int,
                     temperature: float, top_p: float, greedy: bool, generator, use_cache: bool,
-                    compute_dtype: torch.dtype | None = None):
+                    compute_dtype: torch.dtype | None = None, should_stop=None):
     device = next(model.parameters()).device
     input_ids, attention_mask, position_ids = left_pad(prompt_ids, pad_id, device)
     batch = input_ids.shape[0]
@@ -141,6 +145,8 @@ def _generate_batch(model, prompt_ids: list[list[int]], *, pad_id: int, stop_ids
     # Autocast once around the loop, not per token (entering it per token re-casts fp32 weights every time).
     with autocast(device, compute_dtype):
         for index in range(max_new_tokens):
+            if should_stop is not None and should_stop():  # a stop or SIGTERM ends a long generation within a token
+                raise GenerationInterrupted("generation stopped on request")
             # logits_to_keep=1: the prefill computes one vocabulary row per prompt, not one per prompt token.
             output = model(input_ids=step_input, attention_mask=attention_mask, position_ids=step_positions,
                            past_key_values=cache, use_cache=use_cache, logits_to_keep=1)
@@ -183,9 +189,11 @@ def generate(model, tokenizer, prompts: list[str] | None = None, *, prompt_ids: 
              max_new_tokens: int, temperature: float = 1.0, top_p: float = 1.0, greedy: bool = False,
              generator: torch.Generator | None = None, stop_ids: list[int] | None = None,
              max_prompt_length: int | None = None, use_cache: bool = True,
-             batch_size: int | None = None, compute_dtype: torch.dtype | None = None) -> list[Completion]:
+             batch_size: int | None = None, compute_dtype: torch.dtype | None = None,
+             should_stop=None) -> list[Completion]:
     """Sample one completion per prompt (pass the same prompt several times for a group). ``compute_dtype``:
-    the autocast dtype (None: bf16 on CUDA, float32 on CPU)."""
+    the autocast dtype (None: bf16 on CUDA, float32 on CPU). ``should_stop()`` is asked before every token;
+    when it says yes, GenerationInterrupted is raised and nothing is returned."""
     if (prompts is None) == (prompt_ids is None):
         raise ValueError("give either prompts or prompt_ids")
     if max_new_tokens < 1:
@@ -209,7 +217,7 @@ def generate(model, tokenizer, prompts: list[str] | None = None, *, prompt_ids: 
             generated, logprobs, entropies, lengths, finished = _generate_batch(
                 model, chunk, pad_id=pad_id, stop_ids=stop_ids, max_new_tokens=max_new_tokens,
                 temperature=temperature, top_p=top_p, greedy=greedy, generator=generator, use_cache=use_cache,
-                compute_dtype=compute_dtype)
+                compute_dtype=compute_dtype, should_stop=should_stop)
             for row, ids in enumerate(chunk):
                 length = int(lengths[row])
                 completion_ids = generated[row, :length].tolist()

@@ -31,7 +31,7 @@ from typing import Any, Iterator
 
 import torch
 
-from . import algorithm, checkpoint, lora, metrics, optim, prompts, sampling
+from . import algorithm, checkpoint, lengths, lora, metrics, optim, prompts, sampling
 from .evaluate import evaluate
 from .distributed import Distributed
 from .generation import GenerationBackend, LocalGeneration
@@ -42,7 +42,7 @@ from .protocol import Protocol
 from .runlog import RunWriter, utc_now
 from .scoring import completion_logprobs, pack, plan_micro_batches
 from .steps import StepLabeller
-from .task import ChainTask, JsonlTask, Problem, answer_span, step_spans, verify
+from .task import ChainTask, DatasetError, JsonlTask, Problem, answer_span, step_spans
 
 log = logging.getLogger("mgrpo")
 LOGPROB_DECIMALS = 5
@@ -56,10 +56,19 @@ class UsageError(RuntimeError):
 # Problems, prompts and records
 # --------------------------------------------------------------------------------------------------
 
-def build_task(config: dict):
+def build_task(config: dict, on_warning=None):
+    """The config's task. A data set that cannot be used raises task.DatasetError naming its config key."""
     if config["task"] == "chain":
         return ChainTask(min_ops=config["chain_min_ops"], max_ops=config["chain_max_ops"], seed=config["seed"])
-    return JsonlTask(config["dataset_path"], eval_path=config["eval_dataset_path"])
+    return JsonlTask(config["dataset_path"], eval_path=config["eval_dataset_path"],
+                     verify_timeout_seconds=config.get("verify_timeout_seconds", 5), on_warning=on_warning)
+
+
+def length_probe_questions(task) -> list[str]:
+    """Questions whose prompts bound every prompt's length: all of a data set's, the longest chains."""
+    if isinstance(task, ChainTask):
+        return ["9" + "*9" * task.max_ops, "0" + "-0" * task.max_ops]
+    return task.question_texts()
 
 
 class ProblemStream:
@@ -101,19 +110,29 @@ def select_layer2_inputs(layer1_records: list[dict], mode: str, fraction: float,
 class Layer2Input:
     parent: dict        # the layer-1 record being corrected
     guiding_phrase: str
-    prompt: str
+    prompt: str         # as the model sees it (a cut first answer included)
+    prompt_ids: list[int] | None = None
+    cut_tokens: int = 0  # first-answer tokens cut to fit max_prompt_length
 
 
 def make_layer2_inputs(layer1_records: list[dict], chosen: list[int], config: dict, rng: random.Random,
-                       questions: dict[str, str]) -> list[Layer2Input]:
-    """One correction prompt per chosen layer-1 sample, each with its own randomly drawn guiding phrase."""
+                       questions: dict[str, str], builder: prompts.PromptBuilder | None = None,
+                       prompt_limit: int | None = None) -> list[Layer2Input]:
+    """One correction prompt per chosen layer-1 sample, each with its own randomly drawn guiding phrase. With a
+    ``builder`` the prompt is also encoded and fitted to ``prompt_limit`` (lengths.fit_layer2_prompt)."""
     inputs = []
     for index in chosen:
         parent = layer1_records[index]
         phrase = prompts.choose_guiding_phrase(rng, config["guiding_phrases"])
-        prompt = prompts.build_layer2_prompt(parent["prompt"], parent["completion"], phrase,
-                                             config["layer2_template"], question=questions[parent["question_id"]])
-        inputs.append(Layer2Input(parent, phrase, prompt))
+        question = questions[parent["question_id"]]
+        if builder is None:
+            prompt = prompts.build_layer2_prompt(parent["prompt"], parent["completion"], phrase,
+                                                 config["layer2_template"], question=question)
+            inputs.append(Layer2Input(parent, phrase, prompt))
+            continue
+        fitted = lengths.fit_layer2_prompt(builder, question, parent["prompt"], parent["completion"], phrase,
+                                           prompt_limit)
+        inputs.append(Layer2Input(parent, phrase, fitted.text, fitted.ids, fitted.cut_tokens))
     return inputs
 
 
@@ -132,6 +151,7 @@ def make_record(*, run_id: str, step: int, layer: int, group: int, sample: int, 
         "prompt": prompt, "completion": completion.text, "ground_truth": problem.answer,
         "parsed_answer": verdict.parsed_answer, "correct": bool(verdict.correct),
         "prompt_tokens": len(completion.prompt_ids), "completion_tokens": len(completion.completion_ids),
+        "prompt_truncated": bool(completion.prompt_truncated),
         "finish_reason": completion.finish_reason,
         "token_logprobs": [round(value, LOGPROB_DECIMALS) for value in completion.token_logprobs],
         "token_entropies": [round(value, LOGPROB_DECIMALS) for value in completion.token_entropies],
@@ -222,7 +242,10 @@ class Trainer:
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(config["seed"] * 1000 + self.dist.rank)
         torch.manual_seed(config["seed"])
-        self.task = build_task(config)
+        try:
+            self.task = build_task(config, on_warning=self.protocol.warning)
+        except DatasetError as error:  # a missing or malformed data set is the config's to fix: exit 2
+            raise UsageError(str(error)) from None
         try:
             self.step_labeller = StepLabeller.for_config(config)
         except ValueError as error:
@@ -233,6 +256,7 @@ class Trainer:
         if not self.resume:
             self._refuse_to_overwrite()
         self._load_models(resume_from)
+        self._check_prompts()
         # DDP or FSDP2 around the policy for the update's forward/backward; sampling and no-grad scoring use
         # self.model, the same parameters. The optimizer comes after: FSDP2 replaces them by sharded ones.
         self.train_model = self.dist.wrap(self.model, config["distributed_strategy"], self.device,
@@ -293,6 +317,38 @@ class Trainer:
                                      trainable_parameters=count_parameters(self.model, trainable_only=True),
                                      reference_sha256=reference_sha256)
 
+    def _check_prompts(self) -> None:
+        """Plain or chat prompts for this tokenizer, and lengths that can work (else a config error, exit 2)."""
+        config = self.config
+        try:
+            chat = prompts.wants_chat(config["chat_template"], self.tokenizer)
+        except ValueError as error:
+            raise UsageError(f"config key 'chat_template': {error}") from None
+        self.prompt_builder = prompts.PromptBuilder(self.tokenizer, config["layer1_template"],
+                                                    config["layer2_template"], chat=chat)
+        context = getattr(getattr(self.model, "config", None), "max_position_embeddings", None)
+        try:
+            self.lengths = lengths.check_lengths(self.prompt_builder, length_probe_questions(self.task),
+                                                 config["guiding_phrases"], config["max_prompt_length"],
+                                                 config["max_completion_length"], context)
+        except lengths.LengthError as error:
+            raise UsageError(str(error)) from None
+        self.prompt_cuts_warned = False
+        if chat:
+            log.info("prompts use the tokenizer's chat template")
+        if self.lengths.may_cut:
+            log.info("%s", self.lengths.describe())
+
+    def _note_prompt_cuts(self, inputs: list[Layer2Input]) -> None:
+        """The first layer-2 prompt cut to fit is said once, as a warning event; every one is counted."""
+        cut = [item for item in inputs if item.cut_tokens]
+        if cut and not self.prompt_cuts_warned:
+            self.prompt_cuts_warned = True
+            self.protocol.warning(f"a layer-2 prompt was over max_prompt_length ({self.lengths.prompt_limit} tokens): "
+                                  f"the middle of its first answer was cut ({cut[0].cut_tokens} tokens, marked in the "
+                                  f"prompt). Such prompts are counted in each step's prompts_truncated; raise "
+                                  f"max_prompt_length to avoid it (said once)")
+
     def _refuse_to_overwrite(self) -> None:
         if self.writer and (self.writer.metrics_path.exists() or checkpoint.list_checkpoints(self.writer.checkpoints_dir)):
             raise UsageError(f"run directory {self.run_dir} already holds a run; use --resume to continue it, "
@@ -344,24 +400,33 @@ class Trainer:
             self.write_manifest()
             self.protocol.emit("started", protocol=1, run_id=self.run_id, run_dir=str(self.run_dir), pid=os.getpid(),
                                total_steps=self.config["max_steps"], start_step=self.step, device=str(self.device))
-            if self.step == 0 and self.config["eval_size"] > 0:
-                self.run_evaluation()
             stop = False
-            while self.step < self.config["max_steps"]:
-                stop = self.handle_commands()
-                if stop:
-                    break
-                result = self.train_step(self.step + 1)
-                self.step += 1
-                self.publish(result)
-                if self.config["save_steps"] and self.step % self.config["save_steps"] == 0:
-                    self.save()
-                if self.config["eval_steps"] and self.step % self.config["eval_steps"] == 0 \
-                        and self.config["eval_size"] > 0 and self.step < self.config["max_steps"]:
+            try:
+                if self.step == 0 and self.config["eval_size"] > 0:
                     self.run_evaluation()
+                while self.step < self.config["max_steps"]:
+                    stop = self.handle_commands()
+                    if stop:
+                        break
+                    result = self.train_step(self.step + 1)
+                    self.step += 1
+                    self.publish(result)
+                    if self.config["save_steps"] and self.step % self.config["save_steps"] == 0:
+                        self.save()
+                    if self.config["eval_steps"] and self.step % self.config["eval_steps"] == 0 \
+                            and self.config["eval_size"] > 0 and self.step < self.config["max_steps"]:
+                        self.run_evaluation()
+            except sampling.GenerationInterrupted:
+                # A stop (command, SIGTERM, closed stdin) during generation or evaluation: the step in progress
+                # is dropped, nothing of it was written; the last completed step is saved below.
+                log.info("stop requested during generation: dropping step %d in progress", self.step + 1)
+                stop = True
             self.save()
             if not stop and self.config["eval_size"] > 0 and self.last_eval_step != self.step:
-                self.run_evaluation()
+                try:
+                    self.run_evaluation()
+                except sampling.GenerationInterrupted:
+                    stop = True
             self.status = "stopped" if stop else "finished"
             self.write_manifest()
             self.protocol.emit("finished", status=self.status, step=self.step)
@@ -434,27 +499,30 @@ class Trainer:
         first_group = self.dist.rank * per_rank
         generate = dict(max_new_tokens=config["max_completion_length"], temperature=config["temperature"],
                         top_p=config["top_p"], generator=self.generator, stop_ids=self.stop_ids,
-                        max_prompt_length=config["max_prompt_length"], batch_size=config["generation_batch_size"])
+                        max_prompt_length=config["max_prompt_length"], batch_size=config["generation_batch_size"],
+                        should_stop=self._stop_requested)
 
         # Layer 1: a GRPO group per question.
         group_size = config["num_generations"]
-        layer1_prompts = [prompts.build_layer1_prompt(problem.question, config["layer1_template"]) for problem in problems]
+        layer1_prompts = [self.prompt_builder.layer1(problem.question) for problem in problems]
+        layer1_ids = [self.prompt_builder.encode(prompt) for prompt in layer1_prompts]
         began = time.perf_counter()
-        layer1 = self.generation.generate([p for p in layer1_prompts for _ in range(group_size)],
-                                   **generate)
+        layer1 = self.generation.generate(prompt_ids=[ids for ids in layer1_ids for _ in range(group_size)],
+                                          **generate)
         layer1_seconds = time.perf_counter() - began
         layer1_records = []
         for index, completion in enumerate(layer1):
             question, member = divmod(index, group_size)
             problem = problems[question]
-            verdict = verify(completion.text, problem.answer)
+            verdict = self.task.verify(completion.text, problem.answer)
             layer1_records.append(make_record(
                 run_id=self.run_id, step=step, layer=1, group=first_group + question, sample=member,
                 record_id=rollout_id(step, first_group + question, member), problem=problem,
                 prompt=layer1_prompts[question], completion=completion, verdict=verdict,
                 reward=verdict.reward, rewards=dict(verdict.components), step_labeller=self.step_labeller))
         assign_advantages(layer1_records, group_size, config["scale_rewards"], self._batch_std(layer1_records))
-        samples = [TrainingSample(c.prompt_ids, c.completion_ids, r["advantage"]) for c, r in zip(layer1, layer1_records)]
+        samples = [TrainingSample(c.prompt_ids, c.completion_ids, r["advantage"], self._loss_weight(c, 1.0))
+                   for c, r in zip(layer1, layer1_records)]
 
         # Layer 2: a GRPO group of corrections per chosen layer-1 answer.
         layer2_records: list[dict] = []
@@ -464,18 +532,22 @@ class Trainer:
             chosen = select_layer2_inputs(layer1_records, config["layer2_inputs"], config["layer2_sample_fraction"],
                                           self.trainer_rng)
             questions = {problem.id: problem.question for problem in problems}
-            inputs = make_layer2_inputs(layer1_records, chosen, config, self.trainer_rng, questions)
+            inputs = make_layer2_inputs(layer1_records, chosen, config, self.trainer_rng, questions,
+                                        self.prompt_builder, self.lengths.prompt_limit)
+            self._note_prompt_cuts(inputs)
             correction_size = config["layer2_num_generations"]
             began = time.perf_counter()
             layer2_completions = self.generation.generate(
-                [item.prompt for item in inputs for _ in range(correction_size)], **generate)
+                prompt_ids=[item.prompt_ids for item in inputs for _ in range(correction_size)], **generate)
+            for index, completion in enumerate(layer2_completions):
+                completion.prompt_truncated = completion.prompt_truncated or bool(inputs[index // correction_size].cut_tokens)
             layer2_seconds = time.perf_counter() - began
             by_id = {problem.id: problem for problem in problems}
             for index, completion in enumerate(layer2_completions):
                 which, member = divmod(index, correction_size)
                 item = inputs[which]
                 problem = by_id[item.parent["question_id"]]
-                verdict = verify(completion.text, problem.answer)
+                verdict = self.task.verify(completion.text, problem.answer)
                 rewards = dict(verdict.components)
                 layer2_records.append(make_record(
                     run_id=self.run_id, step=step, layer=2, group=item.parent["group"], sample=member,
@@ -491,7 +563,7 @@ class Trainer:
                 if config["filter_equal_reward_groups"] and all(r == rewards[0] for r in rewards):
                     continue  # no advantage signal: left out of the update (UNCONFIRMED option)
                 samples.append(TrainingSample(completion.prompt_ids, completion.completion_ids, record["advantage"],
-                                              config["layer2_loss_weight"]))
+                                              self._loss_weight(completion, config["layer2_loss_weight"])))
 
         update = self.update(samples)
         self.generation.weights_updated()
@@ -501,6 +573,18 @@ class Trainer:
         timing = {"layer1_seconds": layer1_seconds, "layer2_seconds": layer2_seconds, "train_seconds": train_seconds,
                   "step_seconds": time.perf_counter() - started, "generated_tokens": generated_tokens}
         return self.finish_step(step, records, update, timing)
+
+    def _stop_requested(self) -> bool:
+        """Whether long work should give up now. One process only: with several, a rank that gave up alone
+        would leave the others waiting in a collective, so they stop between steps as agreed there."""
+        return not self.dist.enabled and self.protocol.stop_requested.is_set()
+
+    def _loss_weight(self, completion: sampling.Completion, weight: float) -> float:
+        """mask_truncated_completions (TRL's name): a completion cut at max_completion_length weighs 0 in the
+        loss; its reward still counts in its group's advantages."""
+        if self.config["mask_truncated_completions"] and completion.finish_reason == "length":
+            return 0.0
+        return weight
 
     def update(self, samples: list[TrainingSample]) -> dict:
         """One policy update from both layers' samples; returns loss statistics."""
@@ -705,7 +789,8 @@ class Trainer:
                 max_prompt_length=config["max_prompt_length"], stop_ids=self.stop_ids,
                 batch_size=config["generation_batch_size"], num_samples=config["eval_num_samples"],
                 temperature=config["temperature"], top_p=config["top_p"], seed=config["seed"],
-                step_labeller=self.step_labeller)
+                step_labeller=self.step_labeller, prompt_builder=self.prompt_builder,
+                prompt_limit=self.lengths.prompt_limit, verifier=self.task.verify, should_stop=self._stop_requested)
             path = self.writer.write_eval(self.step, result)
             self.protocol.emit("eval", step=self.step, path=str(path), metrics=result["metrics"])
             m = result["metrics"]

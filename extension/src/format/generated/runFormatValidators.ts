@@ -414,7 +414,7 @@ validate21.evaluated = {"props":{"format_version":true,"run_id":true,"name":true
 
 export const metricsLine = validate22;
 const schema33 = {"description":"One line of metrics.jsonl per completed training step.","type":"object","required":["step","time","layer1","correction","loss","kl","clip_fraction","train_seconds","step_seconds","tokens_per_second"],"properties":{"step":{"type":"integer","minimum":1},"time":{"type":"string","format":"date-time"},"layer1":{"$ref":"#/$defs/layerStats"},"layer2":{"oneOf":[{"$ref":"#/$defs/layerStats"},{"type":"null"}],"description":"null for algorithm grpo."},"correction":{"oneOf":[{"$ref":"#/$defs/correctionMetrics"},{"type":"null"}]},"loss":{"type":"number"},"kl":{"type":["number","null"]},"clip_fraction":{"type":["number","null"]},"entropy":{"type":["number","null"]},"grad_norm":{"type":["number","null"]},"learning_rate":{"type":"number"},"train_seconds":{"type":"number","minimum":0},"step_seconds":{"type":"number","minimum":0},"tokens_per_second":{"type":"number","minimum":0,"description":"Generated tokens per second of generation time, both layers."},"step_truth":{"oneOf":[{"$ref":"#/$defs/stepTruth"},{"type":"null"}],"description":"Format 2: flawed chains, step accuracy, first errors and implicit supervision of this step."}}};
-const schema34 = {"type":"object","required":["samples","reward_mean","reward_std","accuracy","completion_length_mean","frac_reward_zero_std","generation_seconds"],"properties":{"samples":{"type":"integer","minimum":0},"groups":{"type":"integer","minimum":0},"reward_mean":{"type":["number","null"]},"reward_std":{"type":["number","null"]},"accuracy":{"type":["number","null"],"minimum":0,"maximum":1},"completion_length_mean":{"type":["number","null"]},"completion_length_max":{"type":["number","null"]},"truncated_fraction":{"type":["number","null"]},"frac_reward_zero_std":{"type":["number","null"],"description":"Share of groups whose rewards are all equal (no advantage signal), as TRL names it."},"generation_seconds":{"type":"number","minimum":0}}};
+const schema34 = {"type":"object","required":["samples","reward_mean","reward_std","accuracy","completion_length_mean","frac_reward_zero_std","generation_seconds"],"properties":{"samples":{"type":"integer","minimum":0},"groups":{"type":"integer","minimum":0},"reward_mean":{"type":["number","null"]},"reward_std":{"type":["number","null"]},"accuracy":{"type":["number","null"],"minimum":0,"maximum":1},"completion_length_mean":{"type":["number","null"]},"completion_length_max":{"type":["number","null"]},"truncated_fraction":{"type":["number","null"]},"prompts_truncated":{"type":"integer","minimum":0,"description":"Samples whose prompt was cut to fit max_prompt_length (see rolloutRecord.prompt_truncated)."},"frac_reward_zero_std":{"type":["number","null"],"description":"Share of groups whose rewards are all equal (no advantage signal), as TRL names it."},"generation_seconds":{"type":"number","minimum":0}}};
 const schema36 = {"description":"The self-correction table of MGRPO.md. For a training step it is computed over (layer-1 sample, layer-2 correction) pairs; for an evaluation over problems (greedy, one correction pass). Undefined values are null.","type":"object","required":["n","acc_t1","acc_t2","delta","delta_i2c","delta_c2i","cl","cs","rss"],"properties":{"n":{"type":"integer","minimum":0},"acc_t1":{"type":["number","null"]},"acc_t2":{"type":["number","null"]},"delta":{"type":["number","null"]},"delta_i2c":{"type":["number","null"]},"delta_c2i":{"type":["number","null"]},"cl":{"type":["number","null"],"description":"P(right at t2 | right at t1); null when no problem was right at t1."},"cs":{"type":["number","null"],"description":"P(right at t2 | wrong at t1); null when no problem was wrong at t1."},"rss":{"type":["number","null"],"description":"(acc_t2 - acc_t1^2) / (2 acc_t1 (1 - acc_t1)); null when acc_t1 is 0 or 1."}}};
 const schema37 = {"description":"Format 2: step-truth metrics of a training step or an evaluation. Null or absent when the task has no step checker.","type":"object","required":["t1","t2","implicit","checker_errors"],"properties":{"t1":{"$ref":"#/$defs/stepTruthLayer"},"t2":{"$ref":"#/$defs/stepTruthLayer"},"implicit":{"type":"object","description":"Implicit process supervision: i2c over corrections that turned a wrong answer right, all over every correction.","required":["i2c","all"],"properties":{"i2c":{"$ref":"#/$defs/departureCounts"},"all":{"$ref":"#/$defs/departureCounts"}}},"checker_errors":{"type":"integer","minimum":0,"description":"Steps a user step checker failed on (an exception, or an answer other than right / wrong / unknown)."}}};
 const schema38 = {"description":"Format 2: step truth over one layer's samples (a training step) or one evaluation pass, counting only samples with step labels. A chain is flawed when it has a first wrong step (wrong, missing or extra).","type":"object","required":["samples","right_answers","flawed_right_answers","flawed_chain_rate","steps_checked","steps_right","step_accuracy","with_error","first_error_mean","first_error_counts"],"properties":{"samples":{"type":"integer","minimum":0},"right_answers":{"type":"integer","minimum":0},"flawed_right_answers":{"type":"integer","minimum":0},"flawed_chain_rate":{"type":["number","null"],"minimum":0,"maximum":1,"description":"flawed_right_answers / right_answers; null without right answers."},"steps_checked":{"type":"integer","minimum":0,"description":"Steps labelled right or wrong."},"steps_right":{"type":"integer","minimum":0},"step_accuracy":{"type":["number","null"],"minimum":0,"maximum":1},"with_error":{"type":"integer","minimum":0,"description":"Samples with a first wrong step."},"first_error_mean":{"type":["number","null"],"description":"Mean first_wrong_step (0-based) over the with_error samples."},"first_error_counts":{"type":"array","items":{"type":"integer","minimum":0},"description":"Entry i: samples whose first wrong step is i."}}};
@@ -1602,12 +1602,20 @@ else {
 var valid2 = true;
 }
 if(valid2){
-if(data2.frac_reward_zero_std !== undefined){
-let data11 = data2.frac_reward_zero_std;
+if(data2.prompts_truncated !== undefined){
+let data11 = data2.prompts_truncated;
 const _errs24 = errors;
-if((!((typeof data11 == "number") && (isFinite(data11)))) && (data11 !== null)){
-validate22.errors = [{instancePath:instancePath+"/layer1/frac_reward_zero_std",schemaPath:"#/$defs/layerStats/properties/frac_reward_zero_std/type",keyword:"type",params:{type: schema34.properties.frac_reward_zero_std.type},message:"must be number,null"}];
+if(!(((typeof data11 == "number") && (!(data11 % 1) && !isNaN(data11))) && (isFinite(data11)))){
+validate22.errors = [{instancePath:instancePath+"/layer1/prompts_truncated",schemaPath:"#/$defs/layerStats/properties/prompts_truncated/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
+}
+if(errors === _errs24){
+if((typeof data11 == "number") && (isFinite(data11))){
+if(data11 < 0 || isNaN(data11)){
+validate22.errors = [{instancePath:instancePath+"/layer1/prompts_truncated",schemaPath:"#/$defs/layerStats/properties/prompts_truncated/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
 }
 var valid2 = _errs24 === errors;
 }
@@ -1615,12 +1623,25 @@ else {
 var valid2 = true;
 }
 if(valid2){
-if(data2.generation_seconds !== undefined){
-let data12 = data2.generation_seconds;
+if(data2.frac_reward_zero_std !== undefined){
+let data12 = data2.frac_reward_zero_std;
 const _errs26 = errors;
-if(errors === _errs26){
-if((typeof data12 == "number") && (isFinite(data12))){
-if(data12 < 0 || isNaN(data12)){
+if((!((typeof data12 == "number") && (isFinite(data12)))) && (data12 !== null)){
+validate22.errors = [{instancePath:instancePath+"/layer1/frac_reward_zero_std",schemaPath:"#/$defs/layerStats/properties/frac_reward_zero_std/type",keyword:"type",params:{type: schema34.properties.frac_reward_zero_std.type},message:"must be number,null"}];
+return false;
+}
+var valid2 = _errs26 === errors;
+}
+else {
+var valid2 = true;
+}
+if(valid2){
+if(data2.generation_seconds !== undefined){
+let data13 = data2.generation_seconds;
+const _errs28 = errors;
+if(errors === _errs28){
+if((typeof data13 == "number") && (isFinite(data13))){
+if(data13 < 0 || isNaN(data13)){
 validate22.errors = [{instancePath:instancePath+"/layer1/generation_seconds",schemaPath:"#/$defs/layerStats/properties/generation_seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
@@ -1630,10 +1651,11 @@ validate22.errors = [{instancePath:instancePath+"/layer1/generation_seconds",sch
 return false;
 }
 }
-var valid2 = _errs26 === errors;
+var valid2 = _errs28 === errors;
 }
 else {
 var valid2 = true;
+}
 }
 }
 }
@@ -1658,17 +1680,17 @@ var valid0 = true;
 }
 if(valid0){
 if(data.layer2 !== undefined){
-let data13 = data.layer2;
-const _errs28 = errors;
-const _errs29 = errors;
-let valid3 = false;
-let passing0 = null;
+let data14 = data.layer2;
 const _errs30 = errors;
 const _errs31 = errors;
-if(errors === _errs31){
-if(data13 && typeof data13 == "object" && !Array.isArray(data13)){
+let valid3 = false;
+let passing0 = null;
+const _errs32 = errors;
+const _errs33 = errors;
+if(errors === _errs33){
+if(data14 && typeof data14 == "object" && !Array.isArray(data14)){
 let missing2;
-if((((((((data13.samples === undefined) && (missing2 = "samples")) || ((data13.reward_mean === undefined) && (missing2 = "reward_mean"))) || ((data13.reward_std === undefined) && (missing2 = "reward_std"))) || ((data13.accuracy === undefined) && (missing2 = "accuracy"))) || ((data13.completion_length_mean === undefined) && (missing2 = "completion_length_mean"))) || ((data13.frac_reward_zero_std === undefined) && (missing2 = "frac_reward_zero_std"))) || ((data13.generation_seconds === undefined) && (missing2 = "generation_seconds"))){
+if((((((((data14.samples === undefined) && (missing2 = "samples")) || ((data14.reward_mean === undefined) && (missing2 = "reward_mean"))) || ((data14.reward_std === undefined) && (missing2 = "reward_std"))) || ((data14.accuracy === undefined) && (missing2 = "accuracy"))) || ((data14.completion_length_mean === undefined) && (missing2 = "completion_length_mean"))) || ((data14.frac_reward_zero_std === undefined) && (missing2 = "frac_reward_zero_std"))) || ((data14.generation_seconds === undefined) && (missing2 = "generation_seconds"))){
 const err0 = {instancePath:instancePath+"/layer2",schemaPath:"#/$defs/layerStats/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"};
 if(vErrors === null){
 vErrors = [err0];
@@ -1679,10 +1701,10 @@ vErrors.push(err0);
 errors++;
 }
 else {
-if(data13.samples !== undefined){
-let data14 = data13.samples;
-const _errs33 = errors;
-if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
+if(data14.samples !== undefined){
+let data15 = data14.samples;
+const _errs35 = errors;
+if(!(((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15))) && (isFinite(data15)))){
 const err1 = {instancePath:instancePath+"/layer2/samples",schemaPath:"#/$defs/layerStats/properties/samples/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err1];
@@ -1692,9 +1714,9 @@ vErrors.push(err1);
 }
 errors++;
 }
-if(errors === _errs33){
-if((typeof data14 == "number") && (isFinite(data14))){
-if(data14 < 0 || isNaN(data14)){
+if(errors === _errs35){
+if((typeof data15 == "number") && (isFinite(data15))){
+if(data15 < 0 || isNaN(data15)){
 const err2 = {instancePath:instancePath+"/layer2/samples",schemaPath:"#/$defs/layerStats/properties/samples/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err2];
@@ -1706,16 +1728,16 @@ errors++;
 }
 }
 }
-var valid5 = _errs33 === errors;
+var valid5 = _errs35 === errors;
 }
 else {
 var valid5 = true;
 }
 if(valid5){
-if(data13.groups !== undefined){
-let data15 = data13.groups;
-const _errs35 = errors;
-if(!(((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15))) && (isFinite(data15)))){
+if(data14.groups !== undefined){
+let data16 = data14.groups;
+const _errs37 = errors;
+if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
 const err3 = {instancePath:instancePath+"/layer2/groups",schemaPath:"#/$defs/layerStats/properties/groups/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err3];
@@ -1725,9 +1747,9 @@ vErrors.push(err3);
 }
 errors++;
 }
-if(errors === _errs35){
-if((typeof data15 == "number") && (isFinite(data15))){
-if(data15 < 0 || isNaN(data15)){
+if(errors === _errs37){
+if((typeof data16 == "number") && (isFinite(data16))){
+if(data16 < 0 || isNaN(data16)){
 const err4 = {instancePath:instancePath+"/layer2/groups",schemaPath:"#/$defs/layerStats/properties/groups/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err4];
@@ -1739,16 +1761,16 @@ errors++;
 }
 }
 }
-var valid5 = _errs35 === errors;
+var valid5 = _errs37 === errors;
 }
 else {
 var valid5 = true;
 }
 if(valid5){
-if(data13.reward_mean !== undefined){
-let data16 = data13.reward_mean;
-const _errs37 = errors;
-if((!((typeof data16 == "number") && (isFinite(data16)))) && (data16 !== null)){
+if(data14.reward_mean !== undefined){
+let data17 = data14.reward_mean;
+const _errs39 = errors;
+if((!((typeof data17 == "number") && (isFinite(data17)))) && (data17 !== null)){
 const err5 = {instancePath:instancePath+"/layer2/reward_mean",schemaPath:"#/$defs/layerStats/properties/reward_mean/type",keyword:"type",params:{type: schema34.properties.reward_mean.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err5];
@@ -1758,16 +1780,16 @@ vErrors.push(err5);
 }
 errors++;
 }
-var valid5 = _errs37 === errors;
+var valid5 = _errs39 === errors;
 }
 else {
 var valid5 = true;
 }
 if(valid5){
-if(data13.reward_std !== undefined){
-let data17 = data13.reward_std;
-const _errs39 = errors;
-if((!((typeof data17 == "number") && (isFinite(data17)))) && (data17 !== null)){
+if(data14.reward_std !== undefined){
+let data18 = data14.reward_std;
+const _errs41 = errors;
+if((!((typeof data18 == "number") && (isFinite(data18)))) && (data18 !== null)){
 const err6 = {instancePath:instancePath+"/layer2/reward_std",schemaPath:"#/$defs/layerStats/properties/reward_std/type",keyword:"type",params:{type: schema34.properties.reward_std.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err6];
@@ -1777,16 +1799,16 @@ vErrors.push(err6);
 }
 errors++;
 }
-var valid5 = _errs39 === errors;
+var valid5 = _errs41 === errors;
 }
 else {
 var valid5 = true;
 }
 if(valid5){
-if(data13.accuracy !== undefined){
-let data18 = data13.accuracy;
-const _errs41 = errors;
-if((!((typeof data18 == "number") && (isFinite(data18)))) && (data18 !== null)){
+if(data14.accuracy !== undefined){
+let data19 = data14.accuracy;
+const _errs43 = errors;
+if((!((typeof data19 == "number") && (isFinite(data19)))) && (data19 !== null)){
 const err7 = {instancePath:instancePath+"/layer2/accuracy",schemaPath:"#/$defs/layerStats/properties/accuracy/type",keyword:"type",params:{type: schema34.properties.accuracy.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err7];
@@ -1796,9 +1818,9 @@ vErrors.push(err7);
 }
 errors++;
 }
-if(errors === _errs41){
-if((typeof data18 == "number") && (isFinite(data18))){
-if(data18 > 1 || isNaN(data18)){
+if(errors === _errs43){
+if((typeof data19 == "number") && (isFinite(data19))){
+if(data19 > 1 || isNaN(data19)){
 const err8 = {instancePath:instancePath+"/layer2/accuracy",schemaPath:"#/$defs/layerStats/properties/accuracy/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1"};
 if(vErrors === null){
 vErrors = [err8];
@@ -1809,7 +1831,7 @@ vErrors.push(err8);
 errors++;
 }
 else {
-if(data18 < 0 || isNaN(data18)){
+if(data19 < 0 || isNaN(data19)){
 const err9 = {instancePath:instancePath+"/layer2/accuracy",schemaPath:"#/$defs/layerStats/properties/accuracy/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err9];
@@ -1822,16 +1844,16 @@ errors++;
 }
 }
 }
-var valid5 = _errs41 === errors;
+var valid5 = _errs43 === errors;
 }
 else {
 var valid5 = true;
 }
 if(valid5){
-if(data13.completion_length_mean !== undefined){
-let data19 = data13.completion_length_mean;
-const _errs43 = errors;
-if((!((typeof data19 == "number") && (isFinite(data19)))) && (data19 !== null)){
+if(data14.completion_length_mean !== undefined){
+let data20 = data14.completion_length_mean;
+const _errs45 = errors;
+if((!((typeof data20 == "number") && (isFinite(data20)))) && (data20 !== null)){
 const err10 = {instancePath:instancePath+"/layer2/completion_length_mean",schemaPath:"#/$defs/layerStats/properties/completion_length_mean/type",keyword:"type",params:{type: schema34.properties.completion_length_mean.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err10];
@@ -1841,16 +1863,16 @@ vErrors.push(err10);
 }
 errors++;
 }
-var valid5 = _errs43 === errors;
+var valid5 = _errs45 === errors;
 }
 else {
 var valid5 = true;
 }
 if(valid5){
-if(data13.completion_length_max !== undefined){
-let data20 = data13.completion_length_max;
-const _errs45 = errors;
-if((!((typeof data20 == "number") && (isFinite(data20)))) && (data20 !== null)){
+if(data14.completion_length_max !== undefined){
+let data21 = data14.completion_length_max;
+const _errs47 = errors;
+if((!((typeof data21 == "number") && (isFinite(data21)))) && (data21 !== null)){
 const err11 = {instancePath:instancePath+"/layer2/completion_length_max",schemaPath:"#/$defs/layerStats/properties/completion_length_max/type",keyword:"type",params:{type: schema34.properties.completion_length_max.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err11];
@@ -1860,16 +1882,16 @@ vErrors.push(err11);
 }
 errors++;
 }
-var valid5 = _errs45 === errors;
+var valid5 = _errs47 === errors;
 }
 else {
 var valid5 = true;
 }
 if(valid5){
-if(data13.truncated_fraction !== undefined){
-let data21 = data13.truncated_fraction;
-const _errs47 = errors;
-if((!((typeof data21 == "number") && (isFinite(data21)))) && (data21 !== null)){
+if(data14.truncated_fraction !== undefined){
+let data22 = data14.truncated_fraction;
+const _errs49 = errors;
+if((!((typeof data22 == "number") && (isFinite(data22)))) && (data22 !== null)){
 const err12 = {instancePath:instancePath+"/layer2/truncated_fraction",schemaPath:"#/$defs/layerStats/properties/truncated_fraction/type",keyword:"type",params:{type: schema34.properties.truncated_fraction.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err12];
@@ -1879,17 +1901,17 @@ vErrors.push(err12);
 }
 errors++;
 }
-var valid5 = _errs47 === errors;
+var valid5 = _errs49 === errors;
 }
 else {
 var valid5 = true;
 }
 if(valid5){
-if(data13.frac_reward_zero_std !== undefined){
-let data22 = data13.frac_reward_zero_std;
-const _errs49 = errors;
-if((!((typeof data22 == "number") && (isFinite(data22)))) && (data22 !== null)){
-const err13 = {instancePath:instancePath+"/layer2/frac_reward_zero_std",schemaPath:"#/$defs/layerStats/properties/frac_reward_zero_std/type",keyword:"type",params:{type: schema34.properties.frac_reward_zero_std.type},message:"must be number,null"};
+if(data14.prompts_truncated !== undefined){
+let data23 = data14.prompts_truncated;
+const _errs51 = errors;
+if(!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))){
+const err13 = {instancePath:instancePath+"/layer2/prompts_truncated",schemaPath:"#/$defs/layerStats/properties/prompts_truncated/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err13];
 }
@@ -1898,19 +1920,10 @@ vErrors.push(err13);
 }
 errors++;
 }
-var valid5 = _errs49 === errors;
-}
-else {
-var valid5 = true;
-}
-if(valid5){
-if(data13.generation_seconds !== undefined){
-let data23 = data13.generation_seconds;
-const _errs51 = errors;
 if(errors === _errs51){
 if((typeof data23 == "number") && (isFinite(data23))){
 if(data23 < 0 || isNaN(data23)){
-const err14 = {instancePath:instancePath+"/layer2/generation_seconds",schemaPath:"#/$defs/layerStats/properties/generation_seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+const err14 = {instancePath:instancePath+"/layer2/prompts_truncated",schemaPath:"#/$defs/layerStats/properties/prompts_truncated/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -1920,8 +1933,18 @@ vErrors.push(err14);
 errors++;
 }
 }
+}
+var valid5 = _errs51 === errors;
+}
 else {
-const err15 = {instancePath:instancePath+"/layer2/generation_seconds",schemaPath:"#/$defs/layerStats/properties/generation_seconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+var valid5 = true;
+}
+if(valid5){
+if(data14.frac_reward_zero_std !== undefined){
+let data24 = data14.frac_reward_zero_std;
+const _errs53 = errors;
+if((!((typeof data24 == "number") && (isFinite(data24)))) && (data24 !== null)){
+const err15 = {instancePath:instancePath+"/layer2/frac_reward_zero_std",schemaPath:"#/$defs/layerStats/properties/frac_reward_zero_std/type",keyword:"type",params:{type: schema34.properties.frac_reward_zero_std.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -1930,8 +1953,40 @@ vErrors.push(err15);
 }
 errors++;
 }
+var valid5 = _errs53 === errors;
 }
-var valid5 = _errs51 === errors;
+else {
+var valid5 = true;
+}
+if(valid5){
+if(data14.generation_seconds !== undefined){
+let data25 = data14.generation_seconds;
+const _errs55 = errors;
+if(errors === _errs55){
+if((typeof data25 == "number") && (isFinite(data25))){
+if(data25 < 0 || isNaN(data25)){
+const err16 = {instancePath:instancePath+"/layer2/generation_seconds",schemaPath:"#/$defs/layerStats/properties/generation_seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if(vErrors === null){
+vErrors = [err16];
+}
+else {
+vErrors.push(err16);
+}
+errors++;
+}
+}
+else {
+const err17 = {instancePath:instancePath+"/layer2/generation_seconds",schemaPath:"#/$defs/layerStats/properties/generation_seconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(vErrors === null){
+vErrors = [err17];
+}
+else {
+vErrors.push(err17);
+}
+errors++;
+}
+}
+var valid5 = _errs55 === errors;
 }
 else {
 var valid5 = true;
@@ -1947,18 +2002,19 @@ var valid5 = true;
 }
 }
 }
-else {
-const err16 = {instancePath:instancePath+"/layer2",schemaPath:"#/$defs/layerStats/type",keyword:"type",params:{type: "object"},message:"must be object"};
-if(vErrors === null){
-vErrors = [err16];
 }
 else {
-vErrors.push(err16);
+const err18 = {instancePath:instancePath+"/layer2",schemaPath:"#/$defs/layerStats/type",keyword:"type",params:{type: "object"},message:"must be object"};
+if(vErrors === null){
+vErrors = [err18];
+}
+else {
+vErrors.push(err18);
 }
 errors++;
 }
 }
-var _valid0 = _errs30 === errors;
+var _valid0 = _errs32 === errors;
 if(_valid0){
 valid3 = true;
 passing0 = 0;
@@ -1971,21 +2027,22 @@ props0.accuracy = true;
 props0.completion_length_mean = true;
 props0.completion_length_max = true;
 props0.truncated_fraction = true;
+props0.prompts_truncated = true;
 props0.frac_reward_zero_std = true;
 props0.generation_seconds = true;
 }
-const _errs53 = errors;
-if(data13 !== null){
-const err17 = {instancePath:instancePath+"/layer2",schemaPath:"#/properties/layer2/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+const _errs57 = errors;
+if(data14 !== null){
+const err19 = {instancePath:instancePath+"/layer2",schemaPath:"#/properties/layer2/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
-vErrors = [err17];
+vErrors = [err19];
 }
 else {
-vErrors.push(err17);
+vErrors.push(err19);
 }
 errors++;
 }
-var _valid0 = _errs53 === errors;
+var _valid0 = _errs57 === errors;
 if(_valid0 && valid3){
 valid3 = false;
 passing0 = [passing0, 1];
@@ -1997,61 +2054,7 @@ passing0 = 1;
 }
 }
 if(!valid3){
-const err18 = {instancePath:instancePath+"/layer2",schemaPath:"#/properties/layer2/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err18];
-}
-else {
-vErrors.push(err18);
-}
-errors++;
-validate22.errors = vErrors;
-return false;
-}
-else {
-errors = _errs29;
-if(vErrors !== null){
-if(_errs29){
-vErrors.length = _errs29;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs28 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.correction !== undefined){
-let data24 = data.correction;
-const _errs55 = errors;
-const _errs56 = errors;
-let valid6 = false;
-let passing1 = null;
-const _errs57 = errors;
-const _errs58 = errors;
-if(errors === _errs58){
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
-let missing3;
-if((((((((((data24.n === undefined) && (missing3 = "n")) || ((data24.acc_t1 === undefined) && (missing3 = "acc_t1"))) || ((data24.acc_t2 === undefined) && (missing3 = "acc_t2"))) || ((data24.delta === undefined) && (missing3 = "delta"))) || ((data24.delta_i2c === undefined) && (missing3 = "delta_i2c"))) || ((data24.delta_c2i === undefined) && (missing3 = "delta_c2i"))) || ((data24.cl === undefined) && (missing3 = "cl"))) || ((data24.cs === undefined) && (missing3 = "cs"))) || ((data24.rss === undefined) && (missing3 = "rss"))){
-const err19 = {instancePath:instancePath+"/correction",schemaPath:"#/$defs/correctionMetrics/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"};
-if(vErrors === null){
-vErrors = [err19];
-}
-else {
-vErrors.push(err19);
-}
-errors++;
-}
-else {
-if(data24.n !== undefined){
-let data25 = data24.n;
-const _errs60 = errors;
-if(!(((typeof data25 == "number") && (!(data25 % 1) && !isNaN(data25))) && (isFinite(data25)))){
-const err20 = {instancePath:instancePath+"/correction/n",schemaPath:"#/$defs/correctionMetrics/properties/n/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
+const err20 = {instancePath:instancePath+"/layer2",schemaPath:"#/properties/layer2/oneOf",keyword:"oneOf",params:{passingSchemas: passing0},message:"must match exactly one schema in oneOf"};
 if(vErrors === null){
 vErrors = [err20];
 }
@@ -2059,11 +2062,39 @@ else {
 vErrors.push(err20);
 }
 errors++;
+validate22.errors = vErrors;
+return false;
 }
-if(errors === _errs60){
-if((typeof data25 == "number") && (isFinite(data25))){
-if(data25 < 0 || isNaN(data25)){
-const err21 = {instancePath:instancePath+"/correction/n",schemaPath:"#/$defs/correctionMetrics/properties/n/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+else {
+errors = _errs31;
+if(vErrors !== null){
+if(_errs31){
+vErrors.length = _errs31;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs30 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.correction !== undefined){
+let data26 = data.correction;
+const _errs59 = errors;
+const _errs60 = errors;
+let valid6 = false;
+let passing1 = null;
+const _errs61 = errors;
+const _errs62 = errors;
+if(errors === _errs62){
+if(data26 && typeof data26 == "object" && !Array.isArray(data26)){
+let missing3;
+if((((((((((data26.n === undefined) && (missing3 = "n")) || ((data26.acc_t1 === undefined) && (missing3 = "acc_t1"))) || ((data26.acc_t2 === undefined) && (missing3 = "acc_t2"))) || ((data26.delta === undefined) && (missing3 = "delta"))) || ((data26.delta_i2c === undefined) && (missing3 = "delta_i2c"))) || ((data26.delta_c2i === undefined) && (missing3 = "delta_c2i"))) || ((data26.cl === undefined) && (missing3 = "cl"))) || ((data26.cs === undefined) && (missing3 = "cs"))) || ((data26.rss === undefined) && (missing3 = "rss"))){
+const err21 = {instancePath:instancePath+"/correction",schemaPath:"#/$defs/correctionMetrics/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"};
 if(vErrors === null){
 vErrors = [err21];
 }
@@ -2072,19 +2103,12 @@ vErrors.push(err21);
 }
 errors++;
 }
-}
-}
-var valid8 = _errs60 === errors;
-}
 else {
-var valid8 = true;
-}
-if(valid8){
-if(data24.acc_t1 !== undefined){
-let data26 = data24.acc_t1;
-const _errs62 = errors;
-if((!((typeof data26 == "number") && (isFinite(data26)))) && (data26 !== null)){
-const err22 = {instancePath:instancePath+"/correction/acc_t1",schemaPath:"#/$defs/correctionMetrics/properties/acc_t1/type",keyword:"type",params:{type: schema36.properties.acc_t1.type},message:"must be number,null"};
+if(data26.n !== undefined){
+let data27 = data26.n;
+const _errs64 = errors;
+if(!(((typeof data27 == "number") && (!(data27 % 1) && !isNaN(data27))) && (isFinite(data27)))){
+const err22 = {instancePath:instancePath+"/correction/n",schemaPath:"#/$defs/correctionMetrics/properties/n/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err22];
 }
@@ -2093,17 +2117,10 @@ vErrors.push(err22);
 }
 errors++;
 }
-var valid8 = _errs62 === errors;
-}
-else {
-var valid8 = true;
-}
-if(valid8){
-if(data24.acc_t2 !== undefined){
-let data27 = data24.acc_t2;
-const _errs64 = errors;
-if((!((typeof data27 == "number") && (isFinite(data27)))) && (data27 !== null)){
-const err23 = {instancePath:instancePath+"/correction/acc_t2",schemaPath:"#/$defs/correctionMetrics/properties/acc_t2/type",keyword:"type",params:{type: schema36.properties.acc_t2.type},message:"must be number,null"};
+if(errors === _errs64){
+if((typeof data27 == "number") && (isFinite(data27))){
+if(data27 < 0 || isNaN(data27)){
+const err23 = {instancePath:instancePath+"/correction/n",schemaPath:"#/$defs/correctionMetrics/properties/n/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err23];
 }
@@ -2112,17 +2129,19 @@ vErrors.push(err23);
 }
 errors++;
 }
+}
+}
 var valid8 = _errs64 === errors;
 }
 else {
 var valid8 = true;
 }
 if(valid8){
-if(data24.delta !== undefined){
-let data28 = data24.delta;
+if(data26.acc_t1 !== undefined){
+let data28 = data26.acc_t1;
 const _errs66 = errors;
 if((!((typeof data28 == "number") && (isFinite(data28)))) && (data28 !== null)){
-const err24 = {instancePath:instancePath+"/correction/delta",schemaPath:"#/$defs/correctionMetrics/properties/delta/type",keyword:"type",params:{type: schema36.properties.delta.type},message:"must be number,null"};
+const err24 = {instancePath:instancePath+"/correction/acc_t1",schemaPath:"#/$defs/correctionMetrics/properties/acc_t1/type",keyword:"type",params:{type: schema36.properties.acc_t1.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -2137,11 +2156,11 @@ else {
 var valid8 = true;
 }
 if(valid8){
-if(data24.delta_i2c !== undefined){
-let data29 = data24.delta_i2c;
+if(data26.acc_t2 !== undefined){
+let data29 = data26.acc_t2;
 const _errs68 = errors;
 if((!((typeof data29 == "number") && (isFinite(data29)))) && (data29 !== null)){
-const err25 = {instancePath:instancePath+"/correction/delta_i2c",schemaPath:"#/$defs/correctionMetrics/properties/delta_i2c/type",keyword:"type",params:{type: schema36.properties.delta_i2c.type},message:"must be number,null"};
+const err25 = {instancePath:instancePath+"/correction/acc_t2",schemaPath:"#/$defs/correctionMetrics/properties/acc_t2/type",keyword:"type",params:{type: schema36.properties.acc_t2.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -2156,11 +2175,11 @@ else {
 var valid8 = true;
 }
 if(valid8){
-if(data24.delta_c2i !== undefined){
-let data30 = data24.delta_c2i;
+if(data26.delta !== undefined){
+let data30 = data26.delta;
 const _errs70 = errors;
 if((!((typeof data30 == "number") && (isFinite(data30)))) && (data30 !== null)){
-const err26 = {instancePath:instancePath+"/correction/delta_c2i",schemaPath:"#/$defs/correctionMetrics/properties/delta_c2i/type",keyword:"type",params:{type: schema36.properties.delta_c2i.type},message:"must be number,null"};
+const err26 = {instancePath:instancePath+"/correction/delta",schemaPath:"#/$defs/correctionMetrics/properties/delta/type",keyword:"type",params:{type: schema36.properties.delta.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -2175,11 +2194,11 @@ else {
 var valid8 = true;
 }
 if(valid8){
-if(data24.cl !== undefined){
-let data31 = data24.cl;
+if(data26.delta_i2c !== undefined){
+let data31 = data26.delta_i2c;
 const _errs72 = errors;
 if((!((typeof data31 == "number") && (isFinite(data31)))) && (data31 !== null)){
-const err27 = {instancePath:instancePath+"/correction/cl",schemaPath:"#/$defs/correctionMetrics/properties/cl/type",keyword:"type",params:{type: schema36.properties.cl.type},message:"must be number,null"};
+const err27 = {instancePath:instancePath+"/correction/delta_i2c",schemaPath:"#/$defs/correctionMetrics/properties/delta_i2c/type",keyword:"type",params:{type: schema36.properties.delta_i2c.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -2194,11 +2213,11 @@ else {
 var valid8 = true;
 }
 if(valid8){
-if(data24.cs !== undefined){
-let data32 = data24.cs;
+if(data26.delta_c2i !== undefined){
+let data32 = data26.delta_c2i;
 const _errs74 = errors;
 if((!((typeof data32 == "number") && (isFinite(data32)))) && (data32 !== null)){
-const err28 = {instancePath:instancePath+"/correction/cs",schemaPath:"#/$defs/correctionMetrics/properties/cs/type",keyword:"type",params:{type: schema36.properties.cs.type},message:"must be number,null"};
+const err28 = {instancePath:instancePath+"/correction/delta_c2i",schemaPath:"#/$defs/correctionMetrics/properties/delta_c2i/type",keyword:"type",params:{type: schema36.properties.delta_c2i.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -2213,11 +2232,11 @@ else {
 var valid8 = true;
 }
 if(valid8){
-if(data24.rss !== undefined){
-let data33 = data24.rss;
+if(data26.cl !== undefined){
+let data33 = data26.cl;
 const _errs76 = errors;
 if((!((typeof data33 == "number") && (isFinite(data33)))) && (data33 !== null)){
-const err29 = {instancePath:instancePath+"/correction/rss",schemaPath:"#/$defs/correctionMetrics/properties/rss/type",keyword:"type",params:{type: schema36.properties.rss.type},message:"must be number,null"};
+const err29 = {instancePath:instancePath+"/correction/cl",schemaPath:"#/$defs/correctionMetrics/properties/cl/type",keyword:"type",params:{type: schema36.properties.cl.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -2227,6 +2246,44 @@ vErrors.push(err29);
 errors++;
 }
 var valid8 = _errs76 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data26.cs !== undefined){
+let data34 = data26.cs;
+const _errs78 = errors;
+if((!((typeof data34 == "number") && (isFinite(data34)))) && (data34 !== null)){
+const err30 = {instancePath:instancePath+"/correction/cs",schemaPath:"#/$defs/correctionMetrics/properties/cs/type",keyword:"type",params:{type: schema36.properties.cs.type},message:"must be number,null"};
+if(vErrors === null){
+vErrors = [err30];
+}
+else {
+vErrors.push(err30);
+}
+errors++;
+}
+var valid8 = _errs78 === errors;
+}
+else {
+var valid8 = true;
+}
+if(valid8){
+if(data26.rss !== undefined){
+let data35 = data26.rss;
+const _errs80 = errors;
+if((!((typeof data35 == "number") && (isFinite(data35)))) && (data35 !== null)){
+const err31 = {instancePath:instancePath+"/correction/rss",schemaPath:"#/$defs/correctionMetrics/properties/rss/type",keyword:"type",params:{type: schema36.properties.rss.type},message:"must be number,null"};
+if(vErrors === null){
+vErrors = [err31];
+}
+else {
+vErrors.push(err31);
+}
+errors++;
+}
+var valid8 = _errs80 === errors;
 }
 else {
 var valid8 = true;
@@ -2242,17 +2299,17 @@ var valid8 = true;
 }
 }
 else {
-const err30 = {instancePath:instancePath+"/correction",schemaPath:"#/$defs/correctionMetrics/type",keyword:"type",params:{type: "object"},message:"must be object"};
+const err32 = {instancePath:instancePath+"/correction",schemaPath:"#/$defs/correctionMetrics/type",keyword:"type",params:{type: "object"},message:"must be object"};
 if(vErrors === null){
-vErrors = [err30];
+vErrors = [err32];
 }
 else {
-vErrors.push(err30);
+vErrors.push(err32);
 }
 errors++;
 }
 }
-var _valid1 = _errs57 === errors;
+var _valid1 = _errs61 === errors;
 if(_valid1){
 valid6 = true;
 passing1 = 0;
@@ -2267,18 +2324,18 @@ props1.cl = true;
 props1.cs = true;
 props1.rss = true;
 }
-const _errs78 = errors;
-if(data24 !== null){
-const err31 = {instancePath:instancePath+"/correction",schemaPath:"#/properties/correction/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+const _errs82 = errors;
+if(data26 !== null){
+const err33 = {instancePath:instancePath+"/correction",schemaPath:"#/properties/correction/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
-vErrors = [err31];
+vErrors = [err33];
 }
 else {
-vErrors.push(err31);
+vErrors.push(err33);
 }
 errors++;
 }
-var _valid1 = _errs78 === errors;
+var _valid1 = _errs82 === errors;
 if(_valid1 && valid6){
 valid6 = false;
 passing1 = [passing1, 1];
@@ -2290,220 +2347,7 @@ passing1 = 1;
 }
 }
 if(!valid6){
-const err32 = {instancePath:instancePath+"/correction",schemaPath:"#/properties/correction/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf"};
-if(vErrors === null){
-vErrors = [err32];
-}
-else {
-vErrors.push(err32);
-}
-errors++;
-validate22.errors = vErrors;
-return false;
-}
-else {
-errors = _errs56;
-if(vErrors !== null){
-if(_errs56){
-vErrors.length = _errs56;
-}
-else {
-vErrors = null;
-}
-}
-}
-var valid0 = _errs55 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.loss !== undefined){
-let data34 = data.loss;
-const _errs80 = errors;
-if(!((typeof data34 == "number") && (isFinite(data34)))){
-validate22.errors = [{instancePath:instancePath+"/loss",schemaPath:"#/properties/loss/type",keyword:"type",params:{type: "number"},message:"must be number"}];
-return false;
-}
-var valid0 = _errs80 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.kl !== undefined){
-let data35 = data.kl;
-const _errs82 = errors;
-if((!((typeof data35 == "number") && (isFinite(data35)))) && (data35 !== null)){
-validate22.errors = [{instancePath:instancePath+"/kl",schemaPath:"#/properties/kl/type",keyword:"type",params:{type: schema33.properties.kl.type},message:"must be number,null"}];
-return false;
-}
-var valid0 = _errs82 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.clip_fraction !== undefined){
-let data36 = data.clip_fraction;
-const _errs84 = errors;
-if((!((typeof data36 == "number") && (isFinite(data36)))) && (data36 !== null)){
-validate22.errors = [{instancePath:instancePath+"/clip_fraction",schemaPath:"#/properties/clip_fraction/type",keyword:"type",params:{type: schema33.properties.clip_fraction.type},message:"must be number,null"}];
-return false;
-}
-var valid0 = _errs84 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.entropy !== undefined){
-let data37 = data.entropy;
-const _errs86 = errors;
-if((!((typeof data37 == "number") && (isFinite(data37)))) && (data37 !== null)){
-validate22.errors = [{instancePath:instancePath+"/entropy",schemaPath:"#/properties/entropy/type",keyword:"type",params:{type: schema33.properties.entropy.type},message:"must be number,null"}];
-return false;
-}
-var valid0 = _errs86 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.grad_norm !== undefined){
-let data38 = data.grad_norm;
-const _errs88 = errors;
-if((!((typeof data38 == "number") && (isFinite(data38)))) && (data38 !== null)){
-validate22.errors = [{instancePath:instancePath+"/grad_norm",schemaPath:"#/properties/grad_norm/type",keyword:"type",params:{type: schema33.properties.grad_norm.type},message:"must be number,null"}];
-return false;
-}
-var valid0 = _errs88 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.learning_rate !== undefined){
-let data39 = data.learning_rate;
-const _errs90 = errors;
-if(!((typeof data39 == "number") && (isFinite(data39)))){
-validate22.errors = [{instancePath:instancePath+"/learning_rate",schemaPath:"#/properties/learning_rate/type",keyword:"type",params:{type: "number"},message:"must be number"}];
-return false;
-}
-var valid0 = _errs90 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.train_seconds !== undefined){
-let data40 = data.train_seconds;
-const _errs92 = errors;
-if(errors === _errs92){
-if((typeof data40 == "number") && (isFinite(data40))){
-if(data40 < 0 || isNaN(data40)){
-validate22.errors = [{instancePath:instancePath+"/train_seconds",schemaPath:"#/properties/train_seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
-return false;
-}
-}
-else {
-validate22.errors = [{instancePath:instancePath+"/train_seconds",schemaPath:"#/properties/train_seconds/type",keyword:"type",params:{type: "number"},message:"must be number"}];
-return false;
-}
-}
-var valid0 = _errs92 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.step_seconds !== undefined){
-let data41 = data.step_seconds;
-const _errs94 = errors;
-if(errors === _errs94){
-if((typeof data41 == "number") && (isFinite(data41))){
-if(data41 < 0 || isNaN(data41)){
-validate22.errors = [{instancePath:instancePath+"/step_seconds",schemaPath:"#/properties/step_seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
-return false;
-}
-}
-else {
-validate22.errors = [{instancePath:instancePath+"/step_seconds",schemaPath:"#/properties/step_seconds/type",keyword:"type",params:{type: "number"},message:"must be number"}];
-return false;
-}
-}
-var valid0 = _errs94 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.tokens_per_second !== undefined){
-let data42 = data.tokens_per_second;
-const _errs96 = errors;
-if(errors === _errs96){
-if((typeof data42 == "number") && (isFinite(data42))){
-if(data42 < 0 || isNaN(data42)){
-validate22.errors = [{instancePath:instancePath+"/tokens_per_second",schemaPath:"#/properties/tokens_per_second/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
-return false;
-}
-}
-else {
-validate22.errors = [{instancePath:instancePath+"/tokens_per_second",schemaPath:"#/properties/tokens_per_second/type",keyword:"type",params:{type: "number"},message:"must be number"}];
-return false;
-}
-}
-var valid0 = _errs96 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.step_truth !== undefined){
-let data43 = data.step_truth;
-const _errs98 = errors;
-const _errs99 = errors;
-let valid9 = false;
-let passing2 = null;
-const _errs100 = errors;
-if(!(validate23(data43, {instancePath:instancePath+"/step_truth",parentData:data,parentDataProperty:"step_truth",rootData,dynamicAnchors}))){
-vErrors = vErrors === null ? validate23.errors : vErrors.concat(validate23.errors);
-errors = vErrors.length;
-}
-var _valid2 = _errs100 === errors;
-if(_valid2){
-valid9 = true;
-passing2 = 0;
-var props2 = {};
-props2.t1 = true;
-props2.t2 = true;
-props2.implicit = true;
-props2.checker_errors = true;
-}
-const _errs101 = errors;
-if(data43 !== null){
-const err33 = {instancePath:instancePath+"/step_truth",schemaPath:"#/properties/step_truth/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
-if(vErrors === null){
-vErrors = [err33];
-}
-else {
-vErrors.push(err33);
-}
-errors++;
-}
-var _valid2 = _errs101 === errors;
-if(_valid2 && valid9){
-valid9 = false;
-passing2 = [passing2, 1];
-}
-else {
-if(_valid2){
-valid9 = true;
-passing2 = 1;
-}
-}
-if(!valid9){
-const err34 = {instancePath:instancePath+"/step_truth",schemaPath:"#/properties/step_truth/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf"};
+const err34 = {instancePath:instancePath+"/correction",schemaPath:"#/properties/correction/oneOf",keyword:"oneOf",params:{passingSchemas: passing1},message:"must match exactly one schema in oneOf"};
 if(vErrors === null){
 vErrors = [err34];
 }
@@ -2515,17 +2359,230 @@ validate22.errors = vErrors;
 return false;
 }
 else {
-errors = _errs99;
+errors = _errs60;
 if(vErrors !== null){
-if(_errs99){
-vErrors.length = _errs99;
+if(_errs60){
+vErrors.length = _errs60;
 }
 else {
 vErrors = null;
 }
 }
 }
+var valid0 = _errs59 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.loss !== undefined){
+let data36 = data.loss;
+const _errs84 = errors;
+if(!((typeof data36 == "number") && (isFinite(data36)))){
+validate22.errors = [{instancePath:instancePath+"/loss",schemaPath:"#/properties/loss/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+var valid0 = _errs84 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.kl !== undefined){
+let data37 = data.kl;
+const _errs86 = errors;
+if((!((typeof data37 == "number") && (isFinite(data37)))) && (data37 !== null)){
+validate22.errors = [{instancePath:instancePath+"/kl",schemaPath:"#/properties/kl/type",keyword:"type",params:{type: schema33.properties.kl.type},message:"must be number,null"}];
+return false;
+}
+var valid0 = _errs86 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.clip_fraction !== undefined){
+let data38 = data.clip_fraction;
+const _errs88 = errors;
+if((!((typeof data38 == "number") && (isFinite(data38)))) && (data38 !== null)){
+validate22.errors = [{instancePath:instancePath+"/clip_fraction",schemaPath:"#/properties/clip_fraction/type",keyword:"type",params:{type: schema33.properties.clip_fraction.type},message:"must be number,null"}];
+return false;
+}
+var valid0 = _errs88 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.entropy !== undefined){
+let data39 = data.entropy;
+const _errs90 = errors;
+if((!((typeof data39 == "number") && (isFinite(data39)))) && (data39 !== null)){
+validate22.errors = [{instancePath:instancePath+"/entropy",schemaPath:"#/properties/entropy/type",keyword:"type",params:{type: schema33.properties.entropy.type},message:"must be number,null"}];
+return false;
+}
+var valid0 = _errs90 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.grad_norm !== undefined){
+let data40 = data.grad_norm;
+const _errs92 = errors;
+if((!((typeof data40 == "number") && (isFinite(data40)))) && (data40 !== null)){
+validate22.errors = [{instancePath:instancePath+"/grad_norm",schemaPath:"#/properties/grad_norm/type",keyword:"type",params:{type: schema33.properties.grad_norm.type},message:"must be number,null"}];
+return false;
+}
+var valid0 = _errs92 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.learning_rate !== undefined){
+let data41 = data.learning_rate;
+const _errs94 = errors;
+if(!((typeof data41 == "number") && (isFinite(data41)))){
+validate22.errors = [{instancePath:instancePath+"/learning_rate",schemaPath:"#/properties/learning_rate/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+var valid0 = _errs94 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.train_seconds !== undefined){
+let data42 = data.train_seconds;
+const _errs96 = errors;
+if(errors === _errs96){
+if((typeof data42 == "number") && (isFinite(data42))){
+if(data42 < 0 || isNaN(data42)){
+validate22.errors = [{instancePath:instancePath+"/train_seconds",schemaPath:"#/properties/train_seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+else {
+validate22.errors = [{instancePath:instancePath+"/train_seconds",schemaPath:"#/properties/train_seconds/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid0 = _errs96 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.step_seconds !== undefined){
+let data43 = data.step_seconds;
+const _errs98 = errors;
+if(errors === _errs98){
+if((typeof data43 == "number") && (isFinite(data43))){
+if(data43 < 0 || isNaN(data43)){
+validate22.errors = [{instancePath:instancePath+"/step_seconds",schemaPath:"#/properties/step_seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+else {
+validate22.errors = [{instancePath:instancePath+"/step_seconds",schemaPath:"#/properties/step_seconds/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
 var valid0 = _errs98 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.tokens_per_second !== undefined){
+let data44 = data.tokens_per_second;
+const _errs100 = errors;
+if(errors === _errs100){
+if((typeof data44 == "number") && (isFinite(data44))){
+if(data44 < 0 || isNaN(data44)){
+validate22.errors = [{instancePath:instancePath+"/tokens_per_second",schemaPath:"#/properties/tokens_per_second/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+else {
+validate22.errors = [{instancePath:instancePath+"/tokens_per_second",schemaPath:"#/properties/tokens_per_second/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+}
+var valid0 = _errs100 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.step_truth !== undefined){
+let data45 = data.step_truth;
+const _errs102 = errors;
+const _errs103 = errors;
+let valid9 = false;
+let passing2 = null;
+const _errs104 = errors;
+if(!(validate23(data45, {instancePath:instancePath+"/step_truth",parentData:data,parentDataProperty:"step_truth",rootData,dynamicAnchors}))){
+vErrors = vErrors === null ? validate23.errors : vErrors.concat(validate23.errors);
+errors = vErrors.length;
+}
+var _valid2 = _errs104 === errors;
+if(_valid2){
+valid9 = true;
+passing2 = 0;
+var props2 = {};
+props2.t1 = true;
+props2.t2 = true;
+props2.implicit = true;
+props2.checker_errors = true;
+}
+const _errs105 = errors;
+if(data45 !== null){
+const err35 = {instancePath:instancePath+"/step_truth",schemaPath:"#/properties/step_truth/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
+if(vErrors === null){
+vErrors = [err35];
+}
+else {
+vErrors.push(err35);
+}
+errors++;
+}
+var _valid2 = _errs105 === errors;
+if(_valid2 && valid9){
+valid9 = false;
+passing2 = [passing2, 1];
+}
+else {
+if(_valid2){
+valid9 = true;
+passing2 = 1;
+}
+}
+if(!valid9){
+const err36 = {instancePath:instancePath+"/step_truth",schemaPath:"#/properties/step_truth/oneOf",keyword:"oneOf",params:{passingSchemas: passing2},message:"must match exactly one schema in oneOf"};
+if(vErrors === null){
+vErrors = [err36];
+}
+else {
+vErrors.push(err36);
+}
+errors++;
+validate22.errors = vErrors;
+return false;
+}
+else {
+errors = _errs103;
+if(vErrors !== null){
+if(_errs103){
+vErrors.length = _errs103;
+}
+else {
+vErrors = null;
+}
+}
+}
+var valid0 = _errs102 === errors;
 }
 else {
 var valid0 = true;
@@ -2557,7 +2614,7 @@ return errors === 0;
 validate22.evaluated = {"props":{"step":true,"time":true,"layer1":true,"layer2":true,"correction":true,"loss":true,"kl":true,"clip_fraction":true,"entropy":true,"grad_norm":true,"learning_rate":true,"train_seconds":true,"step_seconds":true,"tokens_per_second":true,"step_truth":true},"dynamicProps":false,"dynamicItems":false};
 
 export const rolloutRecord = validate25;
-const schema42 = {"description":"One line of rollouts/step-NNNNNN.jsonl per sample, layer 1 and layer 2 alike.","type":"object","required":["id","run_id","step","layer","group","sample","question_id","parent_id","guiding_phrase","prompt","completion","ground_truth","parsed_answer","correct","prompt_tokens","completion_tokens","finish_reason","token_logprobs","token_offsets","reward","rewards","advantage","group_reward_mean","group_reward_std","outcome","steps"],"properties":{"id":{"type":"string","description":"Stable across files: s{step:06d}-q{group:03d}-l1-{sample:03d}, layer 2: {parent id}-l2-{sample:03d}."},"run_id":{"type":"string"},"step":{"type":"integer","minimum":1},"layer":{"enum":[1,2]},"group":{"type":"integer","minimum":0,"description":"Question index within the step."},"sample":{"type":"integer","minimum":0,"description":"Index within its GRPO group (layer 1: the question's group; layer 2: the parent's group)."},"question_id":{"type":"string","description":"Stable id of the question across steps (for Compare Across Steps)."},"parent_id":{"type":["string","null"],"description":"Layer 2: id of the layer-1 sample it corrects. Layer 1: null."},"guiding_phrase":{"type":["string","null"]},"prompt":{"type":"string"},"completion":{"type":"string"},"ground_truth":{"type":"string"},"parsed_answer":{"type":["string","null"]},"correct":{"type":"boolean"},"prompt_tokens":{"type":"integer","minimum":0},"completion_tokens":{"type":"integer","minimum":0},"finish_reason":{"enum":["stop","length"]},"token_logprobs":{"type":"array","items":{"type":"number"},"description":"Log-probability under the sampling policy of each completion token."},"token_entropies":{"type":["array","null"],"items":{"type":"number"}},"token_offsets":{"type":"array","items":{"type":"integer","minimum":0},"description":"Character offset in completion where each completion token starts (same length as token_logprobs)."},"reward":{"type":"number"},"rewards":{"type":"object","additionalProperties":{"type":"number"},"description":"Each reward component by name."},"advantage":{"type":"number"},"group_reward_mean":{"type":"number"},"group_reward_std":{"type":"number"},"outcome":{"oneOf":[{"$ref":"#/$defs/outcome"},{"type":"null"}],"description":"Layer 2 only: parent's correctness -> this correction's correctness."},"parent_correct":{"type":["boolean","null"]},"steps":{"type":"array","items":{"$ref":"#/$defs/span"},"description":"Reasoning steps of the completion as character spans [start, end)."},"answer_span":{"oneOf":[{"$ref":"#/$defs/span"},{"type":"null"}]},"step_labels":{"oneOf":[{"type":"array","items":{"$ref":"#/$defs/stepLabel"}},{"type":"null"}],"description":"Format 2: one label per entry of steps, in order; null or absent when no step checker ran."},"first_wrong_step":{"type":["integer","null"],"minimum":0,"description":"Format 2: index into steps of the first wrong step; equals the number of steps when every written step is right but the error lies after them (a missing step, an answer line that does not follow); null when sound or unlabelled."}}};
+const schema42 = {"description":"One line of rollouts/step-NNNNNN.jsonl per sample, layer 1 and layer 2 alike.","type":"object","required":["id","run_id","step","layer","group","sample","question_id","parent_id","guiding_phrase","prompt","completion","ground_truth","parsed_answer","correct","prompt_tokens","completion_tokens","finish_reason","token_logprobs","token_offsets","reward","rewards","advantage","group_reward_mean","group_reward_std","outcome","steps"],"properties":{"id":{"type":"string","description":"Stable across files: s{step:06d}-q{group:03d}-l1-{sample:03d}, layer 2: {parent id}-l2-{sample:03d}."},"run_id":{"type":"string"},"step":{"type":"integer","minimum":1},"layer":{"enum":[1,2]},"group":{"type":"integer","minimum":0,"description":"Question index within the step."},"sample":{"type":"integer","minimum":0,"description":"Index within its GRPO group (layer 1: the question's group; layer 2: the parent's group)."},"question_id":{"type":"string","description":"Stable id of the question across steps (for Compare Across Steps)."},"parent_id":{"type":["string","null"],"description":"Layer 2: id of the layer-1 sample it corrects. Layer 1: null."},"guiding_phrase":{"type":["string","null"]},"prompt":{"type":"string"},"completion":{"type":"string"},"ground_truth":{"type":"string"},"parsed_answer":{"type":["string","null"]},"correct":{"type":"boolean"},"prompt_tokens":{"type":"integer","minimum":0},"prompt_truncated":{"type":"boolean","description":"The prompt was over max_prompt_length and was cut: in layer 2 the middle of the embedded first answer, replaced by \"[... N tokens cut ...]\". prompt is the prompt as the model saw it. Absent in runs from before this field: read as false."},"completion_tokens":{"type":"integer","minimum":0},"finish_reason":{"enum":["stop","length"]},"token_logprobs":{"type":"array","items":{"type":"number"},"description":"Log-probability under the sampling policy of each completion token."},"token_entropies":{"type":["array","null"],"items":{"type":"number"}},"token_offsets":{"type":"array","items":{"type":"integer","minimum":0},"description":"Character offset in completion where each completion token starts (same length as token_logprobs)."},"reward":{"type":"number"},"rewards":{"type":"object","additionalProperties":{"type":"number"},"description":"Each reward component by name."},"advantage":{"type":"number"},"group_reward_mean":{"type":"number"},"group_reward_std":{"type":"number"},"outcome":{"oneOf":[{"$ref":"#/$defs/outcome"},{"type":"null"}],"description":"Layer 2 only: parent's correctness -> this correction's correctness."},"parent_correct":{"type":["boolean","null"]},"steps":{"type":"array","items":{"$ref":"#/$defs/span"},"description":"Reasoning steps of the completion as character spans [start, end)."},"answer_span":{"oneOf":[{"$ref":"#/$defs/span"},{"type":"null"}]},"step_labels":{"oneOf":[{"type":"array","items":{"$ref":"#/$defs/stepLabel"}},{"type":"null"}],"description":"Format 2: one label per entry of steps, in order; null or absent when no step checker ran."},"first_wrong_step":{"type":["integer","null"],"minimum":0,"description":"Format 2: index into steps of the first wrong step; equals the number of steps when every written step is right but the error lies after them (a missing step, an answer line that does not follow); null when sound or unlabelled."}}};
 const schema43 = {"enum":["i->c","c->i","c->c","i->i"]};
 const schema44 = {"type":"object","required":["start","end"],"properties":{"start":{"type":"integer","minimum":0},"end":{"type":"integer","minimum":0}},"additionalProperties":false};
 const schema46 = {"description":"Format 2: whether one reasoning step is right, and who says so.","type":"object","required":["label","source"],"properties":{"label":{"enum":["right","wrong","unchecked"],"description":"unchecked: the checker could not judge the line (not a step; a user checker answered unknown or failed)."},"source":{"enum":["checker","value","implicit"],"description":"checker: a rule (the chain task's, or the config's step_checker); value: Monte-Carlo step values; implicit: layer 2's first departure."},"value":{"type":["number","null"],"minimum":0,"maximum":1,"description":"With source value: the estimated chance of a right answer after this step."}},"additionalProperties":false};
@@ -2800,20 +2857,11 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.completion_tokens !== undefined){
-let data15 = data.completion_tokens;
+if(data.prompt_truncated !== undefined){
 const _errs30 = errors;
-if(!(((typeof data15 == "number") && (!(data15 % 1) && !isNaN(data15))) && (isFinite(data15)))){
-validate25.errors = [{instancePath:instancePath+"/completion_tokens",schemaPath:"#/properties/completion_tokens/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+if(typeof data.prompt_truncated !== "boolean"){
+validate25.errors = [{instancePath:instancePath+"/prompt_truncated",schemaPath:"#/properties/prompt_truncated/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
 return false;
-}
-if(errors === _errs30){
-if((typeof data15 == "number") && (isFinite(data15))){
-if(data15 < 0 || isNaN(data15)){
-validate25.errors = [{instancePath:instancePath+"/completion_tokens",schemaPath:"#/properties/completion_tokens/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
-return false;
-}
-}
 }
 var valid0 = _errs30 === errors;
 }
@@ -2821,12 +2869,20 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.finish_reason !== undefined){
-let data16 = data.finish_reason;
+if(data.completion_tokens !== undefined){
+let data16 = data.completion_tokens;
 const _errs32 = errors;
-if(!((data16 === "stop") || (data16 === "length"))){
-validate25.errors = [{instancePath:instancePath+"/finish_reason",schemaPath:"#/properties/finish_reason/enum",keyword:"enum",params:{allowedValues: schema42.properties.finish_reason.enum},message:"must be equal to one of the allowed values"}];
+if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
+validate25.errors = [{instancePath:instancePath+"/completion_tokens",schemaPath:"#/properties/completion_tokens/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
+}
+if(errors === _errs32){
+if((typeof data16 == "number") && (isFinite(data16))){
+if(data16 < 0 || isNaN(data16)){
+validate25.errors = [{instancePath:instancePath+"/completion_tokens",schemaPath:"#/properties/completion_tokens/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
 }
 var valid0 = _errs32 === errors;
 }
@@ -2834,21 +2890,34 @@ else {
 var valid0 = true;
 }
 if(valid0){
+if(data.finish_reason !== undefined){
+let data17 = data.finish_reason;
+const _errs34 = errors;
+if(!((data17 === "stop") || (data17 === "length"))){
+validate25.errors = [{instancePath:instancePath+"/finish_reason",schemaPath:"#/properties/finish_reason/enum",keyword:"enum",params:{allowedValues: schema42.properties.finish_reason.enum},message:"must be equal to one of the allowed values"}];
+return false;
+}
+var valid0 = _errs34 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
 if(data.token_logprobs !== undefined){
-let data17 = data.token_logprobs;
-const _errs33 = errors;
-if(errors === _errs33){
-if(Array.isArray(data17)){
-var valid1 = true;
-const len0 = data17.length;
-for(let i0=0; i0<len0; i0++){
-let data18 = data17[i0];
+let data18 = data.token_logprobs;
 const _errs35 = errors;
-if(!((typeof data18 == "number") && (isFinite(data18)))){
+if(errors === _errs35){
+if(Array.isArray(data18)){
+var valid1 = true;
+const len0 = data18.length;
+for(let i0=0; i0<len0; i0++){
+let data19 = data18[i0];
+const _errs37 = errors;
+if(!((typeof data19 == "number") && (isFinite(data19)))){
 validate25.errors = [{instancePath:instancePath+"/token_logprobs/" + i0,schemaPath:"#/properties/token_logprobs/items/type",keyword:"type",params:{type: "number"},message:"must be number"}];
 return false;
 }
-var valid1 = _errs35 === errors;
+var valid1 = _errs37 === errors;
 if(!valid1){
 break;
 }
@@ -2859,66 +2928,66 @@ validate25.errors = [{instancePath:instancePath+"/token_logprobs",schemaPath:"#/
 return false;
 }
 }
-var valid0 = _errs33 === errors;
+var valid0 = _errs35 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.token_entropies !== undefined){
-let data19 = data.token_entropies;
-const _errs37 = errors;
-if((!(Array.isArray(data19))) && (data19 !== null)){
+let data20 = data.token_entropies;
+const _errs39 = errors;
+if((!(Array.isArray(data20))) && (data20 !== null)){
 validate25.errors = [{instancePath:instancePath+"/token_entropies",schemaPath:"#/properties/token_entropies/type",keyword:"type",params:{type: schema42.properties.token_entropies.type},message:"must be array,null"}];
 return false;
 }
-if(errors === _errs37){
-if(Array.isArray(data19)){
+if(errors === _errs39){
+if(Array.isArray(data20)){
 var valid2 = true;
-const len1 = data19.length;
+const len1 = data20.length;
 for(let i1=0; i1<len1; i1++){
-let data20 = data19[i1];
-const _errs39 = errors;
-if(!((typeof data20 == "number") && (isFinite(data20)))){
+let data21 = data20[i1];
+const _errs41 = errors;
+if(!((typeof data21 == "number") && (isFinite(data21)))){
 validate25.errors = [{instancePath:instancePath+"/token_entropies/" + i1,schemaPath:"#/properties/token_entropies/items/type",keyword:"type",params:{type: "number"},message:"must be number"}];
 return false;
 }
-var valid2 = _errs39 === errors;
+var valid2 = _errs41 === errors;
 if(!valid2){
 break;
 }
 }
 }
 }
-var valid0 = _errs37 === errors;
+var valid0 = _errs39 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.token_offsets !== undefined){
-let data21 = data.token_offsets;
-const _errs41 = errors;
-if(errors === _errs41){
-if(Array.isArray(data21)){
-var valid3 = true;
-const len2 = data21.length;
-for(let i2=0; i2<len2; i2++){
-let data22 = data21[i2];
+let data22 = data.token_offsets;
 const _errs43 = errors;
-if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
+if(errors === _errs43){
+if(Array.isArray(data22)){
+var valid3 = true;
+const len2 = data22.length;
+for(let i2=0; i2<len2; i2++){
+let data23 = data22[i2];
+const _errs45 = errors;
+if(!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))){
 validate25.errors = [{instancePath:instancePath+"/token_offsets/" + i2,schemaPath:"#/properties/token_offsets/items/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs43){
-if((typeof data22 == "number") && (isFinite(data22))){
-if(data22 < 0 || isNaN(data22)){
+if(errors === _errs45){
+if((typeof data23 == "number") && (isFinite(data23))){
+if(data23 < 0 || isNaN(data23)){
 validate25.errors = [{instancePath:instancePath+"/token_offsets/" + i2,schemaPath:"#/properties/token_offsets/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
 }
-var valid3 = _errs43 === errors;
+var valid3 = _errs45 === errors;
 if(!valid3){
 break;
 }
@@ -2929,38 +2998,38 @@ validate25.errors = [{instancePath:instancePath+"/token_offsets",schemaPath:"#/p
 return false;
 }
 }
-var valid0 = _errs41 === errors;
+var valid0 = _errs43 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.reward !== undefined){
-let data23 = data.reward;
-const _errs45 = errors;
-if(!((typeof data23 == "number") && (isFinite(data23)))){
+let data24 = data.reward;
+const _errs47 = errors;
+if(!((typeof data24 == "number") && (isFinite(data24)))){
 validate25.errors = [{instancePath:instancePath+"/reward",schemaPath:"#/properties/reward/type",keyword:"type",params:{type: "number"},message:"must be number"}];
 return false;
 }
-var valid0 = _errs45 === errors;
+var valid0 = _errs47 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.rewards !== undefined){
-let data24 = data.rewards;
-const _errs47 = errors;
-if(errors === _errs47){
-if(data24 && typeof data24 == "object" && !Array.isArray(data24)){
-for(const key0 in data24){
-let data25 = data24[key0];
-const _errs50 = errors;
-if(!((typeof data25 == "number") && (isFinite(data25)))){
+let data25 = data.rewards;
+const _errs49 = errors;
+if(errors === _errs49){
+if(data25 && typeof data25 == "object" && !Array.isArray(data25)){
+for(const key0 in data25){
+let data26 = data25[key0];
+const _errs52 = errors;
+if(!((typeof data26 == "number") && (isFinite(data26)))){
 validate25.errors = [{instancePath:instancePath+"/rewards/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/properties/rewards/additionalProperties/type",keyword:"type",params:{type: "number"},message:"must be number"}];
 return false;
 }
-var valid4 = _errs50 === errors;
+var valid4 = _errs52 === errors;
 if(!valid4){
 break;
 }
@@ -2971,30 +3040,17 @@ validate25.errors = [{instancePath:instancePath+"/rewards",schemaPath:"#/propert
 return false;
 }
 }
-var valid0 = _errs47 === errors;
+var valid0 = _errs49 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.advantage !== undefined){
-let data26 = data.advantage;
-const _errs52 = errors;
-if(!((typeof data26 == "number") && (isFinite(data26)))){
-validate25.errors = [{instancePath:instancePath+"/advantage",schemaPath:"#/properties/advantage/type",keyword:"type",params:{type: "number"},message:"must be number"}];
-return false;
-}
-var valid0 = _errs52 === errors;
-}
-else {
-var valid0 = true;
-}
-if(valid0){
-if(data.group_reward_mean !== undefined){
-let data27 = data.group_reward_mean;
+let data27 = data.advantage;
 const _errs54 = errors;
 if(!((typeof data27 == "number") && (isFinite(data27)))){
-validate25.errors = [{instancePath:instancePath+"/group_reward_mean",schemaPath:"#/properties/group_reward_mean/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+validate25.errors = [{instancePath:instancePath+"/advantage",schemaPath:"#/properties/advantage/type",keyword:"type",params:{type: "number"},message:"must be number"}];
 return false;
 }
 var valid0 = _errs54 === errors;
@@ -3003,11 +3059,11 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.group_reward_std !== undefined){
-let data28 = data.group_reward_std;
+if(data.group_reward_mean !== undefined){
+let data28 = data.group_reward_mean;
 const _errs56 = errors;
 if(!((typeof data28 == "number") && (isFinite(data28)))){
-validate25.errors = [{instancePath:instancePath+"/group_reward_std",schemaPath:"#/properties/group_reward_std/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+validate25.errors = [{instancePath:instancePath+"/group_reward_mean",schemaPath:"#/properties/group_reward_mean/type",keyword:"type",params:{type: "number"},message:"must be number"}];
 return false;
 }
 var valid0 = _errs56 === errors;
@@ -3016,14 +3072,27 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.outcome !== undefined){
-let data29 = data.outcome;
+if(data.group_reward_std !== undefined){
+let data29 = data.group_reward_std;
 const _errs58 = errors;
-const _errs59 = errors;
+if(!((typeof data29 == "number") && (isFinite(data29)))){
+validate25.errors = [{instancePath:instancePath+"/group_reward_std",schemaPath:"#/properties/group_reward_std/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+return false;
+}
+var valid0 = _errs58 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.outcome !== undefined){
+let data30 = data.outcome;
+const _errs60 = errors;
+const _errs61 = errors;
 let valid5 = false;
 let passing0 = null;
-const _errs60 = errors;
-if(!((((data29 === "i->c") || (data29 === "c->i")) || (data29 === "c->c")) || (data29 === "i->i"))){
+const _errs62 = errors;
+if(!((((data30 === "i->c") || (data30 === "c->i")) || (data30 === "c->c")) || (data30 === "i->i"))){
 const err0 = {instancePath:instancePath+"/outcome",schemaPath:"#/$defs/outcome/enum",keyword:"enum",params:{allowedValues: schema43.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err0];
@@ -3033,13 +3102,13 @@ vErrors.push(err0);
 }
 errors++;
 }
-var _valid0 = _errs60 === errors;
+var _valid0 = _errs62 === errors;
 if(_valid0){
 valid5 = true;
 passing0 = 0;
 }
-const _errs62 = errors;
-if(data29 !== null){
+const _errs64 = errors;
+if(data30 !== null){
 const err1 = {instancePath:instancePath+"/outcome",schemaPath:"#/properties/outcome/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err1];
@@ -3049,7 +3118,7 @@ vErrors.push(err1);
 }
 errors++;
 }
-var _valid0 = _errs62 === errors;
+var _valid0 = _errs64 === errors;
 if(_valid0 && valid5){
 valid5 = false;
 passing0 = [passing0, 1];
@@ -3073,100 +3142,100 @@ validate25.errors = vErrors;
 return false;
 }
 else {
-errors = _errs59;
+errors = _errs61;
 if(vErrors !== null){
-if(_errs59){
-vErrors.length = _errs59;
+if(_errs61){
+vErrors.length = _errs61;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs58 === errors;
+var valid0 = _errs60 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.parent_correct !== undefined){
-let data30 = data.parent_correct;
-const _errs64 = errors;
-if((typeof data30 !== "boolean") && (data30 !== null)){
+let data31 = data.parent_correct;
+const _errs66 = errors;
+if((typeof data31 !== "boolean") && (data31 !== null)){
 validate25.errors = [{instancePath:instancePath+"/parent_correct",schemaPath:"#/properties/parent_correct/type",keyword:"type",params:{type: schema42.properties.parent_correct.type},message:"must be boolean,null"}];
 return false;
 }
-var valid0 = _errs64 === errors;
+var valid0 = _errs66 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.steps !== undefined){
-let data31 = data.steps;
-const _errs66 = errors;
-if(errors === _errs66){
-if(Array.isArray(data31)){
-var valid7 = true;
-const len3 = data31.length;
-for(let i3=0; i3<len3; i3++){
-let data32 = data31[i3];
+let data32 = data.steps;
 const _errs68 = errors;
-const _errs69 = errors;
-if(errors === _errs69){
-if(data32 && typeof data32 == "object" && !Array.isArray(data32)){
+if(errors === _errs68){
+if(Array.isArray(data32)){
+var valid7 = true;
+const len3 = data32.length;
+for(let i3=0; i3<len3; i3++){
+let data33 = data32[i3];
+const _errs70 = errors;
+const _errs71 = errors;
+if(errors === _errs71){
+if(data33 && typeof data33 == "object" && !Array.isArray(data33)){
 let missing1;
-if(((data32.start === undefined) && (missing1 = "start")) || ((data32.end === undefined) && (missing1 = "end"))){
+if(((data33.start === undefined) && (missing1 = "start")) || ((data33.end === undefined) && (missing1 = "end"))){
 validate25.errors = [{instancePath:instancePath+"/steps/" + i3,schemaPath:"#/$defs/span/required",keyword:"required",params:{missingProperty: missing1},message:"must have required property '"+missing1+"'"}];
 return false;
 }
 else {
-const _errs71 = errors;
-for(const key1 in data32){
+const _errs73 = errors;
+for(const key1 in data33){
 if(!((key1 === "start") || (key1 === "end"))){
 validate25.errors = [{instancePath:instancePath+"/steps/" + i3,schemaPath:"#/$defs/span/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties"}];
 return false;
 break;
 }
 }
-if(_errs71 === errors){
-if(data32.start !== undefined){
-let data33 = data32.start;
-const _errs72 = errors;
-if(!(((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33))) && (isFinite(data33)))){
-validate25.errors = [{instancePath:instancePath+"/steps/" + i3+"/start",schemaPath:"#/$defs/span/properties/start/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
-return false;
-}
-if(errors === _errs72){
-if((typeof data33 == "number") && (isFinite(data33))){
-if(data33 < 0 || isNaN(data33)){
-validate25.errors = [{instancePath:instancePath+"/steps/" + i3+"/start",schemaPath:"#/$defs/span/properties/start/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
-return false;
-}
-}
-}
-var valid9 = _errs72 === errors;
-}
-else {
-var valid9 = true;
-}
-if(valid9){
-if(data32.end !== undefined){
-let data34 = data32.end;
+if(_errs73 === errors){
+if(data33.start !== undefined){
+let data34 = data33.start;
 const _errs74 = errors;
 if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
-validate25.errors = [{instancePath:instancePath+"/steps/" + i3+"/end",schemaPath:"#/$defs/span/properties/end/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+validate25.errors = [{instancePath:instancePath+"/steps/" + i3+"/start",schemaPath:"#/$defs/span/properties/start/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
 if(errors === _errs74){
 if((typeof data34 == "number") && (isFinite(data34))){
 if(data34 < 0 || isNaN(data34)){
-validate25.errors = [{instancePath:instancePath+"/steps/" + i3+"/end",schemaPath:"#/$defs/span/properties/end/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+validate25.errors = [{instancePath:instancePath+"/steps/" + i3+"/start",schemaPath:"#/$defs/span/properties/start/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
 }
 var valid9 = _errs74 === errors;
+}
+else {
+var valid9 = true;
+}
+if(valid9){
+if(data33.end !== undefined){
+let data35 = data33.end;
+const _errs76 = errors;
+if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
+validate25.errors = [{instancePath:instancePath+"/steps/" + i3+"/end",schemaPath:"#/$defs/span/properties/end/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs76){
+if((typeof data35 == "number") && (isFinite(data35))){
+if(data35 < 0 || isNaN(data35)){
+validate25.errors = [{instancePath:instancePath+"/steps/" + i3+"/end",schemaPath:"#/$defs/span/properties/end/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+var valid9 = _errs76 === errors;
 }
 else {
 var valid9 = true;
@@ -3180,7 +3249,7 @@ validate25.errors = [{instancePath:instancePath+"/steps/" + i3,schemaPath:"#/$de
 return false;
 }
 }
-var valid7 = _errs68 === errors;
+var valid7 = _errs70 === errors;
 if(!valid7){
 break;
 }
@@ -3191,24 +3260,24 @@ validate25.errors = [{instancePath:instancePath+"/steps",schemaPath:"#/propertie
 return false;
 }
 }
-var valid0 = _errs66 === errors;
+var valid0 = _errs68 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.answer_span !== undefined){
-let data35 = data.answer_span;
-const _errs76 = errors;
-const _errs77 = errors;
-let valid10 = false;
-let passing1 = null;
+let data36 = data.answer_span;
 const _errs78 = errors;
 const _errs79 = errors;
-if(errors === _errs79){
-if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
+let valid10 = false;
+let passing1 = null;
+const _errs80 = errors;
+const _errs81 = errors;
+if(errors === _errs81){
+if(data36 && typeof data36 == "object" && !Array.isArray(data36)){
 let missing2;
-if(((data35.start === undefined) && (missing2 = "start")) || ((data35.end === undefined) && (missing2 = "end"))){
+if(((data36.start === undefined) && (missing2 = "start")) || ((data36.end === undefined) && (missing2 = "end"))){
 const err3 = {instancePath:instancePath+"/answer_span",schemaPath:"#/$defs/span/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"};
 if(vErrors === null){
 vErrors = [err3];
@@ -3219,8 +3288,8 @@ vErrors.push(err3);
 errors++;
 }
 else {
-const _errs81 = errors;
-for(const key2 in data35){
+const _errs83 = errors;
+for(const key2 in data36){
 if(!((key2 === "start") || (key2 === "end"))){
 const err4 = {instancePath:instancePath+"/answer_span",schemaPath:"#/$defs/span/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -3233,11 +3302,11 @@ errors++;
 break;
 }
 }
-if(_errs81 === errors){
-if(data35.start !== undefined){
-let data36 = data35.start;
-const _errs82 = errors;
-if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
+if(_errs83 === errors){
+if(data36.start !== undefined){
+let data37 = data36.start;
+const _errs84 = errors;
+if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
 const err5 = {instancePath:instancePath+"/answer_span/start",schemaPath:"#/$defs/span/properties/start/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err5];
@@ -3247,9 +3316,9 @@ vErrors.push(err5);
 }
 errors++;
 }
-if(errors === _errs82){
-if((typeof data36 == "number") && (isFinite(data36))){
-if(data36 < 0 || isNaN(data36)){
+if(errors === _errs84){
+if((typeof data37 == "number") && (isFinite(data37))){
+if(data37 < 0 || isNaN(data37)){
 const err6 = {instancePath:instancePath+"/answer_span/start",schemaPath:"#/$defs/span/properties/start/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err6];
@@ -3261,16 +3330,16 @@ errors++;
 }
 }
 }
-var valid12 = _errs82 === errors;
+var valid12 = _errs84 === errors;
 }
 else {
 var valid12 = true;
 }
 if(valid12){
-if(data35.end !== undefined){
-let data37 = data35.end;
-const _errs84 = errors;
-if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
+if(data36.end !== undefined){
+let data38 = data36.end;
+const _errs86 = errors;
+if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
 const err7 = {instancePath:instancePath+"/answer_span/end",schemaPath:"#/$defs/span/properties/end/type",keyword:"type",params:{type: "integer"},message:"must be integer"};
 if(vErrors === null){
 vErrors = [err7];
@@ -3280,9 +3349,9 @@ vErrors.push(err7);
 }
 errors++;
 }
-if(errors === _errs84){
-if((typeof data37 == "number") && (isFinite(data37))){
-if(data37 < 0 || isNaN(data37)){
+if(errors === _errs86){
+if((typeof data38 == "number") && (isFinite(data38))){
+if(data38 < 0 || isNaN(data38)){
 const err8 = {instancePath:instancePath+"/answer_span/end",schemaPath:"#/$defs/span/properties/end/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err8];
@@ -3294,7 +3363,7 @@ errors++;
 }
 }
 }
-var valid12 = _errs84 === errors;
+var valid12 = _errs86 === errors;
 }
 else {
 var valid12 = true;
@@ -3314,13 +3383,13 @@ vErrors.push(err9);
 errors++;
 }
 }
-var _valid1 = _errs78 === errors;
+var _valid1 = _errs80 === errors;
 if(_valid1){
 valid10 = true;
 passing1 = 0;
 }
-const _errs86 = errors;
-if(data35 !== null){
+const _errs88 = errors;
+if(data36 !== null){
 const err10 = {instancePath:instancePath+"/answer_span",schemaPath:"#/properties/answer_span/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err10];
@@ -3330,7 +3399,7 @@ vErrors.push(err10);
 }
 errors++;
 }
-var _valid1 = _errs86 === errors;
+var _valid1 = _errs88 === errors;
 if(_valid1 && valid10){
 valid10 = false;
 passing1 = [passing1, 1];
@@ -3354,41 +3423,41 @@ validate25.errors = vErrors;
 return false;
 }
 else {
-errors = _errs77;
+errors = _errs79;
 if(vErrors !== null){
-if(_errs77){
-vErrors.length = _errs77;
+if(_errs79){
+vErrors.length = _errs79;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs76 === errors;
+var valid0 = _errs78 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.step_labels !== undefined){
-let data38 = data.step_labels;
-const _errs88 = errors;
-const _errs89 = errors;
+let data39 = data.step_labels;
+const _errs90 = errors;
+const _errs91 = errors;
 let valid13 = false;
 let passing2 = null;
-const _errs90 = errors;
-if(errors === _errs90){
-if(Array.isArray(data38)){
-var valid14 = true;
-const len4 = data38.length;
-for(let i4=0; i4<len4; i4++){
-let data39 = data38[i4];
 const _errs92 = errors;
-const _errs93 = errors;
-if(errors === _errs93){
-if(data39 && typeof data39 == "object" && !Array.isArray(data39)){
+if(errors === _errs92){
+if(Array.isArray(data39)){
+var valid14 = true;
+const len4 = data39.length;
+for(let i4=0; i4<len4; i4++){
+let data40 = data39[i4];
+const _errs94 = errors;
+const _errs95 = errors;
+if(errors === _errs95){
+if(data40 && typeof data40 == "object" && !Array.isArray(data40)){
 let missing3;
-if(((data39.label === undefined) && (missing3 = "label")) || ((data39.source === undefined) && (missing3 = "source"))){
+if(((data40.label === undefined) && (missing3 = "label")) || ((data40.source === undefined) && (missing3 = "source"))){
 const err12 = {instancePath:instancePath+"/step_labels/" + i4,schemaPath:"#/$defs/stepLabel/required",keyword:"required",params:{missingProperty: missing3},message:"must have required property '"+missing3+"'"};
 if(vErrors === null){
 vErrors = [err12];
@@ -3399,8 +3468,8 @@ vErrors.push(err12);
 errors++;
 }
 else {
-const _errs95 = errors;
-for(const key3 in data39){
+const _errs97 = errors;
+for(const key3 in data40){
 if(!(((key3 === "label") || (key3 === "source")) || (key3 === "value"))){
 const err13 = {instancePath:instancePath+"/step_labels/" + i4,schemaPath:"#/$defs/stepLabel/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties"};
 if(vErrors === null){
@@ -3413,11 +3482,11 @@ errors++;
 break;
 }
 }
-if(_errs95 === errors){
-if(data39.label !== undefined){
-let data40 = data39.label;
-const _errs96 = errors;
-if(!(((data40 === "right") || (data40 === "wrong")) || (data40 === "unchecked"))){
+if(_errs97 === errors){
+if(data40.label !== undefined){
+let data41 = data40.label;
+const _errs98 = errors;
+if(!(((data41 === "right") || (data41 === "wrong")) || (data41 === "unchecked"))){
 const err14 = {instancePath:instancePath+"/step_labels/" + i4+"/label",schemaPath:"#/$defs/stepLabel/properties/label/enum",keyword:"enum",params:{allowedValues: schema46.properties.label.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err14];
@@ -3427,16 +3496,16 @@ vErrors.push(err14);
 }
 errors++;
 }
-var valid16 = _errs96 === errors;
+var valid16 = _errs98 === errors;
 }
 else {
 var valid16 = true;
 }
 if(valid16){
-if(data39.source !== undefined){
-let data41 = data39.source;
-const _errs97 = errors;
-if(!(((data41 === "checker") || (data41 === "value")) || (data41 === "implicit"))){
+if(data40.source !== undefined){
+let data42 = data40.source;
+const _errs99 = errors;
+if(!(((data42 === "checker") || (data42 === "value")) || (data42 === "implicit"))){
 const err15 = {instancePath:instancePath+"/step_labels/" + i4+"/source",schemaPath:"#/$defs/stepLabel/properties/source/enum",keyword:"enum",params:{allowedValues: schema46.properties.source.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
@@ -3446,16 +3515,16 @@ vErrors.push(err15);
 }
 errors++;
 }
-var valid16 = _errs97 === errors;
+var valid16 = _errs99 === errors;
 }
 else {
 var valid16 = true;
 }
 if(valid16){
-if(data39.value !== undefined){
-let data42 = data39.value;
-const _errs98 = errors;
-if((!((typeof data42 == "number") && (isFinite(data42)))) && (data42 !== null)){
+if(data40.value !== undefined){
+let data43 = data40.value;
+const _errs100 = errors;
+if((!((typeof data43 == "number") && (isFinite(data43)))) && (data43 !== null)){
 const err16 = {instancePath:instancePath+"/step_labels/" + i4+"/value",schemaPath:"#/$defs/stepLabel/properties/value/type",keyword:"type",params:{type: schema46.properties.value.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err16];
@@ -3465,9 +3534,9 @@ vErrors.push(err16);
 }
 errors++;
 }
-if(errors === _errs98){
-if((typeof data42 == "number") && (isFinite(data42))){
-if(data42 > 1 || isNaN(data42)){
+if(errors === _errs100){
+if((typeof data43 == "number") && (isFinite(data43))){
+if(data43 > 1 || isNaN(data43)){
 const err17 = {instancePath:instancePath+"/step_labels/" + i4+"/value",schemaPath:"#/$defs/stepLabel/properties/value/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1"};
 if(vErrors === null){
 vErrors = [err17];
@@ -3478,7 +3547,7 @@ vErrors.push(err17);
 errors++;
 }
 else {
-if(data42 < 0 || isNaN(data42)){
+if(data43 < 0 || isNaN(data43)){
 const err18 = {instancePath:instancePath+"/step_labels/" + i4+"/value",schemaPath:"#/$defs/stepLabel/properties/value/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err18];
@@ -3491,7 +3560,7 @@ errors++;
 }
 }
 }
-var valid16 = _errs98 === errors;
+var valid16 = _errs100 === errors;
 }
 else {
 var valid16 = true;
@@ -3512,7 +3581,7 @@ vErrors.push(err19);
 errors++;
 }
 }
-var valid14 = _errs92 === errors;
+var valid14 = _errs94 === errors;
 if(!valid14){
 break;
 }
@@ -3529,13 +3598,13 @@ vErrors.push(err20);
 errors++;
 }
 }
-var _valid2 = _errs90 === errors;
+var _valid2 = _errs92 === errors;
 if(_valid2){
 valid13 = true;
 passing2 = 0;
 }
-const _errs100 = errors;
-if(data38 !== null){
+const _errs102 = errors;
+if(data39 !== null){
 const err21 = {instancePath:instancePath+"/step_labels",schemaPath:"#/properties/step_labels/oneOf/1/type",keyword:"type",params:{type: "null"},message:"must be null"};
 if(vErrors === null){
 vErrors = [err21];
@@ -3545,7 +3614,7 @@ vErrors.push(err21);
 }
 errors++;
 }
-var _valid2 = _errs100 === errors;
+var _valid2 = _errs102 === errors;
 if(_valid2 && valid13){
 valid13 = false;
 passing2 = [passing2, 1];
@@ -3569,41 +3638,42 @@ validate25.errors = vErrors;
 return false;
 }
 else {
-errors = _errs89;
+errors = _errs91;
 if(vErrors !== null){
-if(_errs89){
-vErrors.length = _errs89;
+if(_errs91){
+vErrors.length = _errs91;
 }
 else {
 vErrors = null;
 }
 }
 }
-var valid0 = _errs88 === errors;
+var valid0 = _errs90 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.first_wrong_step !== undefined){
-let data43 = data.first_wrong_step;
-const _errs102 = errors;
-if((!(((typeof data43 == "number") && (!(data43 % 1) && !isNaN(data43))) && (isFinite(data43)))) && (data43 !== null)){
+let data44 = data.first_wrong_step;
+const _errs104 = errors;
+if((!(((typeof data44 == "number") && (!(data44 % 1) && !isNaN(data44))) && (isFinite(data44)))) && (data44 !== null)){
 validate25.errors = [{instancePath:instancePath+"/first_wrong_step",schemaPath:"#/properties/first_wrong_step/type",keyword:"type",params:{type: schema42.properties.first_wrong_step.type},message:"must be integer,null"}];
 return false;
 }
-if(errors === _errs102){
-if((typeof data43 == "number") && (isFinite(data43))){
-if(data43 < 0 || isNaN(data43)){
+if(errors === _errs104){
+if((typeof data44 == "number") && (isFinite(data44))){
+if(data44 < 0 || isNaN(data44)){
 validate25.errors = [{instancePath:instancePath+"/first_wrong_step",schemaPath:"#/properties/first_wrong_step/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
 }
-var valid0 = _errs102 === errors;
+var valid0 = _errs104 === errors;
 }
 else {
 var valid0 = true;
+}
 }
 }
 }
@@ -3645,7 +3715,7 @@ return false;
 validate25.errors = vErrors;
 return errors === 0;
 }
-validate25.evaluated = {"props":{"id":true,"run_id":true,"step":true,"layer":true,"group":true,"sample":true,"question_id":true,"parent_id":true,"guiding_phrase":true,"prompt":true,"completion":true,"ground_truth":true,"parsed_answer":true,"correct":true,"prompt_tokens":true,"completion_tokens":true,"finish_reason":true,"token_logprobs":true,"token_entropies":true,"token_offsets":true,"reward":true,"rewards":true,"advantage":true,"group_reward_mean":true,"group_reward_std":true,"outcome":true,"parent_correct":true,"steps":true,"answer_span":true,"step_labels":true,"first_wrong_step":true},"dynamicProps":false,"dynamicItems":false};
+validate25.evaluated = {"props":{"id":true,"run_id":true,"step":true,"layer":true,"group":true,"sample":true,"question_id":true,"parent_id":true,"guiding_phrase":true,"prompt":true,"completion":true,"ground_truth":true,"parsed_answer":true,"correct":true,"prompt_tokens":true,"prompt_truncated":true,"completion_tokens":true,"finish_reason":true,"token_logprobs":true,"token_entropies":true,"token_offsets":true,"reward":true,"rewards":true,"advantage":true,"group_reward_mean":true,"group_reward_std":true,"outcome":true,"parent_correct":true,"steps":true,"answer_span":true,"step_labels":true,"first_wrong_step":true},"dynamicProps":false,"dynamicItems":false};
 
 export const evalResult = validate26;
 const schema47 = {"description":"eval/step-NNNNNN.json: a greedy two-pass evaluation on the held-out split.","type":"object","required":["step","time","split","n","metrics","problems"],"properties":{"step":{"type":"integer","minimum":0},"time":{"type":"string","format":"date-time"},"split":{"type":"string"},"n":{"type":"integer","minimum":0},"metrics":{"$ref":"#/$defs/correctionMetrics"},"sampled_accuracy":{"type":["number","null"],"description":"Mean layer-1 accuracy over k samples at the training temperature, when measured."},"step_truth":{"oneOf":[{"$ref":"#/$defs/stepTruth"},{"type":"null"}],"description":"Format 2: step truth over the t1 and t2 completions."},"problems":{"type":"array","items":{"type":"object","required":["question_id","question","ground_truth","t1_completion","t1_correct","t2_completion","t2_correct"],"properties":{"question_id":{"type":"string"},"question":{"type":"string"},"ground_truth":{"type":"string"},"t1_completion":{"type":"string"},"t1_correct":{"type":"boolean"},"t2_completion":{"type":"string"},"t2_correct":{"type":"boolean"},"guiding_phrase":{"type":"string"},"t1_step_labels":{"oneOf":[{"type":"array","items":{"$ref":"#/$defs/stepLabel"}},{"type":"null"}],"description":"Format 2: labels of the t1 completion's steps (its line spans, as in rollout records)."},"t1_first_wrong_step":{"type":["integer","null"],"minimum":0},"t2_step_labels":{"oneOf":[{"type":"array","items":{"$ref":"#/$defs/stepLabel"}},{"type":"null"}]},"t2_first_wrong_step":{"type":["integer","null"],"minimum":0}}}}}};
