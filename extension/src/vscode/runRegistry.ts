@@ -2,12 +2,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Malformed } from '../format/jsonlFollower';
+import type { RunReaderOptions } from '../format/runReader';
 import { RunPaths } from '../format/types';
 import { Disposable } from './disposable';
 import { RunChange, RunSession } from './runSession';
 import { settings } from './settings';
 
 const ATTACHED_RUNS_KEY = 'mgrpo.attachedRuns';
+/** Runs of the runs folder the user removed from the view (their files stay). */
+const HIDDEN_RUNS_KEY = 'mgrpo.hiddenRuns';
 
 /**
  * Every run the Runs view shows: the run directories under the runs folder, the ones attached
@@ -19,6 +22,8 @@ export class RunRegistry extends Disposable {
   private readonly runChanged = this.register(new vscode.EventEmitter<RunChange>());
   private readonly liveChanged = this.register(new vscode.EventEmitter<void>());
   private runsFolderWatcher?: vscode.FileSystemWatcher;
+  /** run.json watchers of attached runs (runs-folder runs share the runs folder's watcher). */
+  private readonly attachedWatchers = new Map<string, vscode.FileSystemWatcher>();
   /** The set of runs changed (added, removed). */
   readonly onDidChangeRuns = this.runsChanged.event;
   /** One run's content changed (new steps, status). */
@@ -34,6 +39,7 @@ export class RunRegistry extends Disposable {
   ) {
     super();
     this.register({ dispose: () => this.runsFolderWatcher?.dispose() });
+    this.register({ dispose: () => [...this.attachedWatchers.values()].forEach((w) => w.dispose()) });
     this.register(vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('mgrpo.runsFolder')) void this.discover();
     }));
@@ -59,6 +65,11 @@ export class RunRegistry extends Disposable {
 
   private discovering: Promise<void> = Promise.resolve();
 
+  /** Resolves once the scans asked for so far are done. */
+  discovered(): Promise<void> {
+    return this.discovering;
+  }
+
   /** Re-scans the runs folder and the attached list; keeps sessions that still exist. */
   discover(): Promise<void> {
     // One scan at a time: watcher events and settings changes can arrive together.
@@ -70,8 +81,9 @@ export class RunRegistry extends Disposable {
     if (this.isDisposed) return;
     const runsFolder = this.runsFolder();
     const found = new Map<string, RunSession['origin']>();
+    const hidden = new Set(this.hiddenDirs());
     if (runsFolder) {
-      for (const dir of await listRunDirs(runsFolder)) found.set(dir, 'runs-folder');
+      for (const dir of await listRunDirs(runsFolder)) if (!hidden.has(dir)) found.set(dir, 'runs-folder');
       this.watchRunsFolder(runsFolder);
     }
     for (const dir of this.attachedDirs()) {
@@ -79,12 +91,12 @@ export class RunRegistry extends Disposable {
     }
     let changed = false;
     for (const [dir, session] of this.sessions) {
-      // Keep runs started here (and their trainers) even if they moved out of the runs folder.
-      if (!found.has(dir) && session.origin !== 'started' && session.origin !== 'attached') {
-        this.sessions.delete(dir);
-        session.dispose();
-        changed = true;
-      }
+      // Keep runs with a live trainer of this window, wherever their folder is; drop the rest
+      // once their folder (or its run.json) is gone or they were removed from the view.
+      if (session.hasLiveTrainer || found.has(dir)) continue;
+      if (session.origin === 'started' && !hidden.has(dir) && fs.existsSync(dir)) continue;
+      this.forget(dir, session);
+      changed = true;
     }
     const opening: Promise<void>[] = [];
     for (const [dir, origin] of found) {
@@ -102,6 +114,7 @@ export class RunRegistry extends Disposable {
     const dir = path.resolve(runDir);
     const attached = this.attachedDirs();
     if (!attached.includes(dir)) await this.workspaceState.update(ATTACHED_RUNS_KEY, [...attached, dir]);
+    if (this.hiddenDirs().includes(dir)) await this.workspaceState.update(HIDDEN_RUNS_KEY, this.hiddenDirs().filter((d) => d !== dir));
     const existing = this.sessions.get(dir);
     if (existing) return existing;
     const session = await this.add(dir, 'attached');
@@ -112,7 +125,7 @@ export class RunRegistry extends Disposable {
   /** Registers a run this window is about to start (run.json appears once the trainer is up). */
   addStarted(runDir: string): RunSession {
     const dir = path.resolve(runDir);
-    const session = this.track(new RunSession(dir, 'started', settings.maxCachedSteps(), this.onMalformed));
+    const session = this.track(new RunSession(dir, 'started', readerOptions, this.onMalformed));
     this.runsChanged.fire();
     return session;
   }
@@ -121,16 +134,28 @@ export class RunRegistry extends Disposable {
     this.liveChanged.fire();
   }
 
-  /** Removes an attached run from the view (its files stay). */
-  async detach(runDir: string): Promise<void> {
+  /**
+   * Remove from View: the run leaves the Runs view and is not listed again (its files stay). A
+   * run whose trainer this window runs is refused: stop it first.
+   */
+  async remove(runDir: string): Promise<void> {
     const dir = path.resolve(runDir);
-    await this.workspaceState.update(ATTACHED_RUNS_KEY, this.attachedDirs().filter((d) => d !== dir));
     const session = this.sessions.get(dir);
-    if (session && !session.hasLiveTrainer && session.origin === 'attached') {
-      this.sessions.delete(dir);
-      session.dispose();
+    if (session?.hasLiveTrainer) throw new Error(`run ${session.name} is still training here; stop it first`);
+    await this.workspaceState.update(ATTACHED_RUNS_KEY, this.attachedDirs().filter((d) => d !== dir));
+    if (!this.hiddenDirs().includes(dir)) await this.workspaceState.update(HIDDEN_RUNS_KEY, [...this.hiddenDirs(), dir]);
+    if (session) {
+      this.forget(dir, session);
       this.runsChanged.fire();
     }
+  }
+
+  /** Disposes a session: its following, its watcher and (through it) its reader's caches. */
+  private forget(dir: string, session: RunSession): void {
+    this.sessions.delete(dir);
+    this.attachedWatchers.get(dir)?.dispose();
+    this.attachedWatchers.delete(dir);
+    session.dispose();
   }
 
   override dispose(): void {
@@ -140,7 +165,8 @@ export class RunRegistry extends Disposable {
   }
 
   private async add(dir: string, origin: RunSession['origin']): Promise<RunSession> {
-    const session = this.track(new RunSession(dir, origin, settings.maxCachedSteps(), this.onMalformed));
+    const session = this.track(new RunSession(dir, origin, readerOptions, this.onMalformed));
+    if (origin === 'attached') this.watchAttached(dir, session);
     await session.open();
     return session;
   }
@@ -148,7 +174,15 @@ export class RunRegistry extends Disposable {
   private track(session: RunSession): RunSession {
     this.sessions.get(session.runDir)?.dispose();
     this.sessions.set(session.runDir, session);
-    session.onDidChange((change) => this.runChanged.fire(change));
+    session.register(session.onDidChange((change) => {
+      if (change.gone && this.sessions.get(session.runDir) === session) {
+        this.forget(session.runDir, session);
+        this.log.info(`[${session.name}] its folder ${session.runDir} is gone; removed from the Runs view`);
+        this.runsChanged.fire();
+        return;
+      }
+      this.runChanged.fire(change);
+    }));
     return session;
   }
 
@@ -168,15 +202,37 @@ export class RunRegistry extends Disposable {
     return this.workspaceState.get<string[]>(ATTACHED_RUNS_KEY, []);
   }
 
+  private hiddenDirs(): string[] {
+    return this.workspaceState.get<string[]>(HIDDEN_RUNS_KEY, []);
+  }
+
+  /** An attached run's run.json: rewritten (resumed elsewhere) or deleted. */
+  private watchAttached(dir: string, session: RunSession): void {
+    this.attachedWatchers.get(dir)?.dispose();
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(dir), RunPaths.manifest));
+    const touched = () => void session.manifestTouched();
+    watcher.onDidChange(touched);
+    watcher.onDidCreate(touched);
+    watcher.onDidDelete(touched);
+    this.attachedWatchers.set(dir, watcher);
+  }
+
   private watchRunsFolder(runsFolder: string): void {
     this.runsFolderWatcher?.dispose();
-    // run.json appearing or disappearing in a child folder = a run added or deleted (e.g. by the CLI).
+    // run.json appearing or disappearing in a child folder = a run added or deleted (e.g. by the
+    // CLI); rewritten = a status change, e.g. a finished run resumed from the command line.
     const pattern = new vscode.RelativePattern(vscode.Uri.file(runsFolder), `*/${RunPaths.manifest}`);
-    const watcher = vscode.workspace.createFileSystemWatcher(pattern, false, true, false);
+    const watcher = vscode.workspace.createFileSystemWatcher(pattern);
     watcher.onDidCreate(() => void this.discover());
     watcher.onDidDelete(() => void this.discover());
+    watcher.onDidChange((uri) => void this.get(path.dirname(uri.fsPath))?.manifestTouched());
     this.runsFolderWatcher = watcher;
   }
+}
+
+/** What a run's reader may hold, from the settings of the moment. */
+function readerOptions(): RunReaderOptions {
+  return { maxCachedSteps: settings.maxCachedSteps(), maxLineBytes: settings.maxLineBytes() };
 }
 
 async function listRunDirs(runsFolder: string): Promise<string[]> {

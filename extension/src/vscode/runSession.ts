@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Malformed } from '../format/jsonlFollower';
-import { RunReader } from '../format/runReader';
+import { RunReader, type RunReaderOptions } from '../format/runReader';
 import { RunPaths, type RunStatus } from '../format/types';
 import { Disposable, disposableFrom } from './disposable';
 import type { TrainerProcess } from './trainerProcess';
@@ -15,6 +15,8 @@ export interface RunChange {
   session: RunSession;
   manifestChanged: boolean;
   newSteps: number[];
+  /** The run folder is gone (deleted, moved, an unmounted disk): the registry drops the session. */
+  gone?: boolean;
 }
 
 /**
@@ -36,7 +38,8 @@ export class RunSession extends Disposable {
     readonly runDir: string,
     /** Where it came from: the runs folder, "Open Run Folder...", or started here. */
     readonly origin: 'runs-folder' | 'attached' | 'started',
-    private readonly maxCachedSteps: number,
+    /** Read when the reader is opened: the settings of the moment (caches, line cap). */
+    private readonly readerOptions: () => RunReaderOptions,
     /** Told about malformed lines as they are found; `first` is true for the run's first ones. */
     private readonly onMalformed: (session: RunSession, found: Malformed[], first: boolean) => void,
   ) {
@@ -105,17 +108,38 @@ export class RunSession extends Disposable {
     if (this.isGrowing) this.startFollowing();
   }
 
+  /**
+   * run.json changed on disk (a watcher saw it): re-read, and follow again if the run grows again,
+   * e.g. resumed from the command line after it had finished.
+   */
+  async manifestTouched(): Promise<void> {
+    await this.poll();
+    if (this.isGrowing) this.startFollowing();
+  }
+
+  /** True once the run folder has disappeared (and no trainer of this window writes it). */
+  get isGone(): boolean {
+    return this.gone;
+  }
+  private gone = false;
+
   /** Re-reads what the trainer appended since the last poll; fires onDidChange when something changed. */
   async poll(): Promise<void> {
     if (this.polling || this.isDisposed) return;
     this.polling = true;
     try {
+      if (!this.trainerInstance?.isAlive && !fs.existsSync(this.runDir)) {
+        this.gone = true;
+        this.stopFollowing();
+        this.fire({ session: this, manifestChanged: true, newSteps: [], gone: true });
+        return;
+      }
       if (!this.readerInstance) {
         if (!fs.existsSync(path.join(this.runDir, RunPaths.manifest))) {
           if (!this.trainerInstance?.isAlive) this.openError = `no ${RunPaths.manifest} in ${this.runDir}`;
           return;
         }
-        this.readerInstance = await RunReader.open(this.runDir, { maxCachedSteps: this.maxCachedSteps });
+        this.readerInstance = await RunReader.open(this.runDir, this.readerOptions());
         this.openError = undefined;
         this.fire({ session: this, manifestChanged: true, newSteps: this.readerInstance.steps() });
       } else {

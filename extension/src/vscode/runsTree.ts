@@ -28,6 +28,8 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
   private readonly roots = new Map<string, RunNode | PendingRunElement>();
   /** Cancels the filter scans of the previous filter when it changes. */
   private filterScans = new AbortController();
+  /** Rows whose last listing failed and was reported: a live run retries every second, one toast is enough. */
+  private readonly reportedFailures = new Set<string>();
   readonly view: vscode.TreeView<RunsTreeElement>;
 
   constructor(private readonly ctx: Ctx) {
@@ -82,11 +84,16 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
       // Parsing a step may have found malformed lines: report them and update the run's count.
       const session = this.ctx.runs.get(element.runDir);
       if (element.kind === 'step' && session?.reportMalformed()) this.refreshRun(session);
+      this.reportedFailures.delete(element.id);
       return children;
     } catch (error) {
       if (error instanceof AbortError) return [];
-      this.ctx.log.error(`Runs view: could not list ${element.id}: ${errorText(error)}`);
-      void vscode.window.showErrorMessage(`MGRPO: could not read ${element.kind === 'run' ? 'the run' : element.id.split('::').pop()}: ${errorText(error)}`);
+      if (!this.reportedFailures.has(element.id)) {
+        this.reportedFailures.add(element.id);
+        this.ctx.log.error(`Runs view: could not list ${element.id}: ${errorText(error)}`);
+        const what = element.kind === 'run' ? vscode.l10n.t('the run') : element.id.split('::').pop() ?? element.id;
+        void vscode.window.showErrorMessage(vscode.l10n.t('MGRPO: could not read {0}: {1}', what, errorText(error)));
+      }
       return [];
     }
   }

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { DEFAULT_MAX_LINE_BYTES } from '../format/lines';
 
 /** Typed access to the `mgrpo.*` settings declared in package.json. */
 export const settings = {
@@ -11,6 +12,11 @@ export const settings = {
   },
   maxCachedSteps(): number {
     return Math.max(1, Math.floor(config().get<number>('maxCachedSteps', 64)));
+  },
+  /** Longest JSON line read from a run folder; longer ones are skipped as malformed. */
+  maxLineBytes(): number {
+    const value = Math.floor(config().get<number>('maxLineBytes', DEFAULT_MAX_LINE_BYTES));
+    return Number.isFinite(value) && value >= 1024 ? value : DEFAULT_MAX_LINE_BYTES;
   },
   traceMaxCharacters(): number {
     return Math.max(1000, Math.floor(config().get<number>('trace.maxCharacters', 200_000)));

@@ -40,8 +40,6 @@ export interface TraceView {
 export class TraceDocumentProvider extends Disposable implements vscode.TextDocumentContentProvider {
   private readonly changeEmitter = this.register(new vscode.EventEmitter<vscode.Uri>());
   private readonly views = new Map<string, TraceView>();
-  /** Readers for runs that are not in the Runs view (a trace restored from a previous session). */
-  private readonly detachedReaders = new Map<string, Promise<RunReader>>();
   private readonly viewEmitter = this.register(new vscode.EventEmitter<TraceView>());
   readonly onDidChange = this.changeEmitter.event;
   /** A trace was (re)built: decorations and lenses refresh. */
@@ -51,6 +49,10 @@ export class TraceDocumentProvider extends Disposable implements vscode.TextDocu
     super();
     this.register(vscode.workspace.registerTextDocumentContentProvider(TRACE_SCHEME, this));
     this.register(vscode.workspace.onDidCloseTextDocument((doc) => this.views.delete(doc.uri.toString())));
+    // A run removed from the view (or whose folder is gone): its open traces say so.
+    this.register(registry.onDidChangeRuns(() => {
+      for (const view of this.views.values()) if (!registry.get(view.address.runDir)) this.changeEmitter.fire(view.uri);
+    }));
     this.register(vscode.workspace.onDidChangeConfiguration((e) => {
       if (e.affectsConfiguration('mgrpo.trace.maxCharacters')) this.refreshAll();
     }));
@@ -85,17 +87,19 @@ export class TraceDocumentProvider extends Disposable implements vscode.TextDocu
     }
   }
 
-  /** The reader of a run: the Runs view's when it lists the run, else one opened for this document. */
+  /**
+   * The reader of a run the Runs view lists. Nothing else is served: a trace URI can name any
+   * folder (a link, a restored editor), and only runs the user opened or started are read. The
+   * reader belongs to the run's session, so a run removed from the view releases it.
+   */
   async readerFor(runDir: string): Promise<RunReader> {
+    // A trace restored with the window may be asked for before the first scan of the runs folder.
+    await this.registry.discovered();
     const session = this.registry.get(runDir);
-    if (session?.reader) return session.reader;
-    let reader = this.detachedReaders.get(runDir);
-    if (!reader) {
-      reader = RunReader.open(runDir, { maxCachedSteps: Math.min(8, settings.maxCachedSteps()) });
-      this.detachedReaders.set(runDir, reader);
-      reader.catch(() => this.detachedReaders.delete(runDir));
-    }
-    return reader;
+    if (!session) throw new Error(`the run ${runDir} is not in the Runs view; open it with "MGRPO: Open Run Folder..." first`);
+    if (!session.reader) await session.poll();
+    if (!session.reader) throw new Error(`the run ${runDir} cannot be read${session.error ? `: ${session.error}` : ' yet'}`);
+    return session.reader;
   }
 
   private async buildView(uri: vscode.Uri): Promise<TraceView> {

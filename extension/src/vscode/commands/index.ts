@@ -2,7 +2,7 @@ import type { CommandFactory } from '../ctx';
 import { compareAcrossSteps } from './compare';
 import { clearFilter, filterSamples } from './filter';
 import { openRunFolder } from './openRunFolder';
-import { pauseRun, refreshRuns, resumeRun, showLog, stopRun } from './runControl';
+import { pauseRun, refreshRuns, removeRun, resumeRun, showLog, stopRun } from './runControl';
 import { startRun } from './startRun';
 import { createTrainerEnvironment } from './trainerEnvironment';
 import { diffCorrection, openTrace, showFullCompletion } from './traces';
@@ -26,4 +26,5 @@ export const COMMANDS: Record<string, CommandFactory> = {
   'mgrpo.showDashboard': showDashboard,
   'mgrpo.showInspector': showInspector,
   'mgrpo.createTrainerEnvironment': createTrainerEnvironment,
+  'mgrpo.removeRun': removeRun,
 };

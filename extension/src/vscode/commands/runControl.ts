@@ -44,3 +44,14 @@ export const refreshRuns: CommandFactory = (ctx) => async () => {
   await ctx.runs.discover();
   await Promise.all(ctx.runs.all().map((s) => s.poll()));
 };
+
+/** Remove from View: the run leaves the Runs view (its files stay); Open Run Folder... brings it back. */
+export const removeRun: CommandFactory = (ctx) => async (arg?: unknown) => {
+  const session = await pickRun(ctx, arg, ctx.runs.all().filter((s) => !s.hasLiveTrainer), 'Remove from View');
+  if (!session) return;
+  if (session.hasLiveTrainer) {
+    void vscode.window.showWarningMessage(vscode.l10n.t('MGRPO: run "{0}" is training in this window; stop it first.', session.name));
+    return;
+  }
+  await ctx.runs.remove(session.runDir);
+};
