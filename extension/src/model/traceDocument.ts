@@ -190,11 +190,17 @@ function headerLines(record: RolloutRecord, runName: string | undefined): string
 export function renderTrace(record: RolloutRecord, opts: RenderOptions): RenderedTrace {
   const limit = Math.max(0, Math.floor(opts.maxCharacters));
   const doc = new DocumentBuilder();
-  let truncated = false;
-
   for (const line of headerLines(record, opts.runName)) doc.appendLine(line);
   doc.appendLine();
+  const promptCut = renderPrompt(doc, record, opts, limit);
+  const completion = renderCompletion(doc, record, limit);
+  const answerLine = renderAnswer(doc, record);
+  return { text: doc.toString(), steps: completion.steps, truncated: promptCut || completion.truncated, answerLine };
+}
 
+/** "## prompt" (for a correction: the question, the first answer, the guiding phrase). True when cut. */
+function renderPrompt(doc: DocumentBuilder, record: RolloutRecord, opts: RenderOptions, limit: number): boolean {
+  let truncated = false;
   const promptBlock = (text: string, what: string): void => {
     if (text.length > limit) {
       truncated = true;
@@ -221,7 +227,11 @@ export function renderTrace(record: RolloutRecord, opts: RenderOptions): Rendere
   } else {
     promptBlock(record.prompt, ' of the prompt');
   }
+  return truncated;
+}
 
+/** "## completion", one "### step N" block per reasoning step, cut at the limit. */
+function renderCompletion(doc: DocumentBuilder, record: RolloutRecord, limit: number): { steps: RenderedStep[]; truncated: boolean } {
   doc.appendLine('## completion');
   const steps: RenderedStep[] = [];
   const completion = record.completion;
@@ -248,12 +258,17 @@ export function renderTrace(record: RolloutRecord, opts: RenderOptions): Rendere
     }
     doc.appendLine();
   }
-  if (completion.length > cut) {
-    truncated = true;
+  const truncated = completion.length > cut;
+  if (truncated) {
     doc.appendLine(truncationMarker(completion.length - cut));
     doc.appendLine();
   }
+  return { steps, truncated };
+}
 
+/** "## answer": the completion's answer line, the parsed answer and the verdict. Returns the answer's line. */
+function renderAnswer(doc: DocumentBuilder, record: RolloutRecord): number {
+  const completion = record.completion;
   doc.appendLine('## answer');
   let answerLine: number | undefined;
   const answer = record.answer_span;
@@ -265,5 +280,5 @@ export function renderTrace(record: RolloutRecord, opts: RenderOptions): Rendere
   const parsedLine = doc.line;
   doc.appendLine(`parsed answer: ${record.parsed_answer === null ? '— (none found)' : asBlock(record.parsed_answer).replace(/\n/g, ' ')}`);
   doc.appendLine(`ground truth: ${asBlock(record.ground_truth).replace(/\n/g, ' ')} · ${record.correct ? 'right' : 'wrong'}`);
-  return { text: doc.toString(), steps, truncated, answerLine: answerLine ?? parsedLine };
+  return answerLine ?? parsedLine;
 }
