@@ -88,12 +88,14 @@ class MathVerifier:
 
     def __init__(self, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
                  max_answer_chars: int = DEFAULT_MAX_ANSWER_CHARS,
-                 on_warning: Callable[[str], None] | None = None):
+                 on_warning: Callable[[str], None] | None = None, worker_limit_seconds: int | None = None):
         if not timeout_seconds > 0:
             raise ValueError(f"timeout_seconds must be > 0, got {timeout_seconds}")
         self.timeout_seconds = float(timeout_seconds)
         self.max_answer_chars = max_answer_chars
         self.on_warning = on_warning
+        # The worker's own (signal.alarm) limit is whole seconds, a little under the parent's hard one.
+        self.worker_limit_seconds = worker_limit_seconds or max(1, math.floor(self.timeout_seconds * 0.8))
         self.warnings: collections.Counter[str] = collections.Counter()
         self._process = None
         self._connection = None
@@ -102,9 +104,7 @@ class MathVerifier:
     def _start(self) -> None:
         context = multiprocessing.get_context("spawn")  # never fork a process that holds torch's threads
         parent_end, child_end = context.Pipe()
-        # The worker's own limit is whole seconds (signal.alarm), a little under the parent's.
-        inner = max(1, math.floor(self.timeout_seconds * 0.8))
-        self._process = context.Process(target=_serve, args=(child_end, inner), name="mgrpo-math-verify", daemon=True)
+        self._process = context.Process(target=_serve, args=(child_end, self.worker_limit_seconds), name="mgrpo-math-verify", daemon=True)
         self._process.start()
         child_end.close()
         self._connection = parent_end

@@ -188,3 +188,19 @@ def test_sigterm_during_a_long_evaluation_stops_within_seconds(tmp_path, tiny_mo
     run = read_run(tmp_path / "run")
     assert run["manifest"]["status"] == "stopped" and run["malformed"] == 0
     assert not run["evals"]  # the interrupted evaluation wrote nothing half-done
+
+
+def test_mask_truncated_completions_weighs_length_finished_completions_zero():
+    from types import SimpleNamespace
+
+    from mgrpo.sampling import Completion
+    from mgrpo.trainer import Trainer
+
+    def completion(reason):
+        return Completion([1], [2, 3], "x", [0.0, 0.0], [0.0, 0.0], [0, 1], reason)
+
+    masking = SimpleNamespace(config={"mask_truncated_completions": True})
+    keeping = SimpleNamespace(config={"mask_truncated_completions": False})
+    assert Trainer._loss_weight(masking, completion("length"), 0.8) == 0.0
+    assert Trainer._loss_weight(masking, completion("stop"), 0.8) == 0.8
+    assert Trainer._loss_weight(keeping, completion("length"), 0.8) == 0.8

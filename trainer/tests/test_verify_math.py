@@ -66,6 +66,20 @@ def test_pathological_answer_gets_zero_within_the_limit_and_a_counted_warning(ve
     assert verifier("Answer: 0.5", "1/2").correct
 
 
+def test_the_parent_kills_a_worker_that_overruns():
+    # The worker's own limit is set far above the parent's, as when sympy is stuck in C code no signal reaches.
+    checker = MathVerifier(timeout_seconds=1.0, worker_limit_seconds=60)
+    try:
+        assert checker("Answer: 0.5", "1/2").correct  # the worker is up
+        began = time.monotonic()
+        assert not checker("Answer: 9^{9^{9^{9^{9}}}}", "9").correct
+        assert time.monotonic() - began < 1.0 + 5.0
+        assert checker.warnings["timeout"] == 1
+        assert checker("Answer: 3/4", "0.75").correct  # a fresh worker answers
+    finally:
+        checker.close()
+
+
 def test_overlong_answer_is_refused_without_parsing(verifier):
     verdict = verifier("Answer: " + "1+" * 400 + "1", "801")
     assert not verdict.correct
