@@ -3,10 +3,11 @@
 // folder, the way a user installs it. Each suite then starts its own code-server on that folder
 // with a fresh user-data folder and workspace.
 //
-// Fallbacks, said out loud in the log: MGRPO_E2E_VSIX=<file> uses a .vsix built elsewhere (CI may
-// package in an earlier step); if packaging fails but dist/extension.js exists, the repo is linked
-// in unpacked (publisher.name-version); if neither exists the extension is absent and the tests
-// that need it skip with that reason.
+// MGRPO_E2E_VSIX=<file> uses a .vsix built elsewhere (CI may package in an earlier step). In CI
+// (CI=true) a failure to package or install fails the run: a suite that skips there would pass
+// without testing anything. Elsewhere, said out loud in the log: if packaging fails, dist/ is
+// rebuilt now (never an older build) and the repo linked in unpacked (publisher.name-version);
+// if that fails too the extension is absent and the tests that need it skip with that reason.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -45,22 +46,46 @@ function packageExtension(): { vsix: string } | { error: string } {
   return { vsix: packagedVsix };
 }
 
-/** Packages and installs the extension into `extensionsDir`; never throws for a missing build. */
+/** True under CI (`CI=true`, as CI services and .ci/run set it): no skipping, no fallbacks. */
+export function isCI(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.CI !== undefined && env.CI !== '' && env.CI !== '0' && env.CI.toLowerCase() !== 'false';
+}
+
+/** A fresh development build of dist/ (so an unpacked fallback never runs an older bundle). */
+function rebuildDist(): { error?: string } {
+  fs.rmSync(bundledEntry, { force: true });
+  const result = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'build.mjs')], { cwd: repoRoot, encoding: 'utf8', timeout: 300_000 });
+  if (result.status === 0 && fs.existsSync(bundledEntry)) return {};
+  return { error: `node scripts/build.mjs failed (status ${result.status ?? result.signal}):\n${`${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n')}` };
+}
+
+/**
+ * Packages and installs the extension into `extensionsDir`. In CI it throws when either fails;
+ * elsewhere it falls back as the header says.
+ */
 export async function installExtensionUnderTest(extensionsDir: string, scratchUserDataDir: string): Promise<ExtensionInstall> {
   const { id } = extensionIdentity(repoRoot);
+  const ci = isCI();
   const packaged = packageExtension();
   if ('vsix' in packaged) {
     const started = Date.now();
-    await installVsix(packaged.vsix, { extensionsDir, userDataDir: scratchUserDataDir });
+    try {
+      await installVsix(packaged.vsix, { extensionsDir, userDataDir: scratchUserDataDir });
+    } catch (error) {
+      if (ci) throw new Error(`CI: could not install ${packaged.vsix}: ${error instanceof Error ? error.message : String(error)}`);
+      throw error;
+    }
     log(`installed ${path.basename(packaged.vsix)} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return { kind: 'vsix', vsix: packaged.vsix, id };
   }
-  if (fs.existsSync(bundledEntry)) {
-    log(`could not package the extension, loading the repo unpacked instead. ${packaged.error}`);
+  if (ci) throw new Error(`CI: the extension could not be packaged, so the end-to-end suite cannot test it. ${packaged.error}`);
+  const rebuilt = rebuildDist();
+  if (!rebuilt.error) {
+    log(`could not package the extension; rebuilt dist/ and loading the repo unpacked instead. ${packaged.error}`);
     const folder = linkUnpackedExtension(extensionsDir, repoRoot);
     return { kind: 'unpacked', folder, id, packagingError: packaged.error };
   }
-  const reason = `the extension is not built (no ${path.relative(repoRoot, packagedVsix)}, no ${path.relative(repoRoot, bundledEntry)}). ${packaged.error}`;
+  const reason = `the extension could not be packaged or built. ${packaged.error}\n${rebuilt.error}`;
   log(reason);
   return { kind: 'absent', reason, id };
 }
