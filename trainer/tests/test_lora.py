@@ -16,7 +16,9 @@ from mgrpo.scoring import completion_logprobs, pack
 from mgrpo.trainer import Trainer, UsageError
 from test_update import CORRECTION, FIRST, make_trainer
 
-LORA = dict(use_peft=True, lora_r=4, lora_alpha=8, beta=0.1, learning_rate=0.05, warmup_steps=0)
+# max_prompt_length 512: the fixture's chat template makes layer-2 prompts longer than tiny_config's 128.
+LORA = dict(use_peft=True, lora_r=4, lora_alpha=8, beta=0.1, learning_rate=0.05, warmup_steps=0,
+            max_prompt_length=512)
 
 
 def _batch(tokenizer):

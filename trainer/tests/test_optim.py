@@ -56,7 +56,7 @@ def test_optimizer_refuses_bf16_trainable_weights():
 
 def test_bf16_compute_keeps_float32_master_weights_that_move_at_lr_1e_6(tmp_path, tiny_qwen2_dir):
     trainer = make_trainer(tmp_path, tiny_qwen2_dir, dtype="bfloat16", learning_rate=1e-6, beta=0.0,
-                           warmup_steps=0, max_grad_norm=0.0)
+                           warmup_steps=0, max_grad_norm=0.0, max_prompt_length=512)
     assert trainer.compute_dtype == torch.bfloat16
     assert all(p.dtype == torch.float32 for p in trainer.model.parameters())
     before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
@@ -141,7 +141,8 @@ def test_token_micro_batches_and_gradient_checkpointing_give_the_same_update(tmp
     grads = []
     for name, options in (("plain", {}), ("tokens", {"micro_batch_tokens": 12}),
                           ("checkpointing", {"gradient_checkpointing": True})):
-        trainer = make_trainer(tmp_path / name, tiny_qwen2_dir, beta=0.04, learning_rate=1e-12, **options)
+        trainer = make_trainer(tmp_path / name, tiny_qwen2_dir, beta=0.04, learning_rate=1e-12,
+                               max_prompt_length=512, **options)
         trainer.update(samples)
         grads.append([p.grad.clone() for p in trainer.model.parameters()])
     for other in grads[1:]:
