@@ -33,6 +33,7 @@ commands:
   validate-config  check a config file against the schema and print the resolved config
   step-values      Monte-Carlo values of a record's steps (k continuations per step prefix), cached in the run
   export-step-labels  step labels as JSON lines for process-reward-model training (TRL stepwise supervision)
+  export-onnx      a checkpoint as ONNX with a KV cache for the editor (Score Trace, What If)
   import           bring verl / TRL / NeMo-RL / prime-rl rollouts into a run folder (python -m mgrpo import -h)
 
 examples:
@@ -168,6 +169,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--run-dir", metavar="DIR", required=True)
     export.add_argument("--to", metavar="FILE", required=True, help="JSON-lines file to write (replaced)")
     export.add_argument("--source", choices=["implicit", "checker", "value"], default="implicit")
+
+    onnx_export = commands.add_parser(
+        "export-onnx", help="a checkpoint as ONNX with a KV cache, for the editor's local runtime",
+        description="Writes model.onnx (past_key_values.N.key/value in, present.N.key/value out, dynamic batch), "
+                    "the tokenizer files and onnx-manifest.json (checkpoint, weight hashes, vocabulary, special "
+                    "tokens, PyTorch parity numbers). The extension's Score Trace and What If commands run it.")
+    onnx_export.add_argument("--checkpoint", metavar="DIR", required=True, help="model or checkpoint folder")
+    onnx_export.add_argument("--out", metavar="DIR", help="export folder (default: CHECKPOINT/onnx)")
 
     from .importers.command import add_import_parser  # no torch import: the importers stay fast to start
 
@@ -382,6 +391,18 @@ def cmd_export_step_labels(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_export_onnx(args: argparse.Namespace) -> int:
+    from .export_onnx import ExportError, export_onnx
+
+    setup_logging()
+    try:
+        manifest = export_onnx(args.checkpoint, args.out)
+    except ExportError as error:
+        return _usage_error(str(error))
+    print(json.dumps({key: manifest[key] for key in ("checkpoint", "weights_sha256", "vocab_size", "num_layers")}))
+    return EXIT_OK
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     try:
         config = resolve_config(args.file, preset=args.preset)
@@ -410,5 +431,6 @@ def main(argv: list[str] | None = None) -> int:
 
         return cmd_import(args)
     handlers = {"train": cmd_train, "eval": cmd_eval, "validate-config": cmd_validate,
-                "step-values": cmd_step_values, "export-step-labels": cmd_export_step_labels}
+                "step-values": cmd_step_values, "export-step-labels": cmd_export_step_labels,
+                "export-onnx": cmd_export_onnx}
     return handlers[args.command](args)

@@ -1,0 +1,162 @@
+"""export-onnx: the ONNX graph with a KV cache computes what PyTorch computes (per-token log-probs within 1e-4,
+identical greedy continuations, left-padded batches), its manifest describes it, and the shipped demo export
+belongs to the shipped demo weights. onnxruntime (Python) runs the graph here; the extension's
+test/unit/onnxParity.test.ts holds onnxruntime-node to the same PyTorch numbers."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import TRAINER_ROOT, build_tiny_model
+
+DEMO_MODEL = TRAINER_ROOT / "models" / "mgrpo-demo-tiny"
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """A 2-layer tiny Llama with grouped-query attention (4 heads, 2 KV heads), exported once."""
+    from mgrpo.export_onnx import export_onnx
+
+    checkpoint = build_tiny_model(tmp_path_factory.mktemp("onnx-ckpt"), seed=3)
+    manifest = export_onnx(checkpoint)
+    return checkpoint, checkpoint / "onnx", manifest
+
+
+def _session(folder):
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    return onnxruntime.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
+
+
+def _run(session, manifest, input_ids, attention_mask, position_ids, past=None):
+    batch = input_ids.shape[0]
+    feeds = {"input_ids": input_ids.astype(np.int64), "attention_mask": attention_mask.astype(np.int64),
+             "position_ids": position_ids.astype(np.int64)}
+    for index, name in enumerate(manifest["inputs"][3:]):
+        feeds[name] = past[index] if past is not None else np.zeros(
+            (batch, manifest["num_key_value_heads"], 0, manifest["head_dim"]), np.float32)
+    logits, *present = session.run(None, feeds)
+    return logits, present
+
+
+def _log_softmax(logits):
+    shifted = logits - logits.max(-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+
+
+def ort_token_logprobs(session, manifest, ids):
+    array = np.array([ids])
+    logits, _ = _run(session, manifest, array, np.ones_like(array), np.arange(len(ids))[None])
+    log_distribution = _log_softmax(logits[0, :-1].astype(np.float64))
+    return log_distribution[np.arange(len(ids) - 1), ids[1:]]
+
+
+def ort_greedy(session, manifest, ids, max_new_tokens):
+    """Prompt once, then one token per step through the cache (the loop the extension runs)."""
+    stop = set(manifest["stop_token_ids"])
+    array = np.array([ids])
+    mask = np.ones_like(array)
+    logits, past = _run(session, manifest, array, mask, np.arange(len(ids))[None])
+    generated, position = [], len(ids)
+    for _ in range(max_new_tokens):
+        token = int(logits[0, -1].argmax())
+        generated.append(token)
+        if token in stop:
+            break
+        mask = np.concatenate([mask, [[1]]], 1)
+        logits, past = _run(session, manifest, np.array([[token]]), mask, np.array([[position]]), past)
+        position += 1
+    return generated
+
+
+def test_manifest_describes_graph_and_checkpoint(exported):
+    from mgrpo.export_onnx import file_sha256
+
+    checkpoint, folder, manifest = exported
+    assert json.loads((folder / "onnx-manifest.json").read_text()) == manifest
+    assert manifest["checkpoint"] == ".."  # relative: the export sits inside its checkpoint
+    assert manifest["weights_sha256"] == {"model.safetensors": file_sha256(checkpoint / "model.safetensors")}
+    assert (manifest["vocab_size"], manifest["num_layers"]) == (100, 2)
+    assert (manifest["num_attention_heads"], manifest["num_key_value_heads"], manifest["head_dim"]) == (4, 2, 8)
+    assert manifest["special_tokens"]["eos"] == {"text": "<eos>", "id": 2}
+    assert manifest["stop_token_ids"] == [2]
+    assert manifest["inputs"] == ["input_ids", "attention_mask", "position_ids", "past_key_values.0.key",
+                                  "past_key_values.0.value", "past_key_values.1.key", "past_key_values.1.value"]
+    assert manifest["outputs"] == ["logits", "present.0.key", "present.0.value", "present.1.key", "present.1.value"]
+    session = _session(folder)
+    assert [value.name for value in session.get_inputs()] == manifest["inputs"]
+    assert [value.name for value in session.get_outputs()] == manifest["outputs"]
+    assert (folder / "tokenizer.json").read_bytes() == (checkpoint / "tokenizer.json").read_bytes()
+
+
+def test_token_logprobs_match_pytorch(exported, tiny_policy):
+    from mgrpo.export_onnx import PARITY_TEXTS, parity_reference
+
+    checkpoint, folder, manifest = exported
+    session = _session(folder)
+    assert [case["text"] for case in manifest["parity"]] == list(PARITY_TEXTS)
+    for case in manifest["parity"]:
+        ours = ort_token_logprobs(session, manifest, case["input_ids"])
+        assert len(ours) == len(case["input_ids"]) - 1
+        assert np.max(np.abs(ours - np.array(case["token_logprobs"]))) < 1e-4
+    # The manifest's numbers are this checkpoint's, not any model's: a different (seed-0) model disagrees.
+    model, tokenizer = tiny_policy
+    other = parity_reference(model, tokenizer, [2])
+    assert np.max(np.abs(np.array(other[0]["token_logprobs"]) - np.array(manifest["parity"][0]["token_logprobs"]))) > 1e-2
+
+
+def test_greedy_continuation_identical_through_the_cache(exported):
+    _, folder, manifest = exported
+    session = _session(folder)
+    for case in manifest["parity"]:
+        assert ort_greedy(session, manifest, case["input_ids"], len(case["greedy_ids"])) == case["greedy_ids"]
+
+
+def test_left_padded_batch_matches_rows_alone(exported):
+    """A batch of prompts of different lengths, left-padded with position ids from the mask as the trainer's
+    sampler makes them, gives each row the log-probs it gets alone, then again after one cached step."""
+    _, folder, manifest = exported
+    session = _session(folder)
+    rows = [case["input_ids"] for case in manifest["parity"]] + [[1, 40, 41, 42]]
+    width = max(len(row) for row in rows)
+    ids = np.array([[0] * (width - len(row)) + row for row in rows])
+    mask = np.array([[0] * (width - len(row)) + [1] * len(row) for row in rows])
+    positions = np.clip(mask.cumsum(-1) - 1, 0, None)
+    logits, past = _run(session, manifest, ids, mask, positions)
+    next_tokens = np.array([[7], [8], [9]])
+    mask2 = np.concatenate([mask, np.ones((3, 1), np.int64)], 1)
+    logits2, _ = _run(session, manifest, next_tokens, mask2, positions[:, -1:] + 1, past)
+    for index, row in enumerate(rows):
+        alone = _log_softmax(_run(session, manifest, np.array([row + [int(next_tokens[index, 0])]]),
+                                  np.ones((1, len(row) + 1)), np.arange(len(row) + 1)[None])[0][0])
+        assert np.max(np.abs(_log_softmax(logits[index, -1]) - alone[-2])) < 1e-4
+        assert np.max(np.abs(_log_softmax(logits2[index, -1]) - alone[-1])) < 1e-4
+
+
+def test_shipped_demo_export_belongs_to_the_shipped_weights():
+    from mgrpo.export_onnx import file_sha256
+
+    folder = DEMO_MODEL / "onnx"
+    manifest = json.loads((folder / "onnx-manifest.json").read_text())
+    assert manifest["weights_sha256"] == {"model.safetensors": file_sha256(DEMO_MODEL / "model.safetensors")}, \
+        "the demo model changed: re-run python -m mgrpo export-onnx --checkpoint trainer/models/mgrpo-demo-tiny"
+    assert manifest["onnx_sha256"] == file_sha256(folder / "model.onnx")
+    session = _session(folder)
+    for case in manifest["parity"]:
+        ours = ort_token_logprobs(session, manifest, case["input_ids"])
+        assert np.max(np.abs(ours - np.array(case["token_logprobs"]))) < 1e-4
+        assert ort_greedy(session, manifest, case["input_ids"], len(case["greedy_ids"])) == case["greedy_ids"]
+
+
+def test_not_a_checkpoint_is_a_clear_error(tmp_path):
+    from mgrpo.cli import main
+    from mgrpo.export_onnx import ExportError, export_onnx
+
+    with pytest.raises(ExportError, match="no config.json"):
+        export_onnx(tmp_path)
+    assert main(["export-onnx", "--checkpoint", str(tmp_path / "missing")]) == 2
