@@ -58,13 +58,14 @@ export class LiveRunView extends Disposable {
 
   private showWindowProgress(): void {
     void vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Window, title: vscode.l10n.t('MGRPO {0}', this.runName) },
+      // Short: the status bar item beside it already says step, accuracy and ETA.
+      { location: vscode.ProgressLocation.Window, title: vscode.l10n.t('Training {0}', this.runName) },
       (report) => new Promise<void>((resolve) => {
         const update = () => {
           const state = this.trainer.state;
           const message = state === 'starting' ? vscode.l10n.t('starting the trainer…')
             : state === 'stopping' ? vscode.l10n.t('stopping (checkpointing the last step)…')
-              : `${describeProgress(this.progress)} (${Math.round(fractionDone(this.progress) * 100)}%)${state === 'paused' ? ` · ${vscode.l10n.t('paused')}` : ''}`;
+              : `${Math.round(fractionDone(this.progress) * 100)}%${state === 'paused' ? ` · ${vscode.l10n.t('paused')}` : ''}`;
           report.report({ message });
         };
         update();

@@ -31,6 +31,11 @@ export interface SessionOptions {
   settings?: Record<string, unknown>;
   /** Open the workspace untrusted (Workspace Trust on, restricted mode). */
   untrustedWorkspace?: boolean;
+  /**
+   * Point mgrpo.pythonPath at this checkout's .venv (default true). False: a user who installed
+   * the .vsix and has set nothing up.
+   */
+  projectPython?: boolean;
 }
 
 export class VSCodeSession {
@@ -60,7 +65,7 @@ export class VSCodeSession {
       workspace,
       userDataDir,
       extensionsDir: run.extensionsDir,
-      settings: { ...projectSettings(), ...options.settings },
+      settings: { ...(options.projectPython === false ? {} : projectSettings()), ...options.settings },
       workspaceTrust: options.untrustedWorkspace ?? false,
     });
     let browser: Browser | undefined;

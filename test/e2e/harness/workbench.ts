@@ -233,6 +233,12 @@ export class Workbench {
     return (await toast.locator(selectors.notificationMessage).innerText()).trim();
   }
 
+  /** Clicks a button of the notification toast whose message matches. */
+  async clickNotificationButton(message: string | RegExp, button: string): Promise<void> {
+    const toast = this.page.locator(selectors.notificationToast).filter({ hasText: message }).first();
+    await toast.getByRole('button', { name: button }).click({ timeout: this.defaultTimeoutMs });
+  }
+
   // ---- generic waits ------------------------------------------------------------------------------
 
   async waitForText(text: string | RegExp, within: Locator = this.page.locator(selectors.workbench)): Promise<Locator> {

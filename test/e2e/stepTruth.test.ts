@@ -1,0 +1,119 @@
+// Steps that carry truth (issue 9), in a real VS Code on the example run fixture: the right answer
+// reached through a wrong step (s000002-q000-l1-001-l2-001: 3+5=3, 3*2=6, 6-7=9, A: 9) is flagged
+// as a flawed chain in the Runs view, is what the "Right answer, flawed chain" filter finds, and its
+// trace marks step 1 wrong: gutter mark, a note at the line's end, and the hover's step check, with
+// the Monte-Carlo value this test writes to step-values/ next to it.
+import { strict as assert } from 'node:assert';
+import * as path from 'node:path';
+import type { Locator } from 'playwright-core';
+import { fixtureRunFiles } from './harness/runFiles';
+import { useVSCode, vscodeIt, waitFor } from './harness/session';
+
+const RUN = 'example run (hand-made fixture)';
+const LUCKY = 's000002-q000-l1-001-l2-001';
+
+/** One estimate for the lucky chain: prefix 0.75, then 0.25 (drop 0.50, the likely error), 0.5, 1. */
+const STEP_VALUES = {
+  record_id: LUCKY, step: 2, checkpoint: 'checkpoints/step-000002', k: 4, seed: 0, temperature: 1,
+  prefix_value: 0.75, values: [0.25, 0.5, 1], drops: [0.5, -0.25, -0.5], likely_error: 0, time: '2026-01-01T00:00:00Z',
+};
+
+function workspaceFiles(): Record<string, string> {
+  return {
+    ...fixtureRunFiles('example-run'),
+    [path.join('.mgrpo', 'runs', 'example-run', 'step-values', 'step-000002.jsonl')]: `${JSON.stringify(STEP_VALUES)}\n`,
+  };
+}
+
+/** What the editor draws after a line's text (decorations' `after` content), for the first line containing `text`. */
+async function lineNotes(editor: Locator, text: string): Promise<string[]> {
+  const line = editor.locator('.view-line', { hasText: text }).first();
+  await line.waitFor({ state: 'visible' });
+  return line.evaluate((element) => Array.from(element.querySelectorAll('span'))
+    .map((span) => getComputedStyle(span, '::after').content)
+    .filter((content) => content && content !== 'none' && content !== 'normal')
+    .map((content) => content.replace(/^"|"$/g, '').trim()));
+}
+
+/** The SVG of the gutter icon drawn beside the first line containing `text` (decoded from its data URI). */
+async function gutterIcons(editor: Locator, text: string): Promise<string[]> {
+  const line = editor.locator('.view-line', { hasText: text }).first();
+  await line.waitFor({ state: 'visible' });
+  const top = await line.evaluate((element) => (element as HTMLElement).style.top);
+  const urls = await editor.locator('.margin-view-overlays > div').evaluateAll((rows, lineTop) => rows
+    .filter((row) => (row as HTMLElement).style.top === lineTop)
+    .flatMap((row) => Array.from(row.querySelectorAll('.cgmr')).map((icon) => getComputedStyle(icon).backgroundImage)), top);
+  return urls.map((url) => {
+    const base64 = /base64,([^")]+)/.exec(url)?.[1];
+    return base64 ? Buffer.from(base64, 'base64').toString('utf8') : url;
+  });
+}
+
+describe('step truth: a flawed chain in the Runs view and its trace', function () {
+  this.timeout(240_000);
+  const vscode = useVSCode({ workspaceFiles: workspaceFiles() });
+
+  vscodeIt('the lucky correction is flagged, and its wrong first step is marked in the trace', vscode, ['runsTree', 'traceDocuments'], async function (session) {
+    const { workbench } = session;
+    await workbench.openViewContainer('MGRPO');
+    const runsView = workbench.view('Runs');
+    await workbench.expandTreeItem(workbench.treeItem(runsView, RUN));
+    await workbench.expandTreeItem(workbench.treeItem(runsView, 'step 2'));
+    await workbench.expandTreeItem(workbench.treeItem(runsView, /^q 0\b/).first());
+    await workbench.expandTreeItem(workbench.treeItem(runsView, /sample 0\b/).first());
+    await workbench.expandTreeItem(workbench.treeItem(runsView, /sample 1\b/).first());
+
+    // q 0 of step 2 shows 2 samples and 4 corrections; exactly one row is a flawed chain.
+    const rows = runsView.locator('.monaco-list-row');
+    await waitFor(async () => (await rows.count()) >= 9, 20_000, 'step 2 · q 0 with both samples and their corrections');
+    const flagged = rows.filter({ hasText: 'flawed chain' });
+    assert.equal(await flagged.count(), 1, `rows: ${(await rows.allInnerTexts()).join(' | ')}`);
+    const flaggedText = await flagged.innerText();
+    assert.match(flaggedText, /c->c/);
+    assert.match(await flagged.locator('.codicon').first().getAttribute('class') ?? '', /codicon-warning/);
+
+    await flagged.click();
+    const editor = workbench.activeEditor();
+    await workbench.waitForText(`id: ${LUCKY}`, editor);
+
+    // Step 1 (3+5=3) is wrong, and the first wrong step; step 2 (3*2=6) is right.
+    await waitFor(async () => (await lineNotes(editor, '3+5=3')).some((n) => /first wrong step/.test(n)), 20_000, 'the note after step 1');
+    const notes = await lineNotes(editor, '3+5=3');
+    assert.ok(notes.some((n) => /✗ first wrong step · ▼ likely error by value \(0\.25, drop \+0\.50\)/.test(n)), `notes on step 1: ${notes.join(' | ')}`);
+    const rightNotes = await lineNotes(editor, '3*2=6');
+    assert.ok(!rightNotes.some((n) => /wrong|likely error/.test(n)), `notes on step 2: ${rightNotes.join(' | ')}`);
+    const wrongIcon = await gutterIcons(editor, '3+5=3');
+    assert.ok(wrongIcon.some((svg) => svg.includes('#f85149')), `gutter of step 1: ${wrongIcon.join(' | ')}`);
+    const rightIcon = await gutterIcons(editor, '3*2=6');
+    assert.ok(rightIcon.some((svg) => svg.includes('#3fb950')), `gutter of step 2: ${rightIcon.join(' | ')}`);
+
+    const hover = await workbench.hoverBelow('### step 1');
+    assert.match(hover, /step check\s+wrong \(checker\) · first wrong step/);
+    assert.match(hover, /step value\s+0\.25 · drop \+0\.50 · likely error/);
+    const hover2 = await workbench.hoverBelow('### step 2');
+    assert.match(hover2, /step check\s+right \(checker\)/);
+    assert.doesNotMatch(hover2, /first wrong step/);
+    await session.screenshot('stepTruth-trace');
+  });
+
+  vscodeIt('"Right answer, flawed chain" filters the Runs view down to that correction', vscode, ['runsTree', 'filterSamples'], async function (session) {
+    const { workbench } = session;
+    await workbench.runCommand('MGRPO: Filter Samples');
+    await workbench.pickQuickItem('Right answer, flawed chain');
+    const runsView = workbench.view('Runs');
+    await workbench.collapseAll();
+    await workbench.expandTreeItem(workbench.treeItem(runsView, RUN));
+    const step2 = workbench.treeItem(runsView, 'step 2');
+    await step2.waitFor({ state: 'visible' });
+    assert.match(await step2.innerText(), /1 matching/);
+    assert.equal(await workbench.treeItem(runsView, 'step 1').count(), 0, 'step 1 has no flawed chain');
+    await workbench.expandTreeItem(step2);
+    await workbench.expandTreeItem(workbench.treeItem(runsView, /^q 0\b/).first());
+    await workbench.expandTreeItem(workbench.treeItem(runsView, /sample 1\b/).first());
+    const rows = runsView.locator('.monaco-list-row');
+    await rows.filter({ hasText: 'flawed chain' }).first().waitFor({ state: 'visible' });
+    // run, step 2, q 0, sample 1 and the one correction: no other sample or correction is listed.
+    assert.deepEqual((await rows.allInnerTexts()).length, 5, `rows: ${(await rows.allInnerTexts()).join(' | ')}`);
+    await session.screenshot('stepTruth-filter');
+  });
+});
