@@ -35,3 +35,13 @@ export async function copyFixtureRun(): Promise<{ dir: string; cleanup: () => Pr
   await fs.cp(FIXTURE_RUN, temp.dir, { recursive: true });
   return temp;
 }
+
+/** A tiny JSON-lines record for the follower's tests: {"x": <number>}, anything else throws. */
+export interface Point {
+  x: number;
+}
+export function parsePoint(value: unknown): Point {
+  const x = (value as { x?: unknown })?.x;
+  if (typeof x !== 'number') throw new Error(`"x" should be a number, got ${JSON.stringify(x)}`);
+  return { x };
+}

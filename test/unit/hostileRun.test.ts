@@ -11,16 +11,7 @@ import { RunReader, readRunManifest } from '../../extension/src/format/runReader
 import { summarizeRolloutLine } from '../../extension/src/format/recordSummary';
 import { StepIndex } from '../../extension/src/format/stepIndex';
 import type { RolloutRecord } from '../../extension/src/format/types';
-import { copyFixtureRun, fixtureRecords, tempDir } from './fixture';
-
-interface Point {
-  x: number;
-}
-function parsePoint(value: unknown): Point {
-  const x = (value as { x?: unknown })?.x;
-  if (typeof x !== 'number') throw new Error(`"x" should be a number, got ${JSON.stringify(x)}`);
-  return { x };
-}
+import { copyFixtureRun, fixtureRecords, parsePoint, tempDir } from './fixture';
 
 /** Writes `bytes` bytes of `fill` (no newline) in 1 MiB pieces, so the test never holds them. */
 async function writeLong(file: string, prefix: string, bytes: number, suffix: string): Promise<void> {

@@ -2,16 +2,7 @@ import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { JsonlFollower } from '../../extension/src/format/jsonlFollower';
-import { tempDir } from './fixture';
-
-interface Point {
-  x: number;
-}
-function parsePoint(value: unknown): Point {
-  const x = (value as { x?: unknown })?.x;
-  if (typeof x !== 'number') throw new Error(`"x" should be a number, got ${JSON.stringify(x)}`);
-  return { x };
-}
+import { parsePoint, tempDir } from './fixture';
 
 describe('JsonlFollower', () => {
   let dir: string;

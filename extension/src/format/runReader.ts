@@ -8,6 +8,7 @@
 
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { ByteLru } from './byteLru';
 import { errorText } from './errorText';
 import { JsonlFollower, parseJsonLine, tooLongLine, type Malformed } from './jsonlFollower';
 import { DEFAULT_MAX_LINE_BYTES, readBytes, readSmallFile, streamLines } from './lines';
@@ -108,20 +109,15 @@ export class RunReader {
   gone = false;
 
   private readonly metricsFollower: JsonlFollower<MetricsLine>;
-  private readonly maxCachedBytes: number;
-  private readonly maxCachedSteps: number;
-  private readonly maxIndexBytes: number;
   readonly maxLineBytes: number;
   private manifestText: string;
   private stepList: number[] = [];
   private readonly metricsSteps = new Set<number>();
-  /** Map order is recency order: the first key is the least recently used step. */
-  private readonly cache = new Map<number, StepRollouts>();
-  private cachedBytes = 0;
+  /** Parsed complete steps, bounded by the bytes of their lines. */
+  private readonly cache: ByteLru<number, StepRollouts>;
   private readonly loading = new Map<number, Promise<StepRollouts>>();
-  /** Step indexes, least recently used first, and the updates in flight. */
-  private readonly indexes = new Map<number, StepIndex>();
-  private indexBytes = 0;
+  /** Step indexes, bounded by the bytes they hold, and the updates in flight. */
+  private readonly indexes: ByteLru<number, StepIndex>;
   private readonly indexing = new Map<number, Promise<StepIndex>>();
   private readonly malformedKeys = new Set<string>();
   private _generation = 0;
@@ -135,9 +131,9 @@ export class RunReader {
     this.manifestText = manifestText;
     this.manifest = manifest;
     this.metrics = [];
-    this.maxCachedBytes = Math.max(0, options.maxCachedBytes ?? DEFAULT_MAX_CACHED_BYTES);
-    this.maxCachedSteps = Math.max(1, Math.floor(options.maxCachedSteps ?? Number.MAX_SAFE_INTEGER));
-    this.maxIndexBytes = Math.max(0, options.maxIndexBytes ?? DEFAULT_MAX_INDEX_BYTES);
+    const maxCachedSteps = Math.max(1, Math.floor(options.maxCachedSteps ?? Number.MAX_SAFE_INTEGER));
+    this.cache = new ByteLru(Math.max(0, options.maxCachedBytes ?? DEFAULT_MAX_CACHED_BYTES), (step) => step.bytes, maxCachedSteps);
+    this.indexes = new ByteLru(Math.max(0, options.maxIndexBytes ?? DEFAULT_MAX_INDEX_BYTES), (index) => index.bytes);
     this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     this.metricsFollower = new JsonlFollower(path.join(runDir, RunPaths.metrics), (value) => parseMetricsLine(value), { maxLineBytes: this.maxLineBytes });
   }
@@ -223,11 +219,11 @@ export class RunReader {
     this.stepList = listed;
     // A step that became complete or disappeared must be read again next time.
     for (const s of result.removedSteps) {
-      this.uncache(s);
-      this.dropIndex(s);
+      this.cache.delete(s);
+      this.indexes.delete(s);
     }
-    for (const m of polled.records) this.uncache(m.step);
-    if (polled.restarted) for (const s of [...this.cache.keys()]) this.uncache(s);
+    for (const m of polled.records) this.cache.delete(m.step);
+    if (polled.restarted) this.cache.clear();
     if (polled.restarted || result.removedSteps.length > 0) this._generation += 1;
     return result;
   }
@@ -235,11 +231,7 @@ export class RunReader {
   /** Parses one step's rollout file (cached). Rejects when the step has no rollout file. */
   loadStep(step: number): Promise<StepRollouts> {
     const cached = this.cache.get(step);
-    if (cached) {
-      this.cache.delete(step);
-      this.cache.set(step, cached);
-      return Promise.resolve(cached);
-    }
+    if (cached) return Promise.resolve(cached);
     const inFlight = this.loading.get(step);
     if (inFlight) return inFlight;
     const load = this.readStep(step).finally(() => this.loading.delete(step));
@@ -249,12 +241,12 @@ export class RunReader {
 
   /** The parsed steps currently cached, least recently used first (for tests and diagnostics). */
   cachedSteps(): number[] {
-    return [...this.cache.keys()];
+    return this.cache.keys();
   }
 
   /** Steps whose index is held, least recently used first (for tests and diagnostics). */
   indexedSteps(): number[] {
-    return [...this.indexes.keys()];
+    return this.indexes.keys();
   }
 
   async findRecord(id: string): Promise<RolloutRecord | undefined> {
@@ -368,13 +360,7 @@ export class RunReader {
   }
 
   private async updateIndex(step: number): Promise<StepIndex> {
-    let index = this.indexes.get(step);
-    if (index) {
-      this.indexes.delete(step);
-      this.indexBytes -= index.bytes;
-    } else {
-      index = new StepIndex(step, this.rolloutPath(step), this.maxLineBytes);
-    }
+    const index = this.indexes.get(step) ?? new StepIndex(step, this.rolloutPath(step), this.maxLineBytes);
     let kept: boolean;
     try {
       kept = await index.update();
@@ -388,25 +374,12 @@ export class RunReader {
     }
     if (!kept) {
       // Rewritten since it was indexed: what was parsed from it is stale too.
-      this.uncache(step);
+      this.cache.delete(step);
       this._generation += 1;
     }
     this.addMalformed(index.malformed);
-    this.indexes.set(step, index);
-    this.indexBytes += index.bytes;
-    for (const [old, held] of this.indexes) {
-      if (this.indexBytes <= this.maxIndexBytes || old === step) break;
-      this.indexes.delete(old);
-      this.indexBytes -= held.bytes;
-    }
+    this.indexes.set(step, index); // taken again: an index that grew costs more
     return index;
-  }
-
-  private dropIndex(step: number): void {
-    const index = this.indexes.get(step);
-    if (!index) return;
-    this.indexes.delete(step);
-    this.indexBytes -= index.bytes;
   }
 
   /** Reads and parses the given rows' lines (one open, one read per line). */
@@ -453,22 +426,8 @@ export class RunReader {
     }
     const rollouts = groupStep(step, records, lines, file, malformed, bytes);
     this.addMalformed(rollouts.malformed);
-    if (this.isStepComplete(step)) {
-      this.cache.set(step, rollouts);
-      this.cachedBytes += rollouts.bytes;
-      for (const old of this.cache.keys()) {
-        if ((this.cachedBytes <= this.maxCachedBytes && this.cache.size <= this.maxCachedSteps) || old === step) break;
-        this.uncache(old);
-      }
-    }
+    if (this.isStepComplete(step)) this.cache.set(step, rollouts);
     return rollouts;
-  }
-
-  private uncache(step: number): void {
-    const held = this.cache.get(step);
-    if (!held) return;
-    this.cache.delete(step);
-    this.cachedBytes -= held.bytes;
   }
 
   private addMetrics(lines: MetricsLine[]): void {
