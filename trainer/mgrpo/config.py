@@ -35,7 +35,8 @@ DEMO_PRESET: dict[str, Any] = {
     "num_generations": 4,
     "layer2_num_generations": 4,
     "max_completion_length": 64,
-    "max_prompt_length": 256,
+    # The demo model's context is 256 positions: prompt + completion must fit in it (checked at start-up).
+    "max_prompt_length": 192,
     "temperature": 1.0,
     "learning_rate": 2e-4,
     "lr_scheduler_type": "constant",
