@@ -31,7 +31,7 @@ function isBareCommand(p: string): boolean {
   return !p.includes('/') && !p.includes('\\');
 }
 
-const NOTHING_FOUND_HINT = 'Run "MGRPO: Create Trainer Environment" (or, from a source checkout, npm run setup), or set mgrpo.pythonPath.';
+const NOTHING_FOUND_HINT = 'Create one with "MGRPO: Create Trainer Environment", or set mgrpo.pythonPath.';
 
 /**
  * Resolves the trainer's interpreter. Every candidate is probed at once (a probe starts Python and

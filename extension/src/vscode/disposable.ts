@@ -1,4 +1,4 @@
-import * as vscode from 'vscode';
+import type * as vscode from 'vscode';
 
 /**
  * Owns other disposables and disposes them, newest first, when it is disposed. Anything registered

@@ -1,4 +1,4 @@
-import * as vscode from 'vscode';
+import type * as vscode from 'vscode';
 import { Disposable } from '../disposable';
 import { errorText } from '../../format/errorText';
 import {
