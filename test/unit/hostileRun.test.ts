@@ -216,12 +216,19 @@ describe('step index', () => {
     }
   });
 
+  it('keeps what an imported run did not record as null: correct, reward, advantage, finish reason', () => {
+    const record = fixtureRecords()[0];
+    const line = Buffer.from(JSON.stringify({ ...record, correct: null, reward: null, advantage: null, finish_reason: null }));
+    const summary = summarizeRolloutLine(line, 0, line.length);
+    assert.deepEqual([summary.correct, summary.reward, summary.advantage, summary.finishReason], [null, null, null, null]);
+  });
+
   it('calls a line malformed when a field the index needs is wrong, and says which', () => {
     const record = fixtureRecords()[0];
     for (const [change, problem] of [
       [{ layer: 3 }, '"layer" should be 1 or 2'],
       [{ reward: '1' }, '"reward" should be a number'],
-      [{ correct: null }, '"correct" should be a boolean'],
+      [{ correct: 'yes' }, '"correct" should be a boolean or null'],
       [{ outcome: 'x->y' }, '"outcome" should be one of i->c, c->i, c->c, i->i or null'],
     ] as const) {
       const line = Buffer.from(JSON.stringify({ ...record, ...change }));

@@ -19,11 +19,12 @@ export interface RecordSummary {
   sample: number;
   questionId: string;
   parentId: string | null;
-  correct: boolean;
-  reward: number;
-  advantage: number;
+  /** Null (like reward, advantage and finishReason): an imported run whose source did not record it. */
+  correct: boolean | null;
+  reward: number | null;
+  advantage: number | null;
   outcome: CorrectionOutcome | null;
-  finishReason: 'stop' | 'length';
+  finishReason: 'stop' | 'length' | null;
 }
 
 const QUOTE = 0x22;
@@ -105,6 +106,17 @@ function containerEnd(t: string, at: number, end: number): number {
   throw new SlowPath();
 }
 
+/** The wanted fields by key length: a key is matched in place, with no string made for it. */
+const FIELDS_BY_LENGTH: number[][] = [];
+FIELDS.forEach((f, i) => (FIELDS_BY_LENGTH[f.length] ??= []).push(i));
+
+function wantedField(t: string, start: number, end: number): number | undefined {
+  const candidates = FIELDS_BY_LENGTH[end - start];
+  if (candidates === undefined) return undefined;
+  for (const f of candidates) if (t.startsWith(FIELDS[f], start)) return f;
+  return undefined;
+}
+
 /** Value ranges found by the walk: [start, end) per field, -1 when absent. */
 const found = new Int32Array(FIELD_COUNT * 2);
 
@@ -118,7 +130,7 @@ function walk(t: string, start: number, end: number): void {
   for (;;) {
     if (at >= end || t.charCodeAt(at) !== QUOTE) throw new SlowPath();
     const keyEnd = stringEnd(t, at + 1, end);
-    const field = keyEnd - at - 1 <= 13 ? FIELD_INDEX.get(t.slice(at + 1, keyEnd)) : undefined;
+    const field = wantedField(t, at + 1, keyEnd);
     // An escaped key may spell a wanted one ("l\u0061yer"): JSON.parse decides.
     if (field === undefined && t.lastIndexOf('\\', keyEnd) > at) throw new SlowPath();
     at = skipWs(t, keyEnd + 1, end);
@@ -173,6 +185,10 @@ function numberValue(t: string, field: Field): number {
   return Number(text);
 }
 
+function nullableNumber(t: string, field: Field): number | null {
+  return literal(t, field) === 'null' ? null : numberValue(t, field);
+}
+
 function integerValue(t: string, field: Field, minimum: number): number {
   const value = numberValue(t, field);
   if (!Number.isInteger(value) || value < minimum) throw new SummaryError(`"${field}" should be an integer >= ${minimum}`);
@@ -197,11 +213,11 @@ function summaryFromFound(t: string, data: Buffer): RecordSummary {
     const layer = integerValue(t, 'layer', 1);
     if (layer !== 1 && layer !== 2) throw new SummaryError('"layer" should be 1 or 2');
     const correct = literal(t, 'correct');
-    if (correct !== 'true' && correct !== 'false') throw new SummaryError('"correct" should be a boolean');
+    if (correct !== 'true' && correct !== 'false' && correct !== 'null') throw new SummaryError('"correct" should be a boolean or null');
     const outcome = OUTCOME_LITERALS.get(literal(t, 'outcome'));
     if (outcome === undefined) throw new SummaryError('"outcome" should be one of i->c, c->i, c->c, i->i or null');
     const finish = literal(t, 'finish_reason');
-    if (finish !== '"stop"' && finish !== '"length"') throw new SummaryError('"finish_reason" should be "stop" or "length"');
+    if (finish !== '"stop"' && finish !== '"length"' && finish !== 'null') throw new SummaryError('"finish_reason" should be "stop", "length" or null');
     const parentId = stringValue(t, data, 'parent_id', true);
     if (layer === 2 && parentId === null) throw new SummaryError('a layer-2 record needs "parent_id"');
     return {
@@ -212,11 +228,11 @@ function summaryFromFound(t: string, data: Buffer): RecordSummary {
       sample: integerValue(t, 'sample', 0),
       questionId: stringValue(t, data, 'question_id', false) as string,
       parentId,
-      correct: correct === 'true',
-      reward: numberValue(t, 'reward'),
-      advantage: numberValue(t, 'advantage'),
+      correct: correct === 'null' ? null : correct === 'true',
+      reward: nullableNumber(t, 'reward'),
+      advantage: nullableNumber(t, 'advantage'),
       outcome,
-      finishReason: finish === '"stop"' ? 'stop' : 'length',
+      finishReason: finish === 'null' ? null : finish === '"stop"' ? 'stop' : 'length',
     };
   } catch (error) {
     throw new SummaryError(`rollout record ${id}: ${errorText(error)}`);

@@ -21,8 +21,8 @@ import type { CorrectionOutcome } from './types';
 /** What a filter looks at, as one row of an index shows it. */
 export interface RowFields {
   layer: 1 | 2;
-  correct: boolean;
-  reward: number;
+  correct: boolean | null;
+  reward: number | null;
   outcome: CorrectionOutcome | null;
 }
 
@@ -45,6 +45,9 @@ class Column<A extends Float64Array | Int32Array | Uint32Array | Uint8Array> {
   }
 }
 
+const NULLABLE_BOOLEAN: readonly (boolean | null)[] = [false, true, null];
+const nullIfNaN = (value: number): number | null => (Number.isNaN(value) ? null : value);
+
 const f64 = (n: number): Float64Array => new Float64Array(n);
 const i32 = (n: number): Int32Array => new Int32Array(n);
 const u32 = (n: number): Uint32Array => new Uint32Array(n);
@@ -57,12 +60,15 @@ export class StepIndex {
   readonly lineLength = new Column(u32(0), u32);
   readonly lineNumber = new Column(u32(0), u32);
   readonly layer = new Column(u8(0), u8);
+  /** 0 false, 1 true, 2 null (an imported run that does not say). */
   readonly correct = new Column(u8(0), u8);
   /** Index into OUTCOME_CODES (0: null). */
   readonly outcome = new Column(u8(0), u8);
+  /** finish_reason: 0 stop, 1 length, 2 null. */
   readonly lengthLimited = new Column(u8(0), u8);
   readonly group = new Column(i32(0), i32);
   readonly sample = new Column(i32(0), i32);
+  /** NaN for null (JSON has no NaN, so it cannot be a value). */
   readonly reward = new Column(f64(0), f64);
   readonly advantage = new Column(f64(0), f64);
   /** Index into questionIds. */
@@ -98,8 +104,8 @@ export class StepIndex {
   fields(row: number): RowFields {
     return {
       layer: this.layer.values[row] as 1 | 2,
-      correct: this.correct.values[row] === 1,
-      reward: this.reward.values[row],
+      correct: NULLABLE_BOOLEAN[this.correct.values[row]],
+      reward: nullIfNaN(this.reward.values[row]),
       outcome: OUTCOME_CODES[this.outcome.values[row]],
     };
   }
@@ -191,13 +197,13 @@ export class StepIndex {
     this.lineLength.set(row, end - start);
     this.lineNumber.set(row, lineNumber);
     this.layer.set(row, summary.layer);
-    this.correct.set(row, summary.correct ? 1 : 0);
+    this.correct.set(row, summary.correct === null ? 2 : summary.correct ? 1 : 0);
     this.outcome.set(row, OUTCOME_CODES.indexOf(summary.outcome));
-    this.lengthLimited.set(row, summary.finishReason === 'length' ? 1 : 0);
+    this.lengthLimited.set(row, summary.finishReason === null ? 2 : summary.finishReason === 'length' ? 1 : 0);
     this.group.set(row, summary.group);
     this.sample.set(row, summary.sample);
-    this.reward.set(row, summary.reward);
-    this.advantage.set(row, summary.advantage);
+    this.reward.set(row, summary.reward ?? Number.NaN);
+    this.advantage.set(row, summary.advantage ?? Number.NaN);
     let slot = this.questionSlots.get(summary.questionId);
     if (slot === undefined) {
       slot = this.questionIds.length;

@@ -50,7 +50,12 @@ export function isEmptyFilter(filter: SampleFilter | undefined): boolean {
 }
 
 /** What a filter looks at: a full record or a row of a step's index. */
-export type FilterableSample = Pick<RolloutRecord, 'layer' | 'outcome' | 'correct' | 'reward'>;
+export interface FilterableSample {
+  layer: RolloutRecord['layer'];
+  outcome: RolloutRecord['outcome'];
+  correct: RolloutRecord['correct'] | null;
+  reward: RolloutRecord['reward'] | null;
+}
 
 /**
  * `parent`: the layer-1 record a layer-2 record corrects, for step-truth filters. A step-truth
@@ -65,8 +70,9 @@ export function matchesFilter(record: FilterableSample, filter: SampleFilter | u
   if (filter.layer !== undefined && record.layer !== filter.layer) return false;
   if (filter.outcomes !== undefined && (record.outcome === null || !filter.outcomes.includes(record.outcome))) return false;
   if (filter.correct !== undefined && record.correct !== filter.correct) return false;
-  if (filter.minReward !== undefined && !(record.reward >= filter.minReward)) return false;
-  if (filter.maxReward !== undefined && !(record.reward <= filter.maxReward)) return false;
+  // A reward an imported run did not record (null) is in no range.
+  if (filter.minReward !== undefined && (record.reward === null || !(record.reward >= filter.minReward))) return false;
+  if (filter.maxReward !== undefined && (record.reward === null || !(record.reward <= filter.maxReward))) return false;
   return true;
 }
 
