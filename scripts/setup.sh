@@ -39,7 +39,9 @@ if [[ -f "$npm_stamp" && "$(cat "$npm_stamp")" == "$lock_hash" ]]; then
 else
   t0=$(date +%s)
   phase "npm: npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  # onnxruntime-node's postinstall downloads a CUDA provider from a feed this machine cannot reach and then fails
+  # the install; its CPU binaries are in the package itself (package.json's allowScripts also denies the script).
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error
   echo "$lock_hash" > "$npm_stamp"
   phase "npm: done in $(elapsed "$t0")"
 fi

@@ -38,9 +38,10 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_ma
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
 # One protobuf holds at most 2 GB; bigger models keep their weights in a sidecar file.
 SINGLE_FILE_LIMIT_BYTES = 1_500_000_000
-# Fixed texts PyTorch scores at export time (digits, operators, words and a newline: what demo traces hold).
-PARITY_TEXTS = ("Compute (3 + 4) * 2 mod 10.\nStep 1: 3 + 4 = 7\nStep 2: 7 * 2 = 14 = 4\nAnswer: 4",
-                "Start at 5. Add 8, then multiply by 3 (mod 10).\n")
+# Fixed texts PyTorch scores at export time: a demo trace (prompt, steps, answer, a layer-2 guiding phrase)
+# and a bare demo prompt, whose greedy continuation is the model's own answer.
+PARITY_TEXTS = ("Q: 3+5*2-7\n3+5=8\n8*2=6\n6-7=9\nA: 9\nWait, let me double-check that.\n3+5=8\n",
+                "Q: 4*4+9\n")
 PARITY_GREEDY_TOKENS = 24
 
 

@@ -1,0 +1,89 @@
+import { strict as assert } from 'node:assert';
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { sampleCompletions, scoreTokens, logSoftmax, entropy, sampleTopP, seededRandom } from '../../extension/src/onnx/decoding';
+import { RuntimeService } from '../../extension/src/onnx/runtimeService';
+import type { OnnxManifest } from '../../extension/src/onnx/manifest';
+
+// The shipped demo export under onnxruntime-node against the numbers PyTorch wrote into its manifest at export
+// time (trainer/mgrpo/export_onnx.py; trainer/tests/test_export_onnx.py checks them against PyTorch itself).
+const EXPORT = path.resolve(__dirname, '../../trainer/models/mgrpo-demo-tiny/onnx');
+
+describe('onnx: the demo export on onnxruntime-node matches PyTorch', function () {
+  this.timeout(60_000);
+  let service: RuntimeService;
+  let manifest: OnnxManifest;
+
+  before(async () => {
+    service = new RuntimeService(ort, { threads: 1, executionProvider: 'cpu' });
+    manifest = JSON.parse(await fs.readFile(path.join(EXPORT, 'onnx-manifest.json'), 'utf8'));
+  });
+  after(() => service.releaseAll());
+
+  it('tokenizes the parity texts to the ids the Python tokenizer gave', async () => {
+    const loaded = await service.open(EXPORT);
+    for (const parity of manifest.parity ?? []) assert.deepEqual(loaded.tokenizer.encode(parity.text, true), parity.input_ids);
+    // split_special_tokens: "<eos>" typed in text is five characters, as in the trainer; unknown characters are <unk> (3).
+    assert.deepEqual(loaded.tokenizer.encode('<eos>é', true), [1, 33, 74, 84, 88, 35, 3]);
+  });
+
+  it('gives per-token log-probs within 1e-4 of PyTorch and the same entropies', async () => {
+    const loaded = await service.open(EXPORT);
+    assert.ok((manifest.parity ?? []).length >= 2);
+    for (const parity of manifest.parity ?? []) {
+      const scores = await scoreTokens(ort, loaded.session, loaded.manifest, parity.input_ids);
+      assert.equal(scores.logprobs.length, parity.input_ids.length - 1);
+      const worst = Math.max(...scores.logprobs.map((value, i) => Math.abs(value - parity.token_logprobs[i])));
+      assert.ok(worst < 1e-4, `largest log-prob difference ${worst}`);
+      const worstEntropy = Math.max(...scores.entropies.map((value, i) => Math.abs(value - parity.entropies[i])));
+      assert.ok(worstEntropy < 1e-4, `largest entropy difference ${worstEntropy}`);
+    }
+  });
+
+  it('continues greedily with exactly the tokens PyTorch chose, through the KV cache, alone and in a left-padded batch', async () => {
+    const loaded = await service.open(EXPORT);
+    const cases = manifest.parity ?? [];
+    const options = { maxNewTokens: Math.max(...cases.map((c) => c.greedy_ids.length)), temperature: 1, topP: 1, greedy: true, seed: 0 };
+    const batched = await sampleCompletions(ort, loaded.session, loaded.manifest, cases.map((c) => c.input_ids), loaded.padId, options);
+    for (const [index, parity] of cases.entries()) {
+      const [alone] = await sampleCompletions(ort, loaded.session, loaded.manifest, [parity.input_ids], loaded.padId, { ...options, maxNewTokens: parity.greedy_ids.length });
+      assert.deepEqual(alone.ids, parity.greedy_ids);
+      assert.deepEqual(batched[index].ids.slice(0, parity.greedy_ids.length), parity.greedy_ids);
+    }
+  });
+
+  it('scores a completion given its prompt at the completion\'s character offsets', async () => {
+    const text = manifest.parity![0].text;
+    const split = text.indexOf('\n') + 1;
+    const result = await service.score({ kind: 'score', id: 0, folder: EXPORT, prompt: text.slice(0, split), completion: text.slice(split) });
+    assert.equal(result.promptTokens, split + 1); // BOS + one token per character
+    assert.equal(result.tokens.length, text.length - split);
+    assert.deepEqual(result.tokens.slice(0, 3).map((t) => [t.start, t.end]), [[0, 1], [1, 2], [2, 3]]);
+    const expected = manifest.parity![0].token_logprobs.slice(split); // token split+1 of input_ids is completion token 0
+    assert.ok(result.tokens.every((t, i) => Math.abs(t.logprob - expected[i]) < 1e-4));
+  });
+});
+
+describe('onnx: decoding arithmetic', () => {
+  it('log-softmax, entropy and temperature by hand', () => {
+    const logits = new Float32Array([0, Math.log(3)]);
+    const log = logSoftmax(logits, 0, 2);
+    assert.ok(Math.abs(log[0] - Math.log(0.25)) < 1e-7 && Math.abs(log[1] - Math.log(0.75)) < 1e-7);
+    assert.ok(Math.abs(entropy(log) - -(0.25 * Math.log(0.25) + 0.75 * Math.log(0.75))) < 1e-7);
+    const hot = logSoftmax(logits, 0, 2, 2); // temperature 2: weights 1 and sqrt(3)
+    assert.ok(Math.abs(Math.exp(hot[1]) - Math.sqrt(3) / (1 + Math.sqrt(3))) < 1e-7);
+  });
+
+  it('top-p keeps the nucleus only, and a seed repeats its draws', () => {
+    const log = Float64Array.from([0.5, 0.3, 0.2], Math.log);
+    const random = seededRandom(7);
+    const draws = Array.from({ length: 2000 }, () => sampleTopP(log, 0.6, random));
+    // mass before 0.5 < 0.6, so 0.3 joins; then 0.8 >= 0.6 stops: tokens 0 and 1, in ratio 5:3.
+    assert.ok(!draws.includes(2));
+    const share = draws.filter((t) => t === 0).length / draws.length;
+    assert.ok(Math.abs(share - 0.625) < 0.04, `share of token 0: ${share}`);
+    const again = seededRandom(7);
+    assert.deepEqual(Array.from({ length: 20 }, () => sampleTopP(log, 1, again)), Array.from({ length: 20 }, ((r) => () => sampleTopP(log, 1, r))(seededRandom(7))));
+  });
+});
