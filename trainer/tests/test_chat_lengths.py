@@ -204,3 +204,13 @@ def test_mask_truncated_completions_weighs_length_finished_completions_zero():
     assert Trainer._loss_weight(masking, completion("length"), 0.8) == 0.0
     assert Trainer._loss_weight(masking, completion("stop"), 0.8) == 0.8
     assert Trainer._loss_weight(keeping, completion("length"), 0.8) == 0.8
+
+
+def test_eval_command_config_errors_exit_2(tmp_path, tiny_model_dir):
+    missing = tiny_config(tiny_model_dir, task="jsonl", dataset_path=str(tmp_path / "gone.jsonl"))
+    result = run_mgrpo("eval", "--config", str(write_config(tmp_path, missing)))
+    assert result.returncode == 2 and "'dataset_path'" in result.stderr and "Traceback" not in result.stderr
+    # One-operation chains hold about 30 held-out problems: asking for 500 is refused, not drawn forever.
+    small = tiny_config(tiny_model_dir, chain_min_ops=1, chain_max_ops=1, eval_size=3)
+    result = run_mgrpo("eval", "--config", str(write_config(tmp_path, small)), "--n", "500", timeout=60)
+    assert result.returncode == 2 and "held-out problems" in result.stderr
