@@ -64,37 +64,35 @@ class RunSpec:
 
 
 def screening_specs() -> list[RunSpec]:
-    """Seed 0, 500 problems. The two long runs also hold the 40-step baselines (constant learning rate).
-    A lower learning rate (1e-4) was left out for compute: in a pilot both methods were still climbing at 40
-    steps with 2e-4."""
+    """Seed 0, 500 problems, the same budget as the defaults (about 3200 samples). The defaults themselves are
+    the final comparison's seed-0 runs. Left out for compute (a 2-core machine shared with other work): a
+    lower learning rate (in a pilot both methods were still climbing at 40 steps with 2e-4) and long runs on
+    this code (the pilot's are shown instead, see the page)."""
     def mgrpo(name, note, steps=STEPS, **overrides):
         return RunSpec(f"mgrpo-{name}-s0", "mgrpo", 0, steps, steps, overrides, note=note)
 
     return [
-        RunSpec("mgrpo-long-s0", "mgrpo", 0, 100, 20, note="MGRPO at the defaults, 100 steps (8000 samples)"),
-        RunSpec("grpo-long-s0", "grpo", 0, 120, 20, note="GRPO at the defaults, 120 steps (9600 samples)"),
         mgrpo("w025", "layer2_loss_weight 0.25 (= 1/G2: both layers weigh the same)", layer2_loss_weight=0.25),
         mgrpo("wrongonly", "layer2_inputs wrong_only", layer2_inputs="wrong_only"),
         mgrpo("filter", "filter_equal_reward_groups true", filter_equal_reward_groups=True),
+        mgrpo("lr4e-4", "learning_rate 4e-4", learning_rate=4e-4),
+        RunSpec("grpo-lr4e-4-s0", "grpo", 0, STEPS, STEPS, {"learning_rate": 4e-4}, note="GRPO, learning_rate 4e-4"),
         # 4 x 4 x (1 + 2) = 48 completions per step: 67 steps = 3216, the same budget.
         mgrpo("g2x2", "layer2_num_generations 2 (67 steps for the same budget)", steps=67, layer2_num_generations=2),
         mgrpo("sample05", "layer2_inputs sample, fraction 0.5", layer2_inputs="sample", layer2_sample_fraction=0.5),
-        mgrpo("lr4e-4", "learning_rate 4e-4", learning_rate=4e-4),
-        RunSpec("grpo-lr4e-4-s0", "grpo", 0, STEPS, STEPS, {"learning_rate": 4e-4}, note="GRPO, learning_rate 4e-4"),
     ]
 
 
 def final_specs(mgrpo_overrides: dict | None = None, label: str = "base") -> list[RunSpec]:
     """The 5-seed comparison as learning_bench.py runs it (MGRPO 40 steps, GRPO 80 steps evaluated at 40 and
-    80), so that the bench reuses these runs. Seed 0 is covered by the long screening runs."""
+    80), so that the bench reuses these runs. Every run is also evaluated every 20 steps."""
     specs = []
     for seed in FINAL_SEEDS:
-        if label == "base" and seed == 0:
-            continue  # the long screening runs hold both
-        specs.append(RunSpec(f"mgrpo-{label}-s{seed}", "mgrpo", seed, STEPS, STEPS, dict(mgrpo_overrides or {}),
+        every = STEPS // 2  # a half-budget point as well: in the pilot MGRPO led early and fell behind
+        specs.append(RunSpec(f"mgrpo-{label}-s{seed}", "mgrpo", seed, STEPS, every, dict(mgrpo_overrides or {}),
                              phase="final"))
         if label == "base":
-            specs.append(RunSpec(f"grpo-s{seed}", "grpo", seed, 2 * STEPS, STEPS, phase="final"))
+            specs.append(RunSpec(f"grpo-s{seed}", "grpo", seed, 2 * STEPS, every, phase="final"))
     return specs
 
 
@@ -164,24 +162,24 @@ SCREEN_HEADING = "## Screening grid (seed 0, 500 held-out problems, about 3200 g
 
 
 def screening_lines(reps: int) -> list[str]:
-    specs = screening_specs()
-    long_mgrpo, long_grpo = load_spec(specs[0]), load_spec(specs[1])
-    if long_mgrpo is None or long_grpo is None:
-        return [SCREEN_HEADING, "", "The long screening runs have not finished; no screening figures yet."]
-    base = learning_bench.at_step(long_mgrpo, STEPS)
-    grpo_base = learning_bench.at_step(long_grpo, STEPS)
-    before = learning_bench.at_step(long_mgrpo, 0)
+    base_run = load_spec(RunSpec("mgrpo-base-s0", "mgrpo", 0, STEPS, STEPS))
+    grpo_run = load_spec(RunSpec("grpo-s0", "grpo", 0, 2 * STEPS, STEPS))
+    if base_run is None or grpo_run is None:
+        return [SCREEN_HEADING, "", "Seed 0 of the defaults has not finished; no screening figures yet."]
+    base = learning_bench.at_step(base_run, STEPS)
+    grpo_base = learning_bench.at_step(grpo_run, STEPS)
+    before = learning_bench.at_step(base_run, 0)
     table = []
-    mgrpo_specs = [RunSpec("mgrpo-base-s0", "mgrpo", 0, STEPS, STEPS, note="defaults (layer2_loss_weight 1, "
-                           "layer2_inputs all, G2 4, no filter, lr 2e-4)")] + [s for s in specs[2:] if s.algorithm == "mgrpo"]
-    for spec in mgrpo_specs:
-        run = load_spec(spec) if spec.name != "mgrpo-base-s0" else long_mgrpo
+    defaults = RunSpec("mgrpo-base-s0", "mgrpo", 0, STEPS, STEPS, note="defaults (layer2_loss_weight 1, layer2_inputs "
+                       "all, G2 4, no filter, lr 2e-4)")
+    for spec in [defaults] + [s for s in screening_specs() if s.algorithm == "mgrpo"]:
+        run = base_run if spec is defaults else load_spec(spec)
         if run is None:
-            table.append([spec.note, "not run", *["-"] * 9])
+            table.append([spec.note, "not run (compute)", *["-"] * 9])
             continue
         row = learning_bench.at_step(run, spec.steps)
-        grpo_step = nearest_by_samples(long_grpo, row["samples"])
-        grpo = learning_bench.at_step(long_grpo, grpo_step)
+        grpo_step = nearest_by_samples(grpo_run, row["samples"])
+        grpo = learning_bench.at_step(grpo_run, grpo_step)
         analysis = one_seed_analysis({"variant": row, "grpo": grpo, "base": base}, reps)
         table.append([
             spec.note, str(row["samples"]), f"{row['seconds']:.0f} s",
@@ -190,25 +188,25 @@ def screening_lines(reps: int) -> list[str]:
             cell(analysis.figure("variant", "flawed_t2"), "ratio"),
             f"{grpo_step} ({grpo['samples']})",
             cell(analysis.diff(("variant", "acc_t2"), ("grpo", "best")), "signed"),
-            "-" if spec.name == "mgrpo-base-s0" else cell(analysis.diff(("variant", "best"), ("base", "best")), "signed"),
+            "-" if spec is defaults else cell(analysis.diff(("variant", "best"), ("base", "best")), "signed"),
         ])
     grpo_rows = []
-    for spec in [RunSpec("grpo-base-s0", "grpo", 0, STEPS, STEPS, note="GRPO, defaults (lr 2e-4)")] + [
-            s for s in specs[2:] if s.algorithm == "grpo"]:
-        run = load_spec(spec) if spec.name != "grpo-base-s0" else long_grpo
+    grpo_defaults = RunSpec("grpo-s0", "grpo", 0, STEPS, STEPS, note="GRPO, defaults (lr 2e-4)")
+    for spec in [grpo_defaults] + [s for s in screening_specs() if s.algorithm == "grpo"]:
+        run = grpo_run if spec is grpo_defaults else load_spec(spec)
         if run is None:
-            grpo_rows.append([spec.note, "not run", *["-"] * 4])
+            grpo_rows.append([spec.note, "not run (compute)", *["-"] * 3])
             continue
         row = learning_bench.at_step(run, spec.steps)
         analysis = one_seed_analysis({"variant": row, "grpo": grpo_base}, reps)
         grpo_rows.append([spec.note, str(row["samples"]), cell(analysis.figure("variant", "acc_t1")),
                           cell(analysis.figure("variant", "acc_t2")),
-                          "-" if spec.name == "grpo-base-s0" else cell(
+                          "-" if spec is grpo_defaults else cell(
                               analysis.diff(("variant", "best"), ("grpo", "best")), "signed")])
     lines = [
         SCREEN_HEADING,
         "",
-        f"One seed only, to screen: every figure's interval is over problems, not seeds. The shipped checkpoint "
+        f"One seed only, to screen: every interval here is over problems, not seeds. The shipped checkpoint "
         f"on these problems: Acc@t1 {bench_common.fmt_percent(before['eval']['metrics']['acc_t1'])}, Acc@t2 "
         f"{bench_common.fmt_percent(before['eval']['metrics']['acc_t2'])}. Each MGRPO setting is compared with "
         "GRPO at the defaults at the evaluated step with the closest number of generated samples (GRPO step "
@@ -221,12 +219,33 @@ def screening_lines(reps: int) -> list[str]:
     lines += ["", "GRPO's learning rate at 40 steps (3200 samples), seed 0:", ""]
     lines += bench_common.markdown_table(["GRPO setting", "samples", "Acc@t1", "Acc@t2", "best minus defaults' best"],
                                          grpo_rows)
-    lines += ["", *curve_lines(long_mgrpo, long_grpo, reps)]
+    lines += ["", *curve_lines(base_run, grpo_run, reps, "## Learning curves (seed 0, this code)",
+                               "Both at the defaults, 80 generated samples per step, so a step is the same budget "
+                               "for both; training time shows the cost (an MGRPO step corrects every first answer, "
+                               "with longer prompts).")]
     return lines
 
 
-def curve_lines(mgrpo: dict, grpo: dict, reps: int) -> list[str]:
-    """Where each method plateaus: both long runs at each evaluated step, compared at equal samples."""
+PILOT_POOL = bench_common.OUT_DIR / "runs-pilot"
+
+
+def pilot_lines(reps: int) -> list[str]:
+    lines: list[str] = []
+    pilot = PILOT_POOL / "mgrpo-long-s0", PILOT_POOL / "grpo-long-s0"
+    if all((path / "run.json").is_file() for path in pilot):
+        lines += ["", *curve_lines(
+            dict(run_tools.load_run(pilot[0]), reused=True, run_dir=pilot[0]),
+            dict(run_tools.load_run(pilot[1]), reused=True, run_dir=pilot[1]), reps,
+            "## Longer budgets (pilot, seed 0, earlier trainer code)",
+            "A pilot of the same comparison to 120 (MGRPO) and 160 (GRPO) steps, run before the study froze the "
+            "trainer: on the checkout as it was at 08:44 UTC (commit 8388634 plus other helpers' uncommitted "
+            "edits), so its figures are not comparable with the tables above one for one; it shows where each "
+            "method plateaus.")]
+    return lines
+
+
+def curve_lines(mgrpo: dict, grpo: dict, reps: int, heading: str, intro: str) -> list[str]:
+    """Both runs at each evaluated step, compared at equal samples (same step)."""
     rows = []
     for step in sorted(set(mgrpo["evals"]) | set(grpo["evals"])):
         m = learning_bench.at_step(mgrpo, step) if step in mgrpo["evals"] else None
@@ -244,41 +263,44 @@ def curve_lines(mgrpo: dict, grpo: dict, reps: int) -> list[str]:
             difference = cell(analysis.diff(("mgrpo", "acc_t2"), ("grpo", "best")), "signed")
         rows.append([str(step), str((m or g)["samples"]), pair(m), "-" if m is None else f"{m['seconds']:.0f} s",
                      pair(g), "-" if g is None else f"{g['seconds']:.0f} s", difference])
-    lines = ["## Longer budgets (seed 0): where each method plateaus", "",
-             "Both at the defaults, 80 generated samples per step, so a step is the same budget for both; training "
-             "time shows the cost (an MGRPO step corrects every first answer with longer prompts).", ""]
+    lines = [heading, "", intro, ""]
     lines += bench_common.markdown_table(
         ["step", "samples", "MGRPO Acc@t1 / Acc@t2", "MGRPO training time", "GRPO Acc@t1 / Acc@t2",
          "GRPO training time", "MGRPO Acc@t2 minus GRPO's best"], rows)
     return lines
 
 
-def final_lines(reps: int, chosen_label: str | None, chosen: dict | None) -> list[str]:
-    """The 5-seed comparison: MGRPO at the defaults (and the chosen setting) against GRPO."""
+def final_lines(reps: int, chosen_label: str | None, chosen: dict | None, budget: int = STEPS) -> list[str]:
+    """The 5-seed comparison at ``budget`` steps (every final run is evaluated every STEPS // 2 steps and,
+    with a constant learning rate, its state at ``budget`` is a ``budget``-step run's): MGRPO at the defaults
+    (and the chosen setting) against GRPO at equal samples and at twice the steps (about equal time)."""
     rows_by_seed, seeds = [], []
     for seed in FINAL_SEEDS:
-        mgrpo = load_spec(RunSpec(f"mgrpo-base-s{seed}", "mgrpo", seed, STEPS, STEPS))
-        grpo = load_spec(RunSpec(f"grpo-s{seed}", "grpo", seed, 2 * STEPS, STEPS))
+        mgrpo = load_spec(RunSpec(f"mgrpo-base-s{seed}", "mgrpo", seed, budget, budget))
+        grpo = load_spec(RunSpec(f"grpo-s{seed}", "grpo", seed, 2 * budget, budget))
         if mgrpo is None or grpo is None:
             continue
-        rows = {"before": learning_bench.at_step(mgrpo, 0), "mgrpo": learning_bench.at_step(mgrpo, STEPS)}
+        rows = {"before": learning_bench.at_step(mgrpo, 0), "mgrpo": learning_bench.at_step(mgrpo, budget)}
         if chosen is not None:
-            run = load_spec(RunSpec(f"mgrpo-{chosen_label}-s{seed}", "mgrpo", seed, STEPS, STEPS, dict(chosen)))
+            run = load_spec(RunSpec(f"mgrpo-{chosen_label}-s{seed}", "mgrpo", seed, budget, budget, dict(chosen)))
             if run is None:
                 continue
-            rows["chosen"] = learning_bench.at_step(run, STEPS)
-        rows["grpo"] = learning_bench.at_step(grpo, STEPS)
-        rows["grpo_wall"] = learning_bench.at_step(grpo, 2 * STEPS)
+            rows["chosen"] = learning_bench.at_step(run, budget)
+        rows["grpo"] = learning_bench.at_step(grpo, budget)
+        rows["grpo_wall"] = learning_bench.at_step(grpo, 2 * budget)
         rows_by_seed.append(rows)
         seeds.append(seed)
+    heading = (f"## Final comparison at {budget} steps ({len(seeds)} seeds: "
+               f"{', '.join(map(str, seeds))}; 500 problems each)")
     if not rows_by_seed:
-        return ["## Final comparison", "", "Not run yet."]
+        return [heading, "", "Not run yet."]
     policies = list(rows_by_seed[0])
     matrices = [learning_bench.outcome_matrix(rows, policies, chain_task=True) for rows in rows_by_seed]
     analysis = learning_bench.Analysis(matrices, policies, reps)
     names = {"before": "shipped checkpoint (before)", "mgrpo": "MGRPO, defaults",
-             "chosen": f"MGRPO, {json.dumps(chosen)}" if chosen else "", "grpo": "GRPO, equal samples (40 steps)",
-             "grpo_wall": "GRPO, 80 steps (about equal training time)"}
+             "chosen": f"MGRPO, {json.dumps(chosen)}" if chosen else "",
+             "grpo": f"GRPO, equal samples ({budget} steps)",
+             "grpo_wall": f"GRPO, {2 * budget} steps (about equal training time)"}
     figure_rows = []
     for policy in policies:
         samples = sum(rows[policy]["samples"] for rows in rows_by_seed) / len(rows_by_seed)
@@ -300,7 +322,7 @@ def final_lines(reps: int, chosen_label: str | None, chosen: dict | None) -> lis
         pair = ((policy, "delta_i2c"), (policy, "delta_c2i"))
         diffs.append([f"{names[policy]}: Delta i->c minus Delta c->i", cell(analysis.diff(*pair), "signed"),
                       "%d of %d" % analysis.seeds_above_zero(*pair), "-"])
-    lines = [f"## Final comparison ({len(seeds)} seeds: {', '.join(map(str, seeds))}; 500 problems each)", "",
+    lines = [heading, "",
              "Mean over seeds, 95% interval by the paired two-stage bootstrap over seeds and problems:", ""]
     lines += bench_common.markdown_table(["policy", "samples", "training time", "Acc@t1", "Acc@t2", "best",
                                           "Delta i->c", "Delta c->i", "flawed chains t1", "flawed chains t2"],
@@ -348,7 +370,9 @@ def write_report(args: argparse.Namespace) -> Path:
     )
     lines += kept_answer(page) + [""]
     lines += screening_lines(args.reps) + [""]
-    lines += final_lines(args.reps, args.final_label, args.final_mgrpo)
+    lines += pilot_lines(args.reps) + [""]
+    lines += final_lines(args.reps, args.final_label, args.final_mgrpo) + [""]
+    lines += final_lines(args.reps, args.final_label, args.final_mgrpo, budget=STEPS // 2)
     lines += ["", f"Page written in {bench_common.fmt_seconds(time.perf_counter() - started)}."]
     return bench_common.write_results("trainer-study", lines)
 
@@ -377,12 +401,13 @@ def main(argv: list[str] | None = None) -> int:
     bench_common.apply_threads()
     if args.command == "run":
         specs = []
-        if args.phase in ("screen", "all"):
-            specs += screening_specs()
+        # The final comparison at the defaults first: it is the answer; the screen refines it.
         if args.phase in ("final", "all"):
             specs += final_specs()
             if args.final_mgrpo:
                 specs += final_specs(args.final_mgrpo, args.final_label)
+        if args.phase in ("screen", "all"):
+            specs += screening_specs()
         run_specs(specs)
         return 0
     write_report(args)

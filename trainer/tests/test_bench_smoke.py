@@ -193,3 +193,31 @@ def test_a_frozen_trainer_copy_is_named_by_its_commit(tmp_path, monkeypatch):
     (tmp_path / "COMMIT").write_text("abc1234\n")
     monkeypatch.setattr(learning_bench.bench_common, "TRAINER_DIR", tmp_path / "trainer")
     assert learning_bench.bench_common.trainer_version().startswith("abc1234 (frozen copy in ")
+
+
+def test_study_runs_are_evaluated_where_the_pages_read_them():
+    import study
+
+    final = {spec.name: spec for spec in study.final_specs()}
+    assert sorted(final) == sorted([f"mgrpo-base-s{s}" for s in range(5)] + [f"grpo-s{s}" for s in range(5)])
+    assert final["grpo-s3"].eval_steps() == [0, 20, 40, 60, 80]    # equal samples at 20 and 40, equal time at 40, 80
+    assert final["mgrpo-base-s3"].eval_steps() == [0, 20, 40]
+    g2 = next(spec for spec in study.screening_specs() if spec.name == "mgrpo-g2x2-s0")
+    assert g2.eval_steps() == [0, 67] and g2.overrides == {"layer2_num_generations": 2}
+
+
+def test_study_compares_a_setting_with_grpo_at_the_closest_sample_count():
+    import study
+
+    grpo = {"evals": {0: {}, 20: {}, 40: {}}, "samples_at": {0: 0, 20: 1600, 40: 3200}}
+    assert study.nearest_by_samples(grpo, 3216) == 40
+    assert study.nearest_by_samples(grpo, 2000) == 20
+
+
+def test_study_page_keeps_the_hand_written_answer_when_regenerated(tmp_path):
+    import study
+
+    page = tmp_path / "trainer-study.md"
+    assert study.kept_answer(page)[0] == study.ANSWER_HEADING
+    page.write_text("# title\n\n- header\n\n## The answer\n\nMGRPO wins here, loses there.\n\n## Screening\n\n| a |\n")
+    assert study.kept_answer(page) == ["## The answer", "", "MGRPO wins here, loses there.", ""]
