@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type { Locator } from 'playwright-core';
 import { fixtureRunFiles } from './harness/runFiles';
 import { useVSCode, vscodeIt, waitFor } from './harness/session';
+import { selectors } from './harness/workbench';
 
 const RUN = 'example run (hand-made fixture)';
 const LUCKY = 's000002-q000-l1-001-l2-001';
@@ -35,14 +36,16 @@ async function lineNotes(editor: Locator, text: string): Promise<string[]> {
     .map((content) => content.replace(/^"|"$/g, '').trim()));
 }
 
-/** The SVG of the gutter icon drawn beside the first line containing `text` (decoded from its data URI). */
+/** The SVGs of the gutter icons drawn beside the first line containing `text` (decoded from their data URIs). */
 async function gutterIcons(editor: Locator, text: string): Promise<string[]> {
   const line = editor.locator('.view-line', { hasText: text }).first();
   await line.waitFor({ state: 'visible' });
-  const top = await line.evaluate((element) => (element as HTMLElement).style.top);
-  const urls = await editor.locator('.margin-view-overlays > div').evaluateAll((rows, lineTop) => rows
-    .filter((row) => (row as HTMLElement).style.top === lineTop)
-    .flatMap((row) => Array.from(row.querySelectorAll('.cgmr')).map((icon) => getComputedStyle(icon).backgroundImage)), top);
+  const lineTop = (await line.boundingBox())?.y;
+  assert.ok(lineTop !== undefined, `line "${text}" has no box on screen`);
+  // Glyph-margin decorations are elements with class cgmr beside the line (same top, give or take a pixel).
+  const urls = await editor.locator('.cgmr').evaluateAll((icons, top) => icons
+    .filter((icon) => Math.abs(icon.getBoundingClientRect().top - top) < 3)
+    .map((icon) => getComputedStyle(icon).backgroundImage), lineTop);
   return urls.map((url) => {
     const base64 = /base64,([^")]+)/.exec(url)?.[1];
     return base64 ? Buffer.from(base64, 'base64').toString('utf8') : url;
@@ -54,7 +57,7 @@ describe('step truth: a flawed chain in the Runs view and its trace', function (
   const vscode = useVSCode({ workspaceFiles: workspaceFiles() });
 
   vscodeIt('the lucky correction is flagged, and its wrong first step is marked in the trace', vscode, ['runsTree', 'traceDocuments'], async function (session) {
-    const { workbench } = session;
+    const { workbench, page } = session;
     await workbench.openViewContainer('MGRPO');
     const runsView = workbench.view('Runs');
     await workbench.expandTreeItem(workbench.treeItem(runsView, RUN));
@@ -90,6 +93,10 @@ describe('step truth: a flawed chain in the Runs view and its trace', function (
     const hover = await workbench.hoverBelow('### step 1');
     assert.match(hover, /step check\s+wrong \(checker\) · first wrong step/);
     assert.match(hover, /step value\s+0\.25 · drop \+0\.50 · likely error/);
+    // Let the first hover close, so the next one read is step 2's.
+    await page.keyboard.press('Escape');
+    await page.mouse.move(0, 0);
+    await page.locator(selectors.hover).filter({ visible: true }).first().waitFor({ state: 'hidden' });
     const hover2 = await workbench.hoverBelow('### step 2');
     assert.match(hover2, /step check\s+right \(checker\)/);
     assert.doesNotMatch(hover2, /first wrong step/);

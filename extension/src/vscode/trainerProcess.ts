@@ -20,6 +20,22 @@ export interface TrainerLaunch {
   source: TrainerSource;
 }
 
+/**
+ * The environment of every `python -m mgrpo` the extension starts (training, step values, exports).
+ * A workspace's own mgrpo/, json.py or torch.py must never be imported in place of the real
+ * ones: the run folder is the working directory, PYTHONSAFEPATH keeps it (and the script's
+ * folder) off sys.path, and PYTHONPATH is the trainer's folder alone, not the user's.
+ */
+export function trainerEnvironment(extensionRoot: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    PYTHONPATH: path.join(extensionRoot, 'trainer'),
+    PYTHONSAFEPATH: '1',
+    PYTHONUNBUFFERED: '1',
+    PYTHONIOENCODING: 'utf-8',
+  };
+}
+
 export type TrainerState = 'starting' | 'running' | 'paused' | 'stopping' | 'exited';
 
 export interface TrainerExit {
@@ -62,23 +78,13 @@ export class TrainerProcess extends Disposable {
 
   constructor(readonly launch: TrainerLaunch, private readonly log: vscode.LogOutputChannel, readonly label: string) {
     super();
-    const trainerRoot = path.join(launch.extensionRoot, 'trainer');
     const sourceArgs = launch.source.kind === 'preset'
       ? ['--preset', launch.source.preset]
       : ['--config', launch.source.file];
     // --stop-on-stdin-close: if this extension host dies in any way, the pipe closes and the trainer
     // checkpoints and exits instead of outliving it.
     this.commandLine = [launch.python, '-m', 'mgrpo', 'train', ...sourceArgs, '--run-dir', launch.runDir, '--stop-on-stdin-close'];
-    // A workspace's own mgrpo/, json.py or torch.py must never be imported in place of the real
-    // ones: the run folder is the working directory, PYTHONSAFEPATH keeps it (and the script's
-    // folder) off sys.path, and PYTHONPATH is the trainer's folder alone, not the user's.
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      PYTHONPATH: trainerRoot,
-      PYTHONSAFEPATH: '1',
-      PYTHONUNBUFFERED: '1',
-      PYTHONIOENCODING: 'utf-8',
-    };
+    const env = trainerEnvironment(launch.extensionRoot);
     this.log.info(`[${label}] starting: ${this.commandLine.map(quoteArg).join(' ')}`);
     this.child = spawn(this.commandLine[0], this.commandLine.slice(1), {
       cwd: launch.runDir,

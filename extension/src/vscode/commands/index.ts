@@ -4,6 +4,8 @@ import { clearFilter, filterSamples } from './filter';
 import { openRunFolder } from './openRunFolder';
 import { pauseRun, refreshRuns, removeRun, resumeRun, showLog, stopRun } from './runControl';
 import { startRun } from './startRun';
+import { estimateStepValues } from './stepValues';
+import { exportStepLabels } from './exportStepLabels';
 import { createTrainerEnvironment } from './trainerEnvironment';
 import { diffCorrection, openTrace, showFullCompletion } from './traces';
 import { showDashboard, showInspector } from './panels';
@@ -27,4 +29,6 @@ export const COMMANDS: Record<string, CommandFactory> = {
   'mgrpo.showInspector': showInspector,
   'mgrpo.createTrainerEnvironment': createTrainerEnvironment,
   'mgrpo.removeRun': removeRun,
+  'mgrpo.estimateStepValues': estimateStepValues,
+  'mgrpo.exportStepLabels': exportStepLabels,
 };
