@@ -188,6 +188,8 @@ def test_sigterm_during_a_long_evaluation_stops_within_seconds(tmp_path, tiny_mo
     run = read_run(tmp_path / "run")
     assert run["manifest"]["status"] == "stopped" and run["malformed"] == 0
     assert not run["evals"]  # the interrupted evaluation wrote nothing half-done
+    # It was the evaluation's generation that gave up, not a loop that happened to finish.
+    assert "stop requested during generation" in (tmp_path / "run" / "trainer.log").read_text(encoding="utf-8")
 
 
 def test_mask_truncated_completions_weighs_length_finished_completions_zero():
