@@ -70,7 +70,7 @@ export class Ctx extends Disposable {
         // Commands report their own expected failures; this is the net for the unexpected ones.
         const message = errorText(error);
         this.log.error(`${id} failed: ${error instanceof Error && error.stack ? error.stack : message}`);
-        void vscode.window.showErrorMessage(`MGRPO: ${message}`);
+        void vscode.window.showErrorMessage(vscode.l10n.t('MGRPO: {0}', message));
         return undefined;
       }
     }));

@@ -191,8 +191,8 @@ export class RunRegistry extends Disposable {
     for (const m of found) this.log.warn(`[${session.name}] skipped malformed line ${m.file}:${m.line}: ${m.message}`);
     if (!first) return;
     void vscode.window.showWarningMessage(
-      `MGRPO: run "${session.name}" has malformed lines (${found.length} so far); they are skipped. The Runs view counts them; the log says where.`,
-      'Show Log',
+      vscode.l10n.t('MGRPO: run "{0}" has malformed lines ({1} so far); they are skipped. The Runs view counts them; the log says where.', session.name, found.length),
+      vscode.l10n.t('Show Log'),
     ).then((choice) => {
       if (choice) this.log.show(true);
     });

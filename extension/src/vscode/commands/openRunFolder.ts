@@ -15,8 +15,8 @@ export const openRunFolder: CommandFactory = (ctx) => async (arg?: unknown) => {
       canSelectFolders: true,
       canSelectFiles: false,
       canSelectMany: false,
-      openLabel: 'Open Run',
-      title: 'MGRPO: Open Run Folder (a folder with run.json)',
+      openLabel: vscode.l10n.t('Open Run'),
+      title: vscode.l10n.t('MGRPO: Open Run Folder (a folder with run.json)'),
     });
     folder = picked?.[0];
   }
@@ -25,16 +25,16 @@ export const openRunFolder: CommandFactory = (ctx) => async (arg?: unknown) => {
   // Accept run.json itself as well as its folder.
   if (path.basename(runDir) === RunPaths.manifest) runDir = path.dirname(runDir);
   if (!fs.existsSync(path.join(runDir, RunPaths.manifest))) {
-    void vscode.window.showErrorMessage(`MGRPO: ${runDir} is not a run folder: it has no ${RunPaths.manifest}.`);
+    void vscode.window.showErrorMessage(vscode.l10n.t('MGRPO: {0} is not a run folder: it has no {1}.', runDir, RunPaths.manifest));
     return;
   }
   const session = await ctx.runs.attach(runDir);
   if (session.error) {
-    void vscode.window.showErrorMessage(`MGRPO: could not read the run in ${runDir}: ${session.error}`);
+    void vscode.window.showErrorMessage(vscode.l10n.t('MGRPO: could not read the run in {0}: {1}', runDir, session.error));
     return;
   }
   await vscode.commands.executeCommand('mgrpo.runs.focus');
   await ctx.revealRun?.(session);
-  const live = session.isGrowing ? ' It is still running: the view follows it live.' : '';
-  void vscode.window.showInformationMessage(`MGRPO: opened run "${session.name}" (${session.status}, ${session.reader?.steps().length ?? 0} steps).${live}`);
+  const live = session.isGrowing ? ` ${vscode.l10n.t('It is still running: the view follows it live.')}` : '';
+  void vscode.window.showInformationMessage(vscode.l10n.t('MGRPO: opened run "{0}" ({1}, {2} steps).', session.name, session.status, session.reader?.steps().length ?? 0) + live);
 };

@@ -6,11 +6,11 @@ import { pickRun } from './targets';
 export const stopRun: CommandFactory = (ctx) => async (arg?: unknown) => {
   const session = await pickRun(ctx, arg, ctx.runs.live(), 'Stop Run');
   if (!session) {
-    if (!arg) void vscode.window.showInformationMessage('MGRPO: no run started in this window is live.');
+    if (!arg) void vscode.window.showInformationMessage(vscode.l10n.t('MGRPO: no run started in this window is live.'));
     return;
   }
   if (!session.trainer?.isAlive) {
-    void vscode.window.showInformationMessage(`MGRPO: run "${session.name}" is not running in this window (status: ${session.status}).`);
+    void vscode.window.showInformationMessage(vscode.l10n.t('MGRPO: run "{0}" is not running in this window (status: {1}).', session.name, session.status));
     return;
   }
   await session.trainer.stop();
@@ -20,7 +20,7 @@ export const pauseRun: CommandFactory = (ctx) => async (arg?: unknown) => {
   const candidates = ctx.runs.live().filter((s) => s.trainer?.state === 'running' || s.trainer?.state === 'starting');
   const session = await pickRun(ctx, arg, candidates, 'Pause Run');
   if (!session?.trainer?.isAlive) {
-    if (!arg) void vscode.window.showInformationMessage('MGRPO: no running run to pause.');
+    if (!arg) void vscode.window.showInformationMessage(vscode.l10n.t('MGRPO: no running run to pause.'));
     return;
   }
   session.trainer.pause();
@@ -30,7 +30,7 @@ export const resumeRun: CommandFactory = (ctx) => async (arg?: unknown) => {
   const candidates = ctx.runs.live().filter((s) => s.trainer?.state === 'paused');
   const session = await pickRun(ctx, arg, candidates, 'Resume Run');
   if (!session?.trainer?.isAlive) {
-    if (!arg) void vscode.window.showInformationMessage('MGRPO: no paused run to resume.');
+    if (!arg) void vscode.window.showInformationMessage(vscode.l10n.t('MGRPO: no paused run to resume.'));
     return;
   }
   session.trainer.resume();

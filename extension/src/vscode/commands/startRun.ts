@@ -24,8 +24,8 @@ type StartChoice = TrainerSource | { kind: 'pick-config' } | { kind: 'scaffold' 
 export const startRun: CommandFactory = (ctx) => async (arg?: unknown) => {
   if (!vscode.workspace.isTrusted) {
     const choice = await vscode.window.showWarningMessage(
-      'MGRPO: starting a training run executes Python, so it is disabled in an untrusted workspace. Reading runs still works. Trust this workspace to train.',
-      'Manage Workspace Trust',
+      vscode.l10n.t('MGRPO: starting a training run executes Python, so it is disabled in an untrusted workspace. Reading runs still works. Trust this workspace to train.'),
+      vscode.l10n.t('Manage Workspace Trust'),
     );
     if (choice) await vscode.commands.executeCommand('workbench.trust.manage');
     return;
@@ -46,11 +46,11 @@ async function chooseSource(ctx: Ctx): Promise<TrainerSource | undefined> {
     items.push({ label: `$(gear) ${path.basename(defaultConfig)}`, description: 'mgrpo.defaultConfig', detail: defaultConfig, choice: { kind: 'config', file: defaultConfig } });
   }
   items.push(
-    { label: '$(beaker) Embedded demo', description: 'tiny model, CPU, no download', detail: 'The shipped tiny model on generated arithmetic chains; a step takes seconds.', choice: { kind: 'preset', preset: 'demo' } },
-    { label: '$(file-code) Config file from the workspace...', description: '*.mgrpo.json, mgrpo.config.json', choice: { kind: 'pick-config' } },
-    { label: '$(new-file) New config from the schema...', description: 'scaffold mgrpo.config.json with every default', choice: { kind: 'scaffold' } },
+    { label: `$(beaker) ${vscode.l10n.t('Embedded demo')}`, description: vscode.l10n.t('tiny model, CPU, no download'), detail: vscode.l10n.t('The shipped tiny model on generated arithmetic chains; a step takes seconds.'), choice: { kind: 'preset', preset: 'demo' } },
+    { label: `$(file-code) ${vscode.l10n.t('Config file from the workspace...')}`, description: '*.mgrpo.json, mgrpo.config.json', choice: { kind: 'pick-config' } },
+    { label: `$(new-file) ${vscode.l10n.t('New config from the schema...')}`, description: vscode.l10n.t('scaffold mgrpo.config.json with every default'), choice: { kind: 'scaffold' } },
   );
-  const picked = await vscode.window.showQuickPick(items, { title: 'MGRPO: Start Run', placeHolder: 'What to train' });
+  const picked = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('MGRPO: Start Run'), placeHolder: vscode.l10n.t('What to train') });
   if (!picked) return undefined;
   switch (picked.choice.kind) {
     case 'pick-config':
@@ -85,7 +85,7 @@ async function pickWorkspaceConfig(ctx: Ctx): Promise<TrainerSource | undefined>
     files
       .sort((a, b) => a.fsPath.localeCompare(b.fsPath))
       .map((uri) => ({ label: path.basename(uri.fsPath), description: vscode.workspace.asRelativePath(uri, true), uri })),
-    { title: 'MGRPO: Start Run', placeHolder: 'Config file to train with' },
+    { title: vscode.l10n.t('MGRPO: Start Run'), placeHolder: vscode.l10n.t('Config file to train with') },
   );
   return picked ? { kind: 'config', file: picked.uri.fsPath } : undefined;
 }
@@ -94,14 +94,16 @@ async function pickWorkspaceConfig(ctx: Ctx): Promise<TrainerSource | undefined>
 export async function scaffoldNewConfig(ctx: Ctx): Promise<void> {
   const folder = vscode.workspace.workspaceFolders?.[0];
   if (!folder) {
-    void vscode.window.showWarningMessage('MGRPO: open a folder first; the new config is written into it.');
+    void vscode.window.showWarningMessage(vscode.l10n.t('MGRPO: open a folder first; the new config is written into it.'));
     return;
   }
   const target = vscode.Uri.joinPath(folder.uri, 'mgrpo.config.json');
   if (fs.existsSync(target.fsPath)) {
-    const choice = await vscode.window.showWarningMessage(`MGRPO: ${vscode.workspace.asRelativePath(target)} already exists.`, 'Open It', 'Overwrite');
-    if (choice === 'Open It') await vscode.window.showTextDocument(target);
-    if (choice !== 'Overwrite') return;
+    const openIt = vscode.l10n.t('Open It');
+    const overwrite = vscode.l10n.t('Overwrite');
+    const choice = await vscode.window.showWarningMessage(vscode.l10n.t('MGRPO: {0} already exists.', vscode.workspace.asRelativePath(target)), openIt, overwrite);
+    if (choice === openIt) await vscode.window.showTextDocument(target);
+    if (choice !== overwrite) return;
   }
   const schemaPath = path.join(ctx.extensionRoot, 'trainer', 'mgrpo', 'schemas', 'config.schema.json');
   const schema = JSON.parse(await fs.promises.readFile(schemaPath, 'utf8')) as unknown;
@@ -198,20 +200,21 @@ async function reportExit(ctx: Ctx, session: RunSession, exit: TrainerExit): Pro
       ? ` · Acc@t1 ${Math.round(last.acc_t1 * 100)}% → Acc@t2 ${Math.round(last.acc_t2 * 100)}%`
       : '';
     const verb = exit.finishedStatus === 'stopped' || exit.stopRequested ? 'stopped' : 'finished';
-    void vscode.window.showInformationMessage(`MGRPO: run "${session.name}" ${verb} ${where}${accuracy}.`);
+    void vscode.window.showInformationMessage(vscode.l10n.t('MGRPO: run "{0}" {1} {2}{3}.', session.name, verb, where, accuracy));
     return;
   }
   if (exit.stopRequested && exit.signal !== null) {
     ctx.log.warn(`[${session.name}] ended by ${exit.signal} after a stop request`);
-    void vscode.window.showWarningMessage(`MGRPO: run "${session.name}" did not stop in time and was killed (${exit.signal}) ${where}; what it wrote stays readable.`);
+    void vscode.window.showWarningMessage(vscode.l10n.t('MGRPO: run "{0}" did not stop in time and was killed ({1}) {2}; what it wrote stays readable.', session.name, exit.signal, where));
     return;
   }
-  const how = exit.signal ? `was killed (${exit.signal})` : exit.code === null ? 'could not start' : `crashed (exit code ${exit.code})`;
+  const how = exit.signal ? vscode.l10n.t('was killed ({0})', exit.signal) : exit.code === null ? vscode.l10n.t('could not start') : vscode.l10n.t('crashed (exit code {0})', exit.code);
   const reason = exit.errorMessage ? `: ${exit.errorMessage}` : '';
   const tail = exit.lastLogLines.filter((l) => l.trim()).slice(-4).map((l) => l.trim()).join(' ⏎ ');
+  const showLog = vscode.l10n.t('Show Log');
   const choice = await vscode.window.showErrorMessage(
-    `MGRPO: run "${session.name}" ${how} ${where}${reason}${tail ? `. Last log lines: ${tail}` : ''}`,
-    'Show Log',
+    vscode.l10n.t('MGRPO: run "{0}" {1} {2}{3}', session.name, how, where, reason) + (tail ? `. ${vscode.l10n.t('Last log lines: {0}', tail)}` : ''),
+    showLog,
   );
-  if (choice) ctx.log.show(true);
+  if (choice === showLog) ctx.log.show(true);
 }
