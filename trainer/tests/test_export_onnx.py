@@ -160,3 +160,39 @@ def test_not_a_checkpoint_is_a_clear_error(tmp_path):
     with pytest.raises(ExportError, match="no config.json"):
         export_onnx(tmp_path)
     assert main(["export-onnx", "--checkpoint", str(tmp_path / "missing")]) == 2
+
+
+# Completions and ground truths on which the extension's TypeScript port of the verifier
+# (extension/src/model/answerVerifier.ts) must agree with mgrpo.task.verify; the fixture holds Python's verdicts.
+VERIFIER_FIXTURE = TRAINER_ROOT.parent / "test" / "fixtures" / "verifier-cases.json"
+VERIFIER_CASES = [
+    ("3+5=8\n8*2=6\nA: 6\n", "6"), ("3+5=8\n8*2=6\nA: 6\n", "7"), ("A: 9\nWait.\nA: 7\n", "7"),
+    ("A: 9\nWait.\nA: 7\n", "9"), ("no answer here", "1"), ("A:\n", "1"), ("  answer :  42.  \n", "42"),
+    ("Final answer: 1,000\n", "1000"), ("#### $1,234.50", "1234.5"), ("The answer is 0.50", ".5"),
+    ("so the final answer is: -0", "0"), ("\\boxed{\\frac{1}{2}}", "\\frac{1}{2}"), ("A: +4", "4"),
+    ("x\\boxed{3} then A: 5", "5"), ("A: 5 then \\boxed{3}", "3"), ("theanswer is 4", "4"), ("A: 007", "7"),
+    ("Answer: Paris  France", "Paris France"), ("A: 3.0", "3"), ("a:2\n", "2"), ("A: 2\r\n", "2"),
+    ("x\rA: 5", "5"), ("A: 1\u00a0", "1"), ("A: 1\x1c", "1"), ("B: 4\nA: \n", "4"), ("\\boxed{unclosed", "x"),
+    ("A: 12,34", "1234"), ("A: $5", "5"), ("A: -.5", "-0.5"), ("A: 10.", "10"),
+]
+
+
+def _verifier_verdicts() -> list[dict]:
+    from mgrpo.task import verify
+
+    verdicts = []
+    for completion, truth in VERIFIER_CASES:
+        verdict = verify(completion, truth)
+        verdicts.append({"completion": completion, "ground_truth": truth, "reward": verdict.reward,
+                         "parsed_answer": verdict.parsed_answer, "correct": verdict.correct})
+    return verdicts
+
+
+def test_verifier_fixture_holds_python_verdicts():
+    """Regenerate with: .venv/bin/python -c 'import sys; sys.path.insert(0, "trainer/tests"); import
+    test_export_onnx as t; t.write_verifier_fixture()' (from the repository root, with trainer on the path)."""
+    assert json.loads(VERIFIER_FIXTURE.read_text(encoding="utf-8")) == _verifier_verdicts()
+
+
+def write_verifier_fixture() -> None:
+    VERIFIER_FIXTURE.write_text(json.dumps(_verifier_verdicts(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
