@@ -1,4 +1,5 @@
 // Bundles the extension host code (extension/src/main.ts) into dist/extension.js with esbuild,
+// the local ONNX runtime process (extension/src/onnx/runtimeProcess.ts) into dist/onnxRuntime.js,
 // and the webviews (webview/src/{dashboard,inspector}/main.ts) into dist/webview/ (see webview/README.md).
 //   node scripts/build.mjs               development build with a source map
 //   node scripts/build.mjs --production  minified (what `npm run package` ships)
@@ -48,7 +49,8 @@ const options = {
   entryPoints: ['extension/src/main.ts'],
   outfile: 'dist/extension.js',
   bundle: true,
-  external: ['vscode'],
+  // onnxruntime-node loads its .node binaries from its own folder: it stays in node_modules (and the .vsix).
+  external: ['vscode', 'onnxruntime-node'],
   platform: 'node',
   target: 'node20',
   format: 'cjs',
@@ -116,7 +118,16 @@ if (!fs.existsSync(OUTPUT_FILE) || fs.readFileSync(OUTPUT_FILE, 'utf8') !== vali
   console.log(`[build] regenerated ${path.relative(root, OUTPUT_FILE)} from the run-format schema`);
 }
 
-const builds = [options, webviewOptions('dashboard'), webviewOptions('inspector')];
+// The local ONNX runtime's process (extension/src/onnx/runtimeProcess.ts), forked by the extension so that
+// onnxruntime-node never runs inside the extension host.
+const onnxRuntimeOptions = {
+  ...options,
+  entryPoints: ['extension/src/onnx/runtimeProcess.ts'],
+  outfile: 'dist/onnxRuntime.js',
+  plugins: [reportProblems('dist/onnxRuntime.js')],
+};
+
+const builds = [options, onnxRuntimeOptions, webviewOptions('dashboard'), webviewOptions('inspector')];
 
 // A production build must not ship a development build's multi-megabyte source maps (.vscodeignore
 // packs dist/**/*.js.map): start dist/webview afresh.
