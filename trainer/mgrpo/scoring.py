@@ -109,21 +109,73 @@ def token_entropies(logits: torch.Tensor, temperature: float = 1.0) -> torch.Ten
     return entropies.view(logits.shape[:-1])
 
 
-def completion_logprobs(model, batch: PackedBatch, temperature: float = 1.0, with_entropy: bool = False,
-                        compute_dtype: torch.dtype | None = None):
+@dataclass
+class SharedPrefixBatch:
+    """Completions of ONE prompt (a GRPO group): the prompt is run once, its keys and values shared by every
+    completion. Gradients flow through the shared keys/values, so they are exactly those of the packed batch."""
+    prefix_ids: torch.Tensor       # [1, P]
+    completion_ids: torch.Tensor   # [G, C], right-padded
+    completion_mask: torch.Tensor  # [G, C] bool
+
+    def to(self, device: torch.device) -> "SharedPrefixBatch":
+        return SharedPrefixBatch(self.prefix_ids.to(device), self.completion_ids.to(device),
+                                 self.completion_mask.to(device))
+
+
+def pack_shared_prefix(prompt_ids: list[int], completion_ids: list[list[int]], pad_id: int) -> SharedPrefixBatch:
+    if not prompt_ids or not completion_ids:
+        raise ValueError("pack_shared_prefix needs a non-empty prompt and at least one completion")
+    width = max(1, max(len(ids) for ids in completion_ids))
+    completions = torch.full((len(completion_ids), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(completion_ids), width), dtype=torch.bool)
+    for row, ids in enumerate(completion_ids):
+        if ids:
+            completions[row, :len(ids)] = torch.tensor(ids, dtype=torch.long)
+            mask[row, :len(ids)] = True
+    return SharedPrefixBatch(torch.tensor([list(prompt_ids)], dtype=torch.long), completions, mask)
+
+
+def _shared_prefix_logits(model, batch: SharedPrefixBatch, compute_dtype):
+    """Logits [G, C, V] predicting each completion token: the prompt's last position for token 0 (computed once),
+    then the completion positions 0 .. C - 2 read the prompt through the repeated key/value cache."""
+    from transformers import DynamicCache
+
+    device = batch.prefix_ids.device
+    rows, width = batch.completion_ids.shape
+    prompt_width = batch.prefix_ids.shape[1]
+    with autocast(device, compute_dtype):
+        prefix = model(input_ids=batch.prefix_ids, past_key_values=DynamicCache(), use_cache=True, logits_to_keep=1)
+        first = prefix.logits[:, -1:, :].expand(rows, 1, -1)
+        if width == 1:
+            return first
+        cache = prefix.past_key_values
+        cache.batch_repeat_interleave(rows)
+        attention_mask = torch.cat([torch.ones((rows, prompt_width), dtype=torch.long, device=device),
+                                    batch.completion_mask[:, :-1].long()], dim=1)
+        positions = torch.arange(prompt_width, prompt_width + width - 1, device=device).expand(rows, -1)
+        rest = model(input_ids=batch.completion_ids[:, :-1], attention_mask=attention_mask, position_ids=positions,
+                     past_key_values=cache, use_cache=True).logits
+    return torch.cat([first, rest], dim=1)
+
+
+def completion_logprobs(model, batch: PackedBatch | SharedPrefixBatch, temperature: float = 1.0,
+                        with_entropy: bool = False, compute_dtype: torch.dtype | None = None):
     """Per-token log-probs [B, C] of the completion tokens under softmax(logits / temperature), and the
     per-token entropies when asked (else None). Padding positions hold 0. Gradients flow when enabled.
     ``compute_dtype``: the autocast dtype (None: bf16 on CUDA, float32 on CPU).
 
     Only the C positions that predict the completion get logits (``logits_to_keep``): the prompt's logits are never computed, and
     the log-softmax runs in chunks, so no float32 [B, P + C, V] tensor exists (13.6 GB at V 152k, B 64, P 700)."""
-    device = batch.input_ids.device
-    width = batch.completion_ids.shape[1]
-    # The logit at position t predicts token t + 1: positions P - 1 .. P + C - 2 predict the completion.
-    positions = torch.arange(batch.prompt_width - 1, batch.prompt_width - 1 + width, device=device)
-    with autocast(device, compute_dtype):
-        logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
-                       position_ids=batch.position_ids, use_cache=False, logits_to_keep=positions).logits
+    if isinstance(batch, SharedPrefixBatch):
+        logits = _shared_prefix_logits(model, batch, compute_dtype)
+    else:
+        device = batch.input_ids.device
+        width = batch.completion_ids.shape[1]
+        # The logit at position t predicts token t + 1: positions P - 1 .. P + C - 2 predict the completion.
+        positions = torch.arange(batch.prompt_width - 1, batch.prompt_width - 1 + width, device=device)
+        with autocast(device, compute_dtype):
+            logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask,
+                           position_ids=batch.position_ids, use_cache=False, logits_to_keep=positions).logits
     token_logprobs = chosen_token_logprobs(logits, batch.completion_ids, temperature)
     logprobs = torch.where(batch.completion_mask, token_logprobs, torch.zeros_like(token_logprobs))
     entropies = None
@@ -155,4 +207,25 @@ def plan_micro_batches(lengths: list[tuple[int, int]], max_rows: int, max_tokens
         prompt_width, completion_width = wider_prompt, wider_completion
     if current:
         batches.append(current)
+    return batches
+
+
+def plan_shared_prefix_batches(prompt_ids: list[list[int]], completion_lengths: list[int], max_rows: int,
+                               max_tokens: int | None = None) -> list[list[int]]:
+    """Indices of the samples in each shared-prefix micro-batch: consecutive samples with the same prompt (a
+    GRPO group), cut so that a micro-batch has at most ``max_rows`` completions and, when ``max_tokens`` is
+    set, prompt + rows x longest completion tokens within it (a single completion always fits)."""
+    if max_rows < 1:
+        raise ValueError(f"max_rows must be >= 1, got {max_rows}")
+    batches: list[list[int]] = []
+    for index, (prompt, length) in enumerate(zip(prompt_ids, completion_lengths)):
+        if batches and prompt_ids[batches[-1][0]] == prompt:
+            current = batches[-1]
+            longest = max(length, max(completion_lengths[i] for i in current))
+            fits = len(current) < max_rows and (
+                max_tokens is None or len(prompt) + (len(current) + 1) * longest <= max_tokens)
+            if fits:
+                current.append(index)
+                continue
+        batches.append([index])
     return batches

@@ -40,7 +40,8 @@ from .policy import (PolicyInfo, PolicyLoadError, compute_dtype, count_parameter
                      select_device, stop_token_ids, weights_sha256)
 from .protocol import Protocol
 from .runlog import RunWriter, utc_now
-from .scoring import completion_logprobs, pack, plan_micro_batches
+from .scoring import (completion_logprobs, pack, pack_shared_prefix, plan_micro_batches,
+                      plan_shared_prefix_batches)
 from .steps import StepLabeller
 from .task import ChainTask, DatasetError, JsonlTask, Problem, answer_span, step_spans
 
@@ -591,14 +592,25 @@ class Trainer:
         config = self.config
         began = time.perf_counter()
         pad_id = self.tokenizer.pad_token_id
-        plan = plan_micro_batches([(len(s.prompt_ids), len(s.completion_ids)) for s in samples],
-                                  config["micro_batch_size"], config["micro_batch_tokens"])
+        shared_prefix = self._use_shared_prefix()
+        if shared_prefix:
+            # One forward of each group's prompt, shared by its completions (exact gradients): a layer-2
+            # prompt holds the question and a whole first answer, and G2 corrections share it.
+            plan = plan_shared_prefix_batches([s.prompt_ids for s in samples], [len(s.completion_ids) for s in samples],
+                                              config["micro_batch_size"], config["micro_batch_tokens"])
+        else:
+            plan = plan_micro_batches([(len(s.prompt_ids), len(s.completion_ids)) for s in samples],
+                                      config["micro_batch_size"], config["micro_batch_tokens"])
         micro_batches = [[samples[index] for index in indices] for indices in plan]
         local_tokens = sum(len(s.completion_ids) for s in samples)
         total_sequences, total_tokens, total_micro_batches = (int(v) for v in self.dist.sum_numbers(
             [len(samples), local_tokens, len(micro_batches)], self.device))
-        packed = [pack([s.prompt_ids for s in mb], [s.completion_ids for s in mb], pad_id).to(self.device)
-                  for mb in micro_batches]
+        if shared_prefix:
+            packed = [pack_shared_prefix(mb[0].prompt_ids, [s.completion_ids for s in mb], pad_id).to(self.device)
+                      for mb in micro_batches]
+        else:
+            packed = [pack([s.prompt_ids for s in mb], [s.completion_ids for s in mb], pad_id).to(self.device)
+                      for mb in micro_batches]
         advantages = [torch.tensor([s.advantage for s in mb], dtype=torch.float32, device=self.device)
                       for mb in micro_batches]
         loss_weights = [torch.tensor([s.loss_weight for s in mb], dtype=torch.float32, device=self.device)
@@ -671,6 +683,12 @@ class Trainer:
             "skipped_optimizer_steps": skipped,
             "seconds": time.perf_counter() - began,
         }
+
+    def _use_shared_prefix(self) -> bool:
+        """shared_prefix_forward, where it can run: it needs the KV cache in training (gradient checkpointing
+        turns that off in transformers) and a fixed number of forwards per rank (not under FSDP2)."""
+        return bool(self.config["shared_prefix_forward"]) and not self.config["gradient_checkpointing"] \
+            and not self.dist.sharded
 
     def _batch_std(self, records: list[dict]) -> float | None:
         """scale_rewards "batch": the population std of these records' rewards over all ranks (a collective:

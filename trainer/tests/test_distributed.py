@@ -97,7 +97,11 @@ def _assert_same_update(one, two):
     for name, gradient in one["grads"].items():
         torch.testing.assert_close(two["grads"][name], gradient, rtol=1e-4, atol=1e-7, msg=name)
     for name, weight in one["params"].items():
-        torch.testing.assert_close(two["params"][name], weight, rtol=1e-5, atol=1e-6, msg=name)
+        # AdamW's first step is lr x g / (|g| + 1e-8): where |g| is below ~1e-5, rounding-level differences in g
+        # move it visibly, so the weights are compared where the step is determined by the gradient.
+        gradient = one["grads"].get(name)
+        settled = gradient.abs() > 1e-5 if gradient is not None else torch.ones_like(weight, dtype=torch.bool)
+        torch.testing.assert_close(two["params"][name][settled], weight[settled], rtol=1e-5, atol=1e-6, msg=name)
 
 
 def test_ddp_on_two_cpu_processes_gives_the_one_process_update(tmp_path, tiny_model_dir):
@@ -109,4 +113,12 @@ def test_ddp_on_two_cpu_processes_gives_the_one_process_update(tmp_path, tiny_mo
 def test_fsdp2_on_two_cpu_processes_gives_the_one_process_update(tmp_path, tiny_model_dir):
     one = _update_result(tmp_path, tiny_model_dir, "one", 1)
     two = _update_result(tmp_path, tiny_model_dir, "fsdp", 2, distributed_strategy="fsdp")
+    _assert_same_update(one, two)
+
+
+def test_ddp_with_shared_prefix_forward_gives_the_one_process_packed_update(tmp_path, tiny_model_dir):
+    # Two forwards (prompt, then completions through its cache) before each backward, through DDP.
+    one = _update_result(tmp_path, tiny_model_dir, "one", 1)
+    two = _update_result(tmp_path, tiny_model_dir, "ddp-shared", 2, distributed_strategy="ddp",
+                         shared_prefix_forward=True)
     _assert_same_update(one, two)

@@ -148,3 +148,14 @@ def test_token_micro_batches_and_gradient_checkpointing_give_the_same_update(tmp
     for other in grads[1:]:
         for a, b in zip(grads[0], other):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-7)
+
+
+def test_shared_prefix_batches_follow_prompt_groups_rows_and_tokens():
+    from mgrpo.scoring import plan_shared_prefix_batches
+
+    prompts = [[1, 2]] * 3 + [[3]] * 2 + [[1, 2]]
+    lengths = [4, 4, 4, 2, 2, 4]
+    assert plan_shared_prefix_batches(prompts, lengths, max_rows=8) == [[0, 1, 2], [3, 4], [5]]
+    assert plan_shared_prefix_batches(prompts, lengths, max_rows=2) == [[0, 1], [2], [3, 4], [5]]
+    # 2 prompt tokens + 2 rows x 4 = 10 fits in 10; a third row would need 14.
+    assert plan_shared_prefix_batches(prompts, lengths, max_rows=8, max_tokens=10) == [[0, 1], [2], [3, 4], [5]]

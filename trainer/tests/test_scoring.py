@@ -73,3 +73,28 @@ def test_logits_to_keep_scoring_equals_full_logit_scoring(fixture, request, monk
     for row, completion in enumerate(completions):
         n = len(completion.completion_ids)
         assert expected[row, :n].tolist() == pytest.approx(completion.token_logprobs, abs=1e-4)
+
+
+@pytest.mark.parametrize("fixture", ["tiny_policy", "tiny_qwen2_policy"])
+def test_shared_prefix_scoring_equals_packed_scoring_values_and_gradients(fixture, request):
+    model, tokenizer = request.getfixturevalue(fixture)
+    prompt = tokenizer("Q: 3*4-5+6\n")["input_ids"]
+    completions = [c.completion_ids for c in sampling.generate(
+        model, tokenizer, prompt_ids=[prompt] * 4, max_new_tokens=9, temperature=1.0,
+        generator=torch.Generator().manual_seed(4))]
+    completions[1] = completions[1][:1]  # one completion of a single token: padding on the right is exercised
+    packed = scoring.pack([prompt] * 4, completions, tokenizer.pad_token_id)
+    shared = scoring.pack_shared_prefix(prompt, completions, tokenizer.pad_token_id)
+    results = []
+    for batch in (packed, shared):
+        model.zero_grad()
+        logprobs, entropies = scoring.completion_logprobs(model, batch, 0.8, with_entropy=True)
+        (logprobs * torch.linspace(0.5, 2.0, logprobs.shape[1])).sum().backward()
+        results.append((logprobs.detach(), entropies, [p.grad.clone() for p in model.parameters()]))
+    model.zero_grad()
+    (packed_lp, packed_entropy, packed_grads), (shared_lp, shared_entropy, shared_grads) = results
+    torch.testing.assert_close(shared_lp, packed_lp, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(shared_entropy, packed_entropy, rtol=1e-5, atol=1e-5)
+    for a, b in zip(shared_grads, packed_grads):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+    assert shared.prefix_ids.shape == (1, len(prompt)) and shared.completion_ids.shape[0] == 4

@@ -52,3 +52,20 @@ def test_correction_bonus_goes_to_i_to_c_advantages_of_wrong_parents_only():
     records = group(False, [True, False], [1.0, -1.0]) + group(True, [True, False], [1.0, -1.0])
     apply_correction_bonus(records, 2, 0.3)
     assert [r["advantage"] for r in records] == pytest.approx([1.3, -1.0, 1.0, -1.0])
+
+
+def test_shared_prefix_forward_gives_the_packed_update(tmp_path, tiny_model_dir):
+    # Two groups of two completions sharing a prompt each, as layer 1 and layer 2 produce them.
+    samples = [TrainingSample([5, 6, 7], [8, 9, 10], 1.0), TrainingSample([5, 6, 7], [11], -1.0),
+               TrainingSample([5, 6, 7, 8, 9], [11, 12], 0.5, 0.5), TrainingSample([5, 6, 7, 8, 9], [13, 14, 15], -0.5, 0.5)]
+    results = []
+    for name, shared in (("packed", False), ("shared", True)):
+        trainer = make_trainer(tmp_path / name, tiny_model_dir, beta=0.05, learning_rate=1e-12, micro_batch_size=3,
+                               shared_prefix_forward=shared, loss_type="dapo")
+        update = trainer.update(samples)
+        results.append((update, gradients(trainer)))
+    (packed, packed_grads), (shared, shared_grads) = results
+    assert shared["loss"] == pytest.approx(packed["loss"], rel=1e-5)
+    assert shared["kl"] == pytest.approx(packed["kl"], rel=1e-4, abs=1e-9)
+    for a, b in zip(shared_grads, packed_grads):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-7)
