@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
-import type { CheckpointState, DepartureCounts, EvalResult, MetricsLine, RolloutRecord, RunManifest, StepLabel, StepTruth, StepTruthLayer, StepValues } from '../../extension/src/format/types';
+import type { CheckpointState, DepartureCounts, EvalResult, ImportSource, MetricsLine, RolloutRecord, RunManifest, StepLabel, StepTruth, StepTruthLayer, StepValues } from '../../extension/src/format/types';
 import { FIXTURE_RUN, SCHEMA_PATH } from './fixture';
 
 // The schema uses format "date-time" only. ajv-formats is not a dependency; RFC 3339 date-times
@@ -37,10 +37,10 @@ type KeySet<K extends PropertyKey> = Record<K, true>;
 
 const rolloutAll: KeySet<keyof RolloutRecord> = {
   id: true, run_id: true, step: true, layer: true, group: true, sample: true, question_id: true, parent_id: true, guiding_phrase: true,
-  prompt: true, completion: true, ground_truth: true, parsed_answer: true, correct: true, prompt_tokens: true, completion_tokens: true,
+  prompt: true, completion: true, ground_truth: true, parsed_answer: true, correct: true, prompt_tokens: true, prompt_truncated: true, completion_tokens: true,
   finish_reason: true, token_logprobs: true, token_entropies: true, token_offsets: true, reward: true, rewards: true, advantage: true,
   group_reward_mean: true, group_reward_std: true, outcome: true, parent_correct: true, steps: true, answer_span: true,
-  step_labels: true, first_wrong_step: true,
+  step_labels: true, first_wrong_step: true, derived: true, source: true, logprob_source: true,
 };
 const rolloutRequired: KeySet<RequiredKeys<RolloutRecord>> = {
   id: true, run_id: true, step: true, layer: true, group: true, sample: true, question_id: true, parent_id: true, guiding_phrase: true,
@@ -50,7 +50,7 @@ const rolloutRequired: KeySet<RequiredKeys<RolloutRecord>> = {
 };
 const manifestAll: KeySet<keyof RunManifest> = {
   format_version: true, run_id: true, name: true, created: true, updated: true, status: true, algorithm: true, config: true, model: true,
-  device: true, world_size: true, total_steps: true, completed_steps: true, last_checkpoint: true, pid: true, error: true,
+  device: true, world_size: true, total_steps: true, completed_steps: true, last_checkpoint: true, pid: true, error: true, source: true,
 };
 const manifestRequired: KeySet<RequiredKeys<RunManifest>> = {
   format_version: true, run_id: true, created: true, updated: true, status: true, algorithm: true, config: true, model: true, total_steps: true, completed_steps: true,
@@ -58,7 +58,16 @@ const manifestRequired: KeySet<RequiredKeys<RunManifest>> = {
 const metricsAll: KeySet<keyof MetricsLine> = {
   step: true, time: true, layer1: true, layer2: true, correction: true, loss: true, kl: true, clip_fraction: true, entropy: true,
   grad_norm: true, learning_rate: true, train_seconds: true, step_seconds: true, tokens_per_second: true, step_truth: true,
+  source_metrics: true, rollouts_from_step: true,
 };
+const importSourceAll: KeySet<keyof ImportSource> = {
+  kind: true, path: true, format_followed: true, absent_fields: true, derived_fields: true, rows_imported: true, rows_unreadable: true,
+  rows_non_utf8: true, rewards_not_finite: true, skipped_files: true, problems: true, trl_version: true, logprob_sources: true, last_step_recorded: true,
+};
+const importSourceRequired: KeySet<RequiredKeys<ImportSource>> = { kind: true };
+// Fields an imported run writes as null when its source did not record them (run.json source.absent_fields).
+const NULLABLE_WHEN_IMPORTED = ['prompt', 'ground_truth', 'correct', 'prompt_tokens', 'completion_tokens', 'finish_reason', 'token_logprobs',
+  'token_offsets', 'reward', 'advantage', 'group_reward_mean', 'group_reward_std'] as const;
 const metricsRequired: KeySet<RequiredKeys<MetricsLine>> = {
   step: true, time: true, layer1: true, correction: true, loss: true, kl: true, clip_fraction: true, train_seconds: true, step_seconds: true, tokens_per_second: true,
 };
@@ -146,6 +155,29 @@ describe('run-format schema vs. the example fixture and types.ts', () => {
     assert.equal(lines[1].step_truth?.t2.right_answers, 7);
   });
 
+  it('an imported record may hold null where its source recorded nothing; the trainer\'s own records never do', () => {
+    const validate = ajv.getSchema(`${schema.$id}#/$defs/rolloutRecord`)!;
+    const record = jsonLines(path.join(FIXTURE_RUN, 'rollouts', 'step-000001.jsonl'))[0] as Record<string, unknown>;
+    const imported: Record<string, unknown> = { ...record, ...Object.fromEntries(NULLABLE_WHEN_IMPORTED.map((key) => [key, null])), derived: ['group_reward_mean'], source: { kind: 'verl', location: '1.jsonl:3', fields: { acc: 1 } } };
+    assert.equal(validate(imported), true, ajv.errorsText(validate.errors));
+    // Null is "not recorded", never a missing key, and the source block needs its kind.
+    const { advantage: _advantage, ...withoutAdvantage } = imported;
+    assert.equal(validate(withoutAdvantage), false);
+    assert.equal(validate({ ...imported, source: { location: 'x' } }), false);
+    assert.equal(validate({ ...imported, finish_reason: 'eos' }), false);
+    const metrics = ajv.getSchema(`${schema.$id}#/$defs/metricsLine`)!;
+    const line = jsonLines(path.join(FIXTURE_RUN, 'metrics.jsonl'))[0] as MetricsLine;
+    const importedLine = { ...line, loss: null, train_seconds: null, step_seconds: null, tokens_per_second: null, layer1: { ...line.layer1, generation_seconds: null }, source_metrics: { 'critic/score/mean': 0.5 } };
+    assert.equal(metrics(importedLine), true, ajv.errorsText(metrics.errors));
+    const manifest = ajv.getSchema(`${schema.$id}#/$defs/manifest`)!;
+    const run = JSON.parse(readFileSync(path.join(FIXTURE_RUN, 'run.json'), 'utf8'));
+    assert.equal(manifest({ ...run, model: { name_or_path: null }, source: { kind: 'verl', absent_fields: ['advantage', 'model.name_or_path'] } }), true, ajv.errorsText(manifest.errors));
+    assert.equal(manifest({ ...run, source: { absent_fields: [] } }), false, 'a source block names its kind');
+    // The trainer's own run (the fixture) writes every one of them.
+    const records = readdirSync(path.join(FIXTURE_RUN, 'rollouts')).flatMap((name) => jsonLines(path.join(FIXTURE_RUN, 'rollouts', name)) as Record<string, unknown>[]);
+    for (const own of records) for (const key of NULLABLE_WHEN_IMPORTED) assert.notEqual(own[key], null, `${String(own.id)}.${key}`);
+  });
+
   it('a step-values line validates, and one without values does not', () => {
     const check = ajv.getSchema(`${schema.$id}#/$defs/stepValues`)!;
     const line: StepValues = {
@@ -168,6 +200,7 @@ describe('run-format schema vs. the example fixture and types.ts', () => {
     ['departureCounts', departureAll, undefined],
     ['stepTruth', stepTruthAll, undefined],
     ['stepValues', stepValuesAll, stepValuesRequired],
+    ['importSource', importSourceAll, importSourceRequired],
   ] as const) {
     it(`types.ts names the same fields as $defs/${def}`, () => {
       const d = schema.$defs[def];

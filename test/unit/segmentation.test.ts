@@ -50,7 +50,7 @@ describe('step segmentation', () => {
 
   it('has no probabilities when token data is unusable', () => {
     const base = fixtureRecord('s000001-q000-l1-000');
-    const steps = traceSteps({ ...base, token_offsets: base.token_offsets.slice(1) });
+    const steps = traceSteps({ ...base, token_offsets: base.token_offsets!.slice(1) });
     assert.equal(steps.length, 3);
     assert.deepEqual(steps.map((s) => [s.meanProb, s.minProb]), [[null, null], [null, null], [null, null]]);
   });

@@ -27,8 +27,8 @@ export interface QuestionGroup {
   step: number;
   group: number;
   questionId: string;
-  /** The question as the model saw it (the layer-1 prompt). */
-  question: string;
+  /** The question as the model saw it (the layer-1 prompt); null when an imported run's source did not record it. */
+  question: string | null;
   layer1: Layer1Sample[];
 }
 

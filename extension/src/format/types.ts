@@ -16,7 +16,8 @@ export interface RunManifest {
   status: RunStatus;
   algorithm: Algorithm;
   config: Record<string, unknown>;
-  model: { name_or_path: string; parameters?: number; dtype?: string };
+  /** name_or_path null: an imported run whose source does not name its model. */
+  model: { name_or_path: string | null; parameters?: number; dtype?: string };
   device?: string;
   world_size?: number;
   total_steps: number;
@@ -24,6 +25,27 @@ export interface RunManifest {
   last_checkpoint?: string | null;
   pid?: number | null;
   error?: string | null;
+  /** Present only in runs imported from another trainer. */
+  source?: ImportSource;
+}
+
+/** run.json `source` of an imported run ($defs/importSource): null fields it lists were not recorded by `kind`. */
+export interface ImportSource {
+  kind: string;
+  path?: string;
+  format_followed?: string;
+  /** Record fields by name, metrics-line fields by name, `layer1.<name>`, `model.name_or_path`. */
+  absent_fields?: string[];
+  derived_fields?: Record<string, string>;
+  rows_imported?: number;
+  rows_unreadable?: number;
+  rows_non_utf8?: number;
+  rewards_not_finite?: number;
+  skipped_files?: Record<string, string>;
+  problems?: string[];
+  trl_version?: string;
+  logprob_sources?: string[];
+  last_step_recorded?: number;
 }
 
 export interface LayerStats {
@@ -36,7 +58,8 @@ export interface LayerStats {
   completion_length_max?: number | null;
   truncated_fraction?: number | null;
   frac_reward_zero_std: number | null;
-  generation_seconds: number;
+  /** Null: not recorded by an imported run's source. */
+  generation_seconds: number | null;
 }
 
 export interface CorrectionMetrics {
@@ -90,16 +113,21 @@ export interface MetricsLine {
   layer1: LayerStats;
   layer2?: LayerStats | null;
   correction: CorrectionMetrics | null;
-  loss: number;
+  /** Null here and in the timings: not recorded by an imported run's source. */
+  loss: number | null;
   kl: number | null;
   clip_fraction: number | null;
   entropy?: number | null;
   grad_norm?: number | null;
   learning_rate?: number;
-  train_seconds: number;
-  step_seconds: number;
-  tokens_per_second: number;
+  train_seconds: number | null;
+  step_seconds: number | null;
+  tokens_per_second: number | null;
   step_truth?: StepTruth | null;
+  /** Imported runs: the scalars the source logged for this step, under its own names. */
+  source_metrics?: Record<string, unknown>;
+  /** TRL live: this step trained on the rollouts generated at that earlier step (its own rollout file is empty). */
+  rollouts_from_step?: number | null;
 }
 
 export interface Span {
@@ -127,22 +155,30 @@ export interface RolloutRecord {
   question_id: string;
   parent_id: string | null;
   guiding_phrase: string | null;
-  prompt: string;
+  // Null in the fields below marked "imported": the source of an imported run did not record it
+  // (run.json source.absent_fields); the trainer always writes them.
+  /** imported: may be null */
+  prompt: string | null;
   completion: string;
-  ground_truth: string;
+  /** imported: may be null */
+  ground_truth: string | null;
   parsed_answer: string | null;
-  correct: boolean;
-  prompt_tokens: number;
-  completion_tokens: number;
-  finish_reason: 'stop' | 'length';
-  token_logprobs: number[];
+  /** imported: may be null (the source does not say which answers are right) */
+  correct: boolean | null;
+  prompt_tokens: number | null;
+  /** The prompt was cut to fit max_prompt_length (absent in older runs: false). */
+  prompt_truncated?: boolean;
+  completion_tokens: number | null;
+  finish_reason: 'stop' | 'length' | null;
+  /** imported: null without token data (then token_offsets is null too) */
+  token_logprobs: number[] | null;
   token_entropies?: number[] | null;
-  token_offsets: number[];
-  reward: number;
+  token_offsets: number[] | null;
+  reward: number | null;
   rewards: Record<string, number>;
-  advantage: number;
-  group_reward_mean: number;
-  group_reward_std: number;
+  advantage: number | null;
+  group_reward_mean: number | null;
+  group_reward_std: number | null;
   outcome: CorrectionOutcome | null;
   parent_correct?: boolean | null;
   steps: Span[];
@@ -151,6 +187,12 @@ export interface RolloutRecord {
   step_labels?: StepLabel[] | null;
   /** Format 2: index into `steps`; equals steps.length when the error lies after the last step (a missing step). */
   first_wrong_step?: number | null;
+  /** Imported runs: fields this project computed because the source lacked them. */
+  derived?: string[];
+  /** Imported runs: where the record came from; `fields` holds the row's other columns. */
+  source?: { kind: string; location?: string; fields?: Record<string, unknown> };
+  /** TRL live: sampling | trl-old-policy | recomputed; null without token_logprobs. */
+  logprob_source?: string | null;
 }
 
 export interface EvalProblem {

@@ -22,7 +22,8 @@ export function emptyProgress(totalSteps: number, startStep = 0): RunProgress {
 
 /** Folds one training step's metrics line into the progress. */
 export function advanceProgress(progress: RunProgress, metrics: MetricsLine, totalSteps: number): RunProgress {
-  const recent = [...progress.recentStepSeconds, metrics.step_seconds].slice(-ETA_WINDOW);
+  // An imported run whose source logged no timings has step_seconds null: no ETA from it.
+  const recent = metrics.step_seconds === null ? progress.recentStepSeconds : [...progress.recentStepSeconds, metrics.step_seconds].slice(-ETA_WINDOW);
   // GRPO runs have no correction table; Acc@t1 is then layer 1's accuracy.
   const accT1 = metrics.correction?.acc_t1 ?? metrics.layer1.accuracy ?? null;
   const accT2 = metrics.correction?.acc_t2 ?? null;

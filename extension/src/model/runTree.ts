@@ -9,6 +9,7 @@
 
 import { AbortError, type Layer1Sample, type QuestionGroup, type RunReader, type ScanOptions } from '../format/runReader';
 import type { CorrectionOutcome, MetricsLine, RolloutRecord, RunManifest } from '../format/types';
+import { correctnessText, notRecorded, orNotRecorded, recordSourceKind, runSourceKind } from './absence';
 import { describeOutcome, filterKey, isEmptyFilter, matchesFilter, type SampleFilter } from './filters';
 import { isFlawedChain } from './stepTruth';
 import { clip, codeSpan, escapeMarkdown, formatNumber, formatSigned } from './text';
@@ -222,8 +223,9 @@ function flawedChainNote(record: RolloutRecord): string {
   return isFlawedChain(record) ? 'flawed chain · ' : '';
 }
 
-function mark(correct: boolean): string {
-  return correct ? '✓' : '✗';
+/** ✓ / ✗, and ? when an imported run's source did not say. */
+function mark(correct: boolean | null): string {
+  return correct === null ? '?' : correct ? '✓' : '✗';
 }
 
 function accuracyChange(metrics: MetricsLine | undefined): string {
@@ -243,16 +245,19 @@ function heading(text: string): string {
 }
 
 function sampleTooltip(record: RolloutRecord, title: string): string {
+  const kind = recordSourceKind(record);
+  const rows: [string, string][] = [
+    ['reward', orNotRecorded(record.reward, (value) => formatNumber(value), kind)],
+    ['advantage', orNotRecorded(record.advantage, (value) => formatSigned(value), kind)],
+    ['group reward', record.group_reward_mean === null ? notRecorded(kind) : `mean ${formatNumber(record.group_reward_mean, 3)} · std ${formatNumber(record.group_reward_std, 3)}`],
+    ['answer', `${clip(record.parsed_answer ?? '—', 60)} (truth ${record.ground_truth === null ? notRecorded(kind) : clip(record.ground_truth, 60)})`],
+    ['tokens', `${orNotRecorded(record.completion_tokens, String, kind)}${record.finish_reason === 'length' ? ' (hit the length limit)' : ''}`],
+  ];
+  if (kind !== undefined) rows.push(['source', `${kind}${record.source?.location ? ` · ${clip(record.source.location, 80)}` : ''}`]);
   return [
     `${heading(title)} ${codeSpan(record.id)}`,
     '',
-    table([
-      ['reward', formatNumber(record.reward)],
-      ['advantage', formatSigned(record.advantage)],
-      ['group reward', `mean ${formatNumber(record.group_reward_mean, 3)} · std ${formatNumber(record.group_reward_std, 3)}`],
-      ['answer', `${clip(record.parsed_answer ?? '—', 60)} (truth ${clip(record.ground_truth, 60)})`],
-      ['tokens', `${record.completion_tokens}${record.finish_reason === 'length' ? ' (hit the length limit)' : ''}`],
-    ]),
+    table(rows),
     '',
     escapeMarkdown(clip(record.completion, 300)),
   ].join('\n');
@@ -282,12 +287,17 @@ function runPresentation(node: RunNode): NodePresentation {
     ['run', m.run_id],
     ['status', m.status + (m.error ? `: ${clip(m.error, 200)}` : '')],
     ['algorithm', m.algorithm],
-    ['model', m.model.name_or_path],
+    ['model', m.model.name_or_path ?? notRecorded(runSourceKind(m))],
     ['steps', `${stepsDone} / ${m.total_steps}`],
     ['folder', node.runDir],
   ];
   if (node.lastMetrics) rows.push(['last step', accuracyChange(node.lastMetrics)]);
   if (node.malformedLines > 0) rows.push(['malformed lines', `${node.malformedLines} skipped`]);
+  if (m.source) {
+    rows.push(['imported from', `${m.source.kind}${m.source.path ? ` · ${clip(m.source.path, 200)}` : ''}`]);
+    if (m.source.absent_fields?.length) rows.push(['not recorded', m.source.absent_fields.join(', ')]);
+    if (m.source.rows_unreadable) rows.push(['unreadable rows', `${m.source.rows_unreadable} skipped`]);
+  }
   return {
     label: m.name ?? m.run_id,
     description: [`${m.status} · ${stepsDone}/${m.total_steps}`, accuracyChange(node.lastMetrics), node.malformedLines > 0 ? `⚠ ${node.malformedLines} malformed` : '']
@@ -344,9 +354,9 @@ function groupPresentation(node: GroupNode): NodePresentation {
   const counts = `layer 1 ${right1}/${g.layer1.length} right${total2 > 0 ? ` · layer 2 ${right2}/${total2} right` : ''}`;
   const matches = node.filter ? `${countMatches(g, node.filter)} matching · ` : '';
   return {
-    label: `q ${g.group} · ${clip(g.question, 60)}`,
+    label: `q ${g.group} · ${clip(g.question ?? `(prompt ${notRecorded(groupSourceKind(g))})`, 60)}`,
     description: matches + counts,
-    tooltip: `${heading(`question ${g.group}`)} ${codeSpan(g.questionId)} · ${escapeMarkdown(counts)}\n\n${escapeMarkdown(clip(g.question, 500))}`,
+    tooltip: `${heading(`question ${g.group}`)} ${codeSpan(g.questionId)} · ${escapeMarkdown(counts)}\n\n${escapeMarkdown(clip(g.question ?? `(prompt ${notRecorded(groupSourceKind(g))})`, 500))}`,
     icon: 'question',
     color: undefined,
     contextValue: CONTEXT_VALUES.group,
@@ -354,15 +364,30 @@ function groupPresentation(node: GroupNode): NodePresentation {
   };
 }
 
+/** The source kind of an imported group (its records'), for "not recorded by <kind>". */
+function groupSourceKind(g: QuestionGroup): string | undefined {
+  const first = g.layer1[0];
+  return first ? recordSourceKind(first.record) : undefined;
+}
+
+/** "adv +0.500", or "adv not recorded by verl" for an imported run without advantages. */
+function advantageNote(r: RolloutRecord): string {
+  return `adv ${orNotRecorded(r.advantage, (value) => formatSigned(value), recordSourceKind(r))}`;
+}
+
+function tokenNote(r: RolloutRecord): string {
+  return r.completion_tokens === null ? `tokens ${notRecorded(recordSourceKind(r))}` : `${r.completion_tokens} tok`;
+}
+
 function layer1Presentation(node: Layer1Node): NodePresentation {
   const r = node.sample.record;
   const corrections = node.sample.corrections.length;
   return {
     label: `${mark(r.correct)} sample ${r.sample}  r=${formatNumber(r.reward)}`,
-    description: `${flawedChainNote(r)}adv ${formatSigned(r.advantage)} · ${r.completion_tokens} tok${corrections > 0 ? ` · ${corrections} correction${corrections === 1 ? '' : 's'}` : ''}`,
-    tooltip: sampleTooltip(r, `layer-1 sample ${r.sample} · ${r.correct ? 'right' : 'wrong'}${isFlawedChain(r) ? ', flawed chain' : ''}`),
-    icon: isFlawedChain(r) ? 'warning' : r.correct ? 'pass' : 'error',
-    color: isFlawedChain(r) ? 'list.warningForeground' : r.correct ? 'testing.iconPassed' : 'testing.iconFailed',
+    description: `${flawedChainNote(r)}${advantageNote(r)} · ${tokenNote(r)}${corrections > 0 ? ` · ${corrections} correction${corrections === 1 ? '' : 's'}` : ''}`,
+    tooltip: sampleTooltip(r, `layer-1 sample ${r.sample} · ${correctnessText(r.correct, recordSourceKind(r))}${isFlawedChain(r) ? ', flawed chain' : ''}`),
+    icon: isFlawedChain(r) ? 'warning' : r.correct === null ? 'circle-outline' : r.correct ? 'pass' : 'error',
+    color: isFlawedChain(r) ? 'list.warningForeground' : r.correct === null ? undefined : r.correct ? 'testing.iconPassed' : 'testing.iconFailed',
     contextValue: CONTEXT_VALUES.layer1,
     collapsible: node.corrections.length > 0,
   };
@@ -373,7 +398,7 @@ function layer2Presentation(node: Layer2Node): NodePresentation {
   const look = isFlawedChain(r) ? FLAWED_CHAIN_ICON : r.outcome ? OUTCOME_ICONS[r.outcome] : { icon: r.correct ? 'pass' : 'error', color: undefined };
   return {
     label: `${mark(r.correct)} ${r.outcome ?? '?'}  r=${formatNumber(r.reward)}`,
-    description: `${flawedChainNote(r)}adv ${formatSigned(r.advantage)} · ${r.completion_tokens} tok${r.guiding_phrase ? ` · “${clip(r.guiding_phrase, 40)}”` : ''}`,
+    description: `${flawedChainNote(r)}${advantageNote(r)} · ${tokenNote(r)}${r.guiding_phrase ? ` · “${clip(r.guiding_phrase, 40)}”` : ''}`,
     tooltip: sampleTooltip(r, `correction ${r.sample}${r.outcome ? ` · ${describeOutcome(r.outcome)}` : ''}${isFlawedChain(r) ? ', flawed chain' : ''}`),
     icon: look.icon,
     color: look.color,

@@ -52,7 +52,8 @@ function lineSpans(completion: string, answer: Span | null): Span[] {
 /** Whether token_offsets can be binary-searched: ascending, as long as token_logprobs. */
 function usableOffsets(record: RolloutRecord): boolean {
   const offsets = record.token_offsets;
-  if (offsets.length === 0 || offsets.length !== record.token_logprobs.length) return false;
+  // Imported runs may have no token data (null): no token ranges, no probabilities.
+  if (!offsets || !record.token_logprobs || offsets.length === 0 || offsets.length !== record.token_logprobs.length) return false;
   for (let i = 1; i < offsets.length; i++) if (!(offsets[i] >= offsets[i - 1])) return false;
   return true;
 }
@@ -100,8 +101,8 @@ export function traceSteps(record: RolloutRecord): TraceStep[] {
   const spans = stepSpans(record);
   const withTokens = usableOffsets(record);
   return spans.map((span, index) => {
-    const tokenRange: [number, number] = withTokens ? tokenRangeOf(record.token_offsets, span) : [0, 0];
-    const stats = probabilityStats(record.token_logprobs, tokenRange);
+    const tokenRange: [number, number] = withTokens ? tokenRangeOf(record.token_offsets ?? [], span) : [0, 0];
+    const stats = probabilityStats(record.token_logprobs ?? [], tokenRange);
     return { index, span, text: record.completion.slice(span.start, span.end), tokenRange, ...stats };
   });
 }

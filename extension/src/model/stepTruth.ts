@@ -49,7 +49,7 @@ export function errorAfterLastStep(record: RolloutRecord): boolean {
 
 /** A right answer reached through a wrong, missing or extra step. */
 export function isFlawedChain(record: RolloutRecord): boolean {
-  return record.correct && firstWrongStep(record) !== null;
+  return record.correct === true && firstWrongStep(record) !== null;
 }
 
 /** The newest estimate for a record among step-values lines (later lines win, as in the file). */
@@ -101,7 +101,7 @@ function isCorrectionOf(record: RolloutRecord, parent: RolloutRecord | undefined
 
 /** Filter: a correction that turned a wrong answer right, departing exactly at the first wrong step. */
 export function fixedFirstWrongStep(record: RolloutRecord, parent: RolloutRecord | undefined): boolean {
-  return isCorrectionOf(record, parent) && !parent.correct && record.correct && departureVsFirstError(parent, record) === 'exact';
+  return isCorrectionOf(record, parent) && parent.correct === false && record.correct === true && departureVsFirstError(parent, record) === 'exact';
 }
 
 /** Filter: a correction whose first departure comes before its parent's first error. */

@@ -11,6 +11,7 @@
 //   TRUNCATION_MARKER_PREFIX lines where a long text was cut
 
 import type { RolloutRecord, Span } from '../format/types';
+import { correctnessText, notRecorded, recordSourceKind } from './absence';
 import { describeOutcome } from './filters';
 import { stepSpans } from './segmentation';
 import { formatNumber, formatSigned } from './text';
@@ -63,7 +64,7 @@ export interface Layer2PromptParts {
  */
 export function splitLayer2Prompt(record: RolloutRecord, parent: RolloutRecord): Layer2PromptParts | undefined {
   const phrase = record.guiding_phrase;
-  if (record.layer !== 2 || !phrase || !record.prompt.startsWith(parent.prompt)) return undefined;
+  if (record.layer !== 2 || !phrase || record.prompt === null || parent.prompt === null || !record.prompt.startsWith(parent.prompt)) return undefined;
   const rest = record.prompt.slice(parent.prompt.length);
   const phraseAt = rest.lastIndexOf(phrase);
   if (phraseAt < 0 || rest.slice(phraseAt + phrase.length).trim() !== '') return undefined;
@@ -224,6 +225,9 @@ function renderPrompt(doc: DocumentBuilder, record: RolloutRecord, opts: RenderO
     }
     doc.appendLine('## guiding phrase');
     promptBlock(parts.guidingPhrase, ' of the guiding phrase');
+  } else if (record.prompt === null) {
+    doc.appendLine(`— (${notRecorded(recordSourceKind(record))})`);
+    doc.appendLine();
   } else {
     promptBlock(record.prompt, ' of the prompt');
   }
@@ -279,6 +283,8 @@ function renderAnswer(doc: DocumentBuilder, record: RolloutRecord): number {
   }
   const parsedLine = doc.line;
   doc.appendLine(`parsed answer: ${record.parsed_answer === null ? '— (none found)' : asBlock(record.parsed_answer).replace(/\n/g, ' ')}`);
-  doc.appendLine(`ground truth: ${asBlock(record.ground_truth).replace(/\n/g, ' ')} · ${record.correct ? 'right' : 'wrong'}`);
+  const kind = recordSourceKind(record);
+  const truth = record.ground_truth === null ? `— (${notRecorded(kind)})` : asBlock(record.ground_truth).replace(/\n/g, ' ');
+  doc.appendLine(`ground truth: ${truth} · ${correctnessText(record.correct, kind)}`);
   return answerLine ?? parsedLine;
 }

@@ -232,7 +232,7 @@ export class TrainerProcess extends Disposable {
     switch (event.event) {
       case 'step':
         // Absent or not a number in a trainer of another version: stopRungs falls back to its default.
-        this.lastStepSeconds = event.metrics?.step_seconds;
+        this.lastStepSeconds = event.metrics?.step_seconds ?? undefined;
         if (this.currentState === 'starting') this.setState('running');
         break;
       case 'started':

@@ -92,12 +92,13 @@ export interface InspectorSide {
   sample: number;
   /** The completion: untrusted model text, for a Monaco model only. */
   text: string;
-  correct: boolean;
+  /** Null (here and in reward, advantage, finishReason): not recorded by an imported run's source. */
+  correct: boolean | null;
   parsedAnswer: string | null;
-  reward: number;
+  reward: number | null;
   rewards: Record<string, number>;
-  advantage: number;
-  finishReason: 'stop' | 'length';
+  advantage: number | null;
+  finishReason: 'stop' | 'length' | null;
   steps: InspectorStep[];
   /** Index of the step where the two sides part, or null when they do not. */
   divergentStep: number | null;
@@ -109,8 +110,8 @@ export interface CorrectionChoice {
   recordId: string;
   sample: number;
   outcome: CorrectionOutcome | null;
-  reward: number;
-  correct: boolean;
+  reward: number | null;
+  correct: boolean | null;
 }
 
 export interface InspectorState {

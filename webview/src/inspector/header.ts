@@ -36,7 +36,7 @@ function sideCard(title: string, side: InspectorSide, id: string, outcome?: stri
       outcome ? h('dt', {}, 'outcome') : null,
       outcome ? h('dd', { className: 'outcome' }, outcome) : null,
       h('dt', {}, 'answer'),
-      h('dd', { className: 'answer' }, side.parsedAnswer ?? '(none parsed)', ` · ${side.correct ? '✓ right' : '✗ wrong'}`),
+      h('dd', { className: 'answer' }, side.parsedAnswer ?? '(none parsed)', ` · ${side.correct === null ? '? correctness not recorded' : side.correct ? '✓ right' : '✗ wrong'}`),
       h('dt', {}, 'reward'),
       h('dd', {}, rewardText(side)),
       h('dt', {}, 'advantage'),

@@ -5,7 +5,8 @@ import { dateTimeFormats } from '../dateTime';
 /** The run.json format_version values the schema accepts. */
 export const formatVersions = [1,2];
 export const manifest = validate21;
-const schema32 = {"description":"run.json: written atomically (temp file + rename) at start, on every status change and at each checkpoint.","type":"object","required":["format_version","run_id","created","updated","status","algorithm","config","model","total_steps","completed_steps"],"properties":{"format_version":{"enum":[1,2],"description":"2 since step truth (step labels, step-truth metrics, step values); readers accept 1 and 2."},"run_id":{"type":"string","minLength":1},"name":{"type":"string"},"created":{"type":"string","format":"date-time"},"updated":{"type":"string","format":"date-time"},"status":{"enum":["running","paused","finished","stopped","failed"]},"algorithm":{"enum":["mgrpo","grpo"]},"config":{"type":"object","description":"The fully resolved config (config.schema.json), defaults filled in."},"model":{"type":"object","required":["name_or_path"],"properties":{"name_or_path":{"type":"string"},"parameters":{"type":"integer","minimum":0},"dtype":{"type":"string"},"trainable_parameters":{"type":"integer","minimum":0,"description":"Parameters the optimizer updates (fewer than parameters under LoRA)."},"reference_sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"SHA-256 of the KL reference's weights (the initial policy; under LoRA the base without adapter). A resume refuses a model that hashes differently."}}},"device":{"type":"string","description":"cpu, cuda, cuda:0 ..."},"world_size":{"type":"integer","minimum":1},"total_steps":{"type":"integer","minimum":0},"completed_steps":{"type":"integer","minimum":0},"last_checkpoint":{"type":["string","null"],"description":"Path relative to the run directory of the newest complete checkpoint."},"pid":{"type":["integer","null"]},"error":{"type":["string","null"],"description":"Set when status is failed."}}};
+const schema32 = {"description":"run.json: written atomically (temp file + rename) at start, on every status change and at each checkpoint.","type":"object","required":["format_version","run_id","created","updated","status","algorithm","config","model","total_steps","completed_steps"],"properties":{"format_version":{"enum":[1,2],"description":"2 since step truth (step labels, step-truth metrics, step values); readers accept 1 and 2."},"run_id":{"type":"string","minLength":1},"name":{"type":"string"},"created":{"type":"string","format":"date-time"},"updated":{"type":"string","format":"date-time"},"status":{"enum":["running","paused","finished","stopped","failed"]},"algorithm":{"enum":["mgrpo","grpo"]},"config":{"type":"object","description":"The fully resolved config (config.schema.json), defaults filled in."},"model":{"type":"object","required":["name_or_path"],"properties":{"name_or_path":{"type":["string","null"],"description":"Null: an imported run whose source does not name its model (see source.absent_fields)."},"parameters":{"type":"integer","minimum":0},"dtype":{"type":"string"},"trainable_parameters":{"type":"integer","minimum":0,"description":"Parameters the optimizer updates (fewer than parameters under LoRA)."},"reference_sha256":{"type":"string","pattern":"^[0-9a-f]{64}$","description":"SHA-256 of the KL reference's weights (the initial policy; under LoRA the base without adapter). A resume refuses a model that hashes differently."}}},"device":{"type":"string","description":"cpu, cuda, cuda:0 ..."},"world_size":{"type":"integer","minimum":1},"total_steps":{"type":"integer","minimum":0},"completed_steps":{"type":"integer","minimum":0},"last_checkpoint":{"type":["string","null"],"description":"Path relative to the run directory of the newest complete checkpoint."},"pid":{"type":["integer","null"]},"error":{"type":["string","null"],"description":"Set when status is failed."},"source":{"$ref":"#/$defs/importSource"}}};
+const schema33 = {"description":"run.json source: present only in runs imported from another trainer (python -m mgrpo import, mgrpo.integrations.trl); the extension says \"not recorded by <kind>\" for the fields it lists as absent.","type":"object","required":["kind"],"properties":{"kind":{"type":"string","description":"verl, trl, nemo-rl, prime-rl (files imported) or trl-live (the TRL recorder)."},"path":{"type":"string","description":"The source folder imported."},"format_followed":{"type":"string","description":"The source's format version the importer was written from."},"absent_fields":{"type":"array","items":{"type":"string"},"description":"Fields written as null because the source did not record them: record fields by name, metrics-line fields by name, layer1.<name>, model.name_or_path."},"derived_fields":{"type":"object","additionalProperties":{"type":"string"},"description":"Fields this project computed from what the source recorded, and how."},"rows_imported":{"type":"integer","minimum":0},"rows_unreadable":{"type":"integer","minimum":0,"description":"Rows that could not be read (not JSON, not an object, no completion): counted and skipped."},"rows_non_utf8":{"type":"integer","minimum":0,"description":"Rows kept with bytes that are not UTF-8 replaced by U+FFFD."},"rewards_not_finite":{"type":"integer","minimum":0},"skipped_files":{"type":"object","additionalProperties":{"type":"string"},"description":"File -> why it was not imported (a validation split, say)."},"problems":{"type":"array","items":{"type":"string"},"description":"The first messages about unreadable rows."},"trl_version":{"type":"string"},"logprob_sources":{"type":"array","items":{"type":"string"}},"last_step_recorded":{"type":"integer","minimum":0}}};
 const formats0 = dateTimeFormats["date-time"];
 const pattern4 = new RegExp("^[0-9a-f]{64}$", "u");
 
@@ -170,9 +171,10 @@ return false;
 }
 else {
 if(data8.name_or_path !== undefined){
+let data9 = data8.name_or_path;
 const _errs16 = errors;
-if(typeof data8.name_or_path !== "string"){
-validate21.errors = [{instancePath:instancePath+"/model/name_or_path",schemaPath:"#/properties/model/properties/name_or_path/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+if((typeof data9 !== "string") && (data9 !== null)){
+validate21.errors = [{instancePath:instancePath+"/model/name_or_path",schemaPath:"#/properties/model/properties/name_or_path/type",keyword:"type",params:{type: schema32.properties.model.properties.name_or_path.type},message:"must be string,null"}];
 return false;
 }
 var valid1 = _errs16 === errors;
@@ -385,6 +387,343 @@ var valid0 = _errs38 === errors;
 else {
 var valid0 = true;
 }
+if(valid0){
+if(data.source !== undefined){
+let data21 = data.source;
+const _errs40 = errors;
+const _errs41 = errors;
+if(errors === _errs41){
+if(data21 && typeof data21 == "object" && !Array.isArray(data21)){
+let missing2;
+if((data21.kind === undefined) && (missing2 = "kind")){
+validate21.errors = [{instancePath:instancePath+"/source",schemaPath:"#/$defs/importSource/required",keyword:"required",params:{missingProperty: missing2},message:"must have required property '"+missing2+"'"}];
+return false;
+}
+else {
+if(data21.kind !== undefined){
+const _errs43 = errors;
+if(typeof data21.kind !== "string"){
+validate21.errors = [{instancePath:instancePath+"/source/kind",schemaPath:"#/$defs/importSource/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid3 = _errs43 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data21.path !== undefined){
+const _errs45 = errors;
+if(typeof data21.path !== "string"){
+validate21.errors = [{instancePath:instancePath+"/source/path",schemaPath:"#/$defs/importSource/properties/path/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid3 = _errs45 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data21.format_followed !== undefined){
+const _errs47 = errors;
+if(typeof data21.format_followed !== "string"){
+validate21.errors = [{instancePath:instancePath+"/source/format_followed",schemaPath:"#/$defs/importSource/properties/format_followed/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid3 = _errs47 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data21.absent_fields !== undefined){
+let data25 = data21.absent_fields;
+const _errs49 = errors;
+if(errors === _errs49){
+if(Array.isArray(data25)){
+var valid4 = true;
+const len0 = data25.length;
+for(let i0=0; i0<len0; i0++){
+const _errs51 = errors;
+if(typeof data25[i0] !== "string"){
+validate21.errors = [{instancePath:instancePath+"/source/absent_fields/" + i0,schemaPath:"#/$defs/importSource/properties/absent_fields/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid4 = _errs51 === errors;
+if(!valid4){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/source/absent_fields",schemaPath:"#/$defs/importSource/properties/absent_fields/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid3 = _errs49 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data21.derived_fields !== undefined){
+let data27 = data21.derived_fields;
+const _errs53 = errors;
+if(errors === _errs53){
+if(data27 && typeof data27 == "object" && !Array.isArray(data27)){
+for(const key0 in data27){
+const _errs56 = errors;
+if(typeof data27[key0] !== "string"){
+validate21.errors = [{instancePath:instancePath+"/source/derived_fields/" + key0.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/importSource/properties/derived_fields/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid5 = _errs56 === errors;
+if(!valid5){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/source/derived_fields",schemaPath:"#/$defs/importSource/properties/derived_fields/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid3 = _errs53 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data21.rows_imported !== undefined){
+let data29 = data21.rows_imported;
+const _errs58 = errors;
+if(!(((typeof data29 == "number") && (!(data29 % 1) && !isNaN(data29))) && (isFinite(data29)))){
+validate21.errors = [{instancePath:instancePath+"/source/rows_imported",schemaPath:"#/$defs/importSource/properties/rows_imported/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs58){
+if((typeof data29 == "number") && (isFinite(data29))){
+if(data29 < 0 || isNaN(data29)){
+validate21.errors = [{instancePath:instancePath+"/source/rows_imported",schemaPath:"#/$defs/importSource/properties/rows_imported/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+var valid3 = _errs58 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data21.rows_unreadable !== undefined){
+let data30 = data21.rows_unreadable;
+const _errs60 = errors;
+if(!(((typeof data30 == "number") && (!(data30 % 1) && !isNaN(data30))) && (isFinite(data30)))){
+validate21.errors = [{instancePath:instancePath+"/source/rows_unreadable",schemaPath:"#/$defs/importSource/properties/rows_unreadable/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs60){
+if((typeof data30 == "number") && (isFinite(data30))){
+if(data30 < 0 || isNaN(data30)){
+validate21.errors = [{instancePath:instancePath+"/source/rows_unreadable",schemaPath:"#/$defs/importSource/properties/rows_unreadable/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+var valid3 = _errs60 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data21.rows_non_utf8 !== undefined){
+let data31 = data21.rows_non_utf8;
+const _errs62 = errors;
+if(!(((typeof data31 == "number") && (!(data31 % 1) && !isNaN(data31))) && (isFinite(data31)))){
+validate21.errors = [{instancePath:instancePath+"/source/rows_non_utf8",schemaPath:"#/$defs/importSource/properties/rows_non_utf8/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs62){
+if((typeof data31 == "number") && (isFinite(data31))){
+if(data31 < 0 || isNaN(data31)){
+validate21.errors = [{instancePath:instancePath+"/source/rows_non_utf8",schemaPath:"#/$defs/importSource/properties/rows_non_utf8/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+var valid3 = _errs62 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data21.rewards_not_finite !== undefined){
+let data32 = data21.rewards_not_finite;
+const _errs64 = errors;
+if(!(((typeof data32 == "number") && (!(data32 % 1) && !isNaN(data32))) && (isFinite(data32)))){
+validate21.errors = [{instancePath:instancePath+"/source/rewards_not_finite",schemaPath:"#/$defs/importSource/properties/rewards_not_finite/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs64){
+if((typeof data32 == "number") && (isFinite(data32))){
+if(data32 < 0 || isNaN(data32)){
+validate21.errors = [{instancePath:instancePath+"/source/rewards_not_finite",schemaPath:"#/$defs/importSource/properties/rewards_not_finite/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+var valid3 = _errs64 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data21.skipped_files !== undefined){
+let data33 = data21.skipped_files;
+const _errs66 = errors;
+if(errors === _errs66){
+if(data33 && typeof data33 == "object" && !Array.isArray(data33)){
+for(const key1 in data33){
+const _errs69 = errors;
+if(typeof data33[key1] !== "string"){
+validate21.errors = [{instancePath:instancePath+"/source/skipped_files/" + key1.replace(/~/g, "~0").replace(/\//g, "~1"),schemaPath:"#/$defs/importSource/properties/skipped_files/additionalProperties/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid6 = _errs69 === errors;
+if(!valid6){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/source/skipped_files",schemaPath:"#/$defs/importSource/properties/skipped_files/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid3 = _errs66 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data21.problems !== undefined){
+let data35 = data21.problems;
+const _errs71 = errors;
+if(errors === _errs71){
+if(Array.isArray(data35)){
+var valid7 = true;
+const len1 = data35.length;
+for(let i1=0; i1<len1; i1++){
+const _errs73 = errors;
+if(typeof data35[i1] !== "string"){
+validate21.errors = [{instancePath:instancePath+"/source/problems/" + i1,schemaPath:"#/$defs/importSource/properties/problems/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid7 = _errs73 === errors;
+if(!valid7){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/source/problems",schemaPath:"#/$defs/importSource/properties/problems/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid3 = _errs71 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data21.trl_version !== undefined){
+const _errs75 = errors;
+if(typeof data21.trl_version !== "string"){
+validate21.errors = [{instancePath:instancePath+"/source/trl_version",schemaPath:"#/$defs/importSource/properties/trl_version/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid3 = _errs75 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data21.logprob_sources !== undefined){
+let data38 = data21.logprob_sources;
+const _errs77 = errors;
+if(errors === _errs77){
+if(Array.isArray(data38)){
+var valid8 = true;
+const len2 = data38.length;
+for(let i2=0; i2<len2; i2++){
+const _errs79 = errors;
+if(typeof data38[i2] !== "string"){
+validate21.errors = [{instancePath:instancePath+"/source/logprob_sources/" + i2,schemaPath:"#/$defs/importSource/properties/logprob_sources/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid8 = _errs79 === errors;
+if(!valid8){
+break;
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/source/logprob_sources",schemaPath:"#/$defs/importSource/properties/logprob_sources/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid3 = _errs77 === errors;
+}
+else {
+var valid3 = true;
+}
+if(valid3){
+if(data21.last_step_recorded !== undefined){
+let data40 = data21.last_step_recorded;
+const _errs81 = errors;
+if(!(((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40))) && (isFinite(data40)))){
+validate21.errors = [{instancePath:instancePath+"/source/last_step_recorded",schemaPath:"#/$defs/importSource/properties/last_step_recorded/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs81){
+if((typeof data40 == "number") && (isFinite(data40))){
+if(data40 < 0 || isNaN(data40)){
+validate21.errors = [{instancePath:instancePath+"/source/last_step_recorded",schemaPath:"#/$defs/importSource/properties/last_step_recorded/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
+return false;
+}
+}
+}
+var valid3 = _errs81 === errors;
+}
+else {
+var valid3 = true;
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+}
+else {
+validate21.errors = [{instancePath:instancePath+"/source",schemaPath:"#/$defs/importSource/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid0 = _errs40 === errors;
+}
+else {
+var valid0 = true;
+}
+}
 }
 }
 }
@@ -410,15 +749,15 @@ return false;
 validate21.errors = vErrors;
 return errors === 0;
 }
-validate21.evaluated = {"props":{"format_version":true,"run_id":true,"name":true,"created":true,"updated":true,"status":true,"algorithm":true,"config":true,"model":true,"device":true,"world_size":true,"total_steps":true,"completed_steps":true,"last_checkpoint":true,"pid":true,"error":true},"dynamicProps":false,"dynamicItems":false};
+validate21.evaluated = {"props":{"format_version":true,"run_id":true,"name":true,"created":true,"updated":true,"status":true,"algorithm":true,"config":true,"model":true,"device":true,"world_size":true,"total_steps":true,"completed_steps":true,"last_checkpoint":true,"pid":true,"error":true,"source":true},"dynamicProps":false,"dynamicItems":false};
 
 export const metricsLine = validate22;
-const schema33 = {"description":"One line of metrics.jsonl per completed training step.","type":"object","required":["step","time","layer1","correction","loss","kl","clip_fraction","train_seconds","step_seconds","tokens_per_second"],"properties":{"step":{"type":"integer","minimum":1},"time":{"type":"string","format":"date-time"},"layer1":{"$ref":"#/$defs/layerStats"},"layer2":{"oneOf":[{"$ref":"#/$defs/layerStats"},{"type":"null"}],"description":"null for algorithm grpo."},"correction":{"oneOf":[{"$ref":"#/$defs/correctionMetrics"},{"type":"null"}]},"loss":{"type":"number"},"kl":{"type":["number","null"]},"clip_fraction":{"type":["number","null"]},"entropy":{"type":["number","null"]},"grad_norm":{"type":["number","null"]},"learning_rate":{"type":"number"},"train_seconds":{"type":"number","minimum":0},"step_seconds":{"type":"number","minimum":0},"tokens_per_second":{"type":"number","minimum":0,"description":"Generated tokens per second of generation time, both layers."},"step_truth":{"oneOf":[{"$ref":"#/$defs/stepTruth"},{"type":"null"}],"description":"Format 2: flawed chains, step accuracy, first errors and implicit supervision of this step."}}};
-const schema34 = {"type":"object","required":["samples","reward_mean","reward_std","accuracy","completion_length_mean","frac_reward_zero_std","generation_seconds"],"properties":{"samples":{"type":"integer","minimum":0},"groups":{"type":"integer","minimum":0},"reward_mean":{"type":["number","null"]},"reward_std":{"type":["number","null"]},"accuracy":{"type":["number","null"],"minimum":0,"maximum":1},"completion_length_mean":{"type":["number","null"]},"completion_length_max":{"type":["number","null"]},"truncated_fraction":{"type":["number","null"]},"prompts_truncated":{"type":"integer","minimum":0,"description":"Samples whose prompt was cut to fit max_prompt_length (see rolloutRecord.prompt_truncated)."},"frac_reward_zero_std":{"type":["number","null"],"description":"Share of groups whose rewards are all equal (no advantage signal), as TRL names it."},"generation_seconds":{"type":"number","minimum":0}}};
-const schema36 = {"description":"The self-correction table of MGRPO.md. For a training step it is computed over (layer-1 sample, layer-2 correction) pairs; for an evaluation over problems (greedy, one correction pass). Undefined values are null.","type":"object","required":["n","acc_t1","acc_t2","delta","delta_i2c","delta_c2i","cl","cs","rss"],"properties":{"n":{"type":"integer","minimum":0},"acc_t1":{"type":["number","null"]},"acc_t2":{"type":["number","null"]},"delta":{"type":["number","null"]},"delta_i2c":{"type":["number","null"]},"delta_c2i":{"type":["number","null"]},"cl":{"type":["number","null"],"description":"P(right at t2 | right at t1); null when no problem was right at t1."},"cs":{"type":["number","null"],"description":"P(right at t2 | wrong at t1); null when no problem was wrong at t1."},"rss":{"type":["number","null"],"description":"(acc_t2 - acc_t1^2) / (2 acc_t1 (1 - acc_t1)); null when acc_t1 is 0 or 1."}}};
-const schema37 = {"description":"Format 2: step-truth metrics of a training step or an evaluation. Null or absent when the task has no step checker.","type":"object","required":["t1","t2","implicit","checker_errors"],"properties":{"t1":{"$ref":"#/$defs/stepTruthLayer"},"t2":{"$ref":"#/$defs/stepTruthLayer"},"implicit":{"type":"object","description":"Implicit process supervision: i2c over corrections that turned a wrong answer right, all over every correction.","required":["i2c","all"],"properties":{"i2c":{"$ref":"#/$defs/departureCounts"},"all":{"$ref":"#/$defs/departureCounts"}}},"checker_errors":{"type":"integer","minimum":0,"description":"Steps a user step checker failed on (an exception, or an answer other than right / wrong / unknown)."}}};
-const schema38 = {"description":"Format 2: step truth over one layer's samples (a training step) or one evaluation pass, counting only samples with step labels. A chain is flawed when it has a first wrong step (wrong, missing or extra).","type":"object","required":["samples","right_answers","flawed_right_answers","flawed_chain_rate","steps_checked","steps_right","step_accuracy","with_error","first_error_mean","first_error_counts"],"properties":{"samples":{"type":"integer","minimum":0},"right_answers":{"type":"integer","minimum":0},"flawed_right_answers":{"type":"integer","minimum":0},"flawed_chain_rate":{"type":["number","null"],"minimum":0,"maximum":1,"description":"flawed_right_answers / right_answers; null without right answers."},"steps_checked":{"type":"integer","minimum":0,"description":"Steps labelled right or wrong."},"steps_right":{"type":"integer","minimum":0},"step_accuracy":{"type":["number","null"],"minimum":0,"maximum":1},"with_error":{"type":"integer","minimum":0,"description":"Samples with a first wrong step."},"first_error_mean":{"type":["number","null"],"description":"Mean first_wrong_step (0-based) over the with_error samples."},"first_error_counts":{"type":"array","items":{"type":"integer","minimum":0},"description":"Entry i: samples whose first wrong step is i."}}};
-const schema40 = {"description":"Format 2: corrections by where layer 2 first departs from its parent (RUN_FORMAT.md, Step truth), against the parent's first wrong step.","type":"object","required":["n","exact","before","after","no_departure","no_error","exact_rate"],"properties":{"n":{"type":"integer","minimum":0},"exact":{"type":"integer","minimum":0},"before":{"type":"integer","minimum":0},"after":{"type":"integer","minimum":0},"no_departure":{"type":"integer","minimum":0,"description":"Same steps as the parent."},"no_error":{"type":"integer","minimum":0,"description":"The parent has no wrong step."},"exact_rate":{"type":["number","null"],"minimum":0,"maximum":1,"description":"exact / (exact + before + after); null when that is 0."}}};
+const schema34 = {"description":"One line of metrics.jsonl per completed training step.","type":"object","required":["step","time","layer1","correction","loss","kl","clip_fraction","train_seconds","step_seconds","tokens_per_second"],"properties":{"step":{"type":"integer","minimum":1},"time":{"type":"string","format":"date-time"},"layer1":{"$ref":"#/$defs/layerStats"},"layer2":{"oneOf":[{"$ref":"#/$defs/layerStats"},{"type":"null"}],"description":"null for algorithm grpo."},"correction":{"oneOf":[{"$ref":"#/$defs/correctionMetrics"},{"type":"null"}]},"loss":{"type":["number","null"],"description":"Null: not recorded by an imported run's source."},"kl":{"type":["number","null"]},"clip_fraction":{"type":["number","null"]},"entropy":{"type":["number","null"]},"grad_norm":{"type":["number","null"]},"learning_rate":{"type":"number"},"train_seconds":{"type":["number","null"],"minimum":0,"description":"Null: not recorded by an imported run's source."},"step_seconds":{"type":["number","null"],"minimum":0,"description":"Null: not recorded by an imported run's source."},"tokens_per_second":{"type":["number","null"],"minimum":0,"description":"Generated tokens per second of generation time, both layers. Null: not recorded by an imported run's source."},"step_truth":{"oneOf":[{"$ref":"#/$defs/stepTruth"},{"type":"null"}],"description":"Format 2: flawed chains, step accuracy, first errors and implicit supervision of this step."},"source_metrics":{"type":"object","description":"Imported runs: the scalars the source logged for this step, as it named them (non-finite values as null)."},"rollouts_from_step":{"type":["integer","null"],"minimum":1,"description":"TRL live: this step trained on the rollouts generated at that earlier step (num_iterations or steps_per_generation > 1); its own rollout file is empty."}}};
+const schema35 = {"type":"object","required":["samples","reward_mean","reward_std","accuracy","completion_length_mean","frac_reward_zero_std","generation_seconds"],"properties":{"samples":{"type":"integer","minimum":0},"groups":{"type":"integer","minimum":0},"reward_mean":{"type":["number","null"]},"reward_std":{"type":["number","null"]},"accuracy":{"type":["number","null"],"minimum":0,"maximum":1},"completion_length_mean":{"type":["number","null"]},"completion_length_max":{"type":["number","null"]},"truncated_fraction":{"type":["number","null"]},"prompts_truncated":{"type":"integer","minimum":0,"description":"Samples whose prompt was cut to fit max_prompt_length (see rolloutRecord.prompt_truncated)."},"frac_reward_zero_std":{"type":["number","null"],"description":"Share of groups whose rewards are all equal (no advantage signal), as TRL names it."},"generation_seconds":{"type":["number","null"],"minimum":0,"description":"Null: not recorded by an imported run's source."}}};
+const schema37 = {"description":"The self-correction table of MGRPO.md. For a training step it is computed over (layer-1 sample, layer-2 correction) pairs; for an evaluation over problems (greedy, one correction pass). Undefined values are null.","type":"object","required":["n","acc_t1","acc_t2","delta","delta_i2c","delta_c2i","cl","cs","rss"],"properties":{"n":{"type":"integer","minimum":0},"acc_t1":{"type":["number","null"]},"acc_t2":{"type":["number","null"]},"delta":{"type":["number","null"]},"delta_i2c":{"type":["number","null"]},"delta_c2i":{"type":["number","null"]},"cl":{"type":["number","null"],"description":"P(right at t2 | right at t1); null when no problem was right at t1."},"cs":{"type":["number","null"],"description":"P(right at t2 | wrong at t1); null when no problem was wrong at t1."},"rss":{"type":["number","null"],"description":"(acc_t2 - acc_t1^2) / (2 acc_t1 (1 - acc_t1)); null when acc_t1 is 0 or 1."}}};
+const schema38 = {"description":"Format 2: step-truth metrics of a training step or an evaluation. Null or absent when the task has no step checker.","type":"object","required":["t1","t2","implicit","checker_errors"],"properties":{"t1":{"$ref":"#/$defs/stepTruthLayer"},"t2":{"$ref":"#/$defs/stepTruthLayer"},"implicit":{"type":"object","description":"Implicit process supervision: i2c over corrections that turned a wrong answer right, all over every correction.","required":["i2c","all"],"properties":{"i2c":{"$ref":"#/$defs/departureCounts"},"all":{"$ref":"#/$defs/departureCounts"}}},"checker_errors":{"type":"integer","minimum":0,"description":"Steps a user step checker failed on (an exception, or an answer other than right / wrong / unknown)."}}};
+const schema39 = {"description":"Format 2: step truth over one layer's samples (a training step) or one evaluation pass, counting only samples with step labels. A chain is flawed when it has a first wrong step (wrong, missing or extra).","type":"object","required":["samples","right_answers","flawed_right_answers","flawed_chain_rate","steps_checked","steps_right","step_accuracy","with_error","first_error_mean","first_error_counts"],"properties":{"samples":{"type":"integer","minimum":0},"right_answers":{"type":"integer","minimum":0},"flawed_right_answers":{"type":"integer","minimum":0},"flawed_chain_rate":{"type":["number","null"],"minimum":0,"maximum":1,"description":"flawed_right_answers / right_answers; null without right answers."},"steps_checked":{"type":"integer","minimum":0,"description":"Steps labelled right or wrong."},"steps_right":{"type":"integer","minimum":0},"step_accuracy":{"type":["number","null"],"minimum":0,"maximum":1},"with_error":{"type":"integer","minimum":0,"description":"Samples with a first wrong step."},"first_error_mean":{"type":["number","null"],"description":"Mean first_wrong_step (0-based) over the with_error samples."},"first_error_counts":{"type":"array","items":{"type":"integer","minimum":0},"description":"Entry i: samples whose first wrong step is i."}}};
+const schema41 = {"description":"Format 2: corrections by where layer 2 first departs from its parent (RUN_FORMAT.md, Step truth), against the parent's first wrong step.","type":"object","required":["n","exact","before","after","no_departure","no_error","exact_rate"],"properties":{"n":{"type":"integer","minimum":0},"exact":{"type":"integer","minimum":0},"before":{"type":"integer","minimum":0},"after":{"type":"integer","minimum":0},"no_departure":{"type":"integer","minimum":0,"description":"Same steps as the parent."},"no_error":{"type":"integer","minimum":0,"description":"The parent has no wrong step."},"exact_rate":{"type":["number","null"],"minimum":0,"maximum":1,"description":"exact / (exact + before + after); null when that is 0."}}};
 
 function validate23(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -517,7 +856,7 @@ if(data0.flawed_chain_rate !== undefined){
 let data4 = data0.flawed_chain_rate;
 const _errs10 = errors;
 if((!((typeof data4 == "number") && (isFinite(data4)))) && (data4 !== null)){
-validate23.errors = [{instancePath:instancePath+"/t1/flawed_chain_rate",schemaPath:"#/$defs/stepTruthLayer/properties/flawed_chain_rate/type",keyword:"type",params:{type: schema38.properties.flawed_chain_rate.type},message:"must be number,null"}];
+validate23.errors = [{instancePath:instancePath+"/t1/flawed_chain_rate",schemaPath:"#/$defs/stepTruthLayer/properties/flawed_chain_rate/type",keyword:"type",params:{type: schema39.properties.flawed_chain_rate.type},message:"must be number,null"}];
 return false;
 }
 if(errors === _errs10){
@@ -586,7 +925,7 @@ if(data0.step_accuracy !== undefined){
 let data7 = data0.step_accuracy;
 const _errs16 = errors;
 if((!((typeof data7 == "number") && (isFinite(data7)))) && (data7 !== null)){
-validate23.errors = [{instancePath:instancePath+"/t1/step_accuracy",schemaPath:"#/$defs/stepTruthLayer/properties/step_accuracy/type",keyword:"type",params:{type: schema38.properties.step_accuracy.type},message:"must be number,null"}];
+validate23.errors = [{instancePath:instancePath+"/t1/step_accuracy",schemaPath:"#/$defs/stepTruthLayer/properties/step_accuracy/type",keyword:"type",params:{type: schema39.properties.step_accuracy.type},message:"must be number,null"}];
 return false;
 }
 if(errors === _errs16){
@@ -634,7 +973,7 @@ if(data0.first_error_mean !== undefined){
 let data9 = data0.first_error_mean;
 const _errs20 = errors;
 if((!((typeof data9 == "number") && (isFinite(data9)))) && (data9 !== null)){
-validate23.errors = [{instancePath:instancePath+"/t1/first_error_mean",schemaPath:"#/$defs/stepTruthLayer/properties/first_error_mean/type",keyword:"type",params:{type: schema38.properties.first_error_mean.type},message:"must be number,null"}];
+validate23.errors = [{instancePath:instancePath+"/t1/first_error_mean",schemaPath:"#/$defs/stepTruthLayer/properties/first_error_mean/type",keyword:"type",params:{type: schema39.properties.first_error_mean.type},message:"must be number,null"}];
 return false;
 }
 var valid2 = _errs20 === errors;
@@ -782,7 +1121,7 @@ if(data12.flawed_chain_rate !== undefined){
 let data16 = data12.flawed_chain_rate;
 const _errs35 = errors;
 if((!((typeof data16 == "number") && (isFinite(data16)))) && (data16 !== null)){
-validate23.errors = [{instancePath:instancePath+"/t2/flawed_chain_rate",schemaPath:"#/$defs/stepTruthLayer/properties/flawed_chain_rate/type",keyword:"type",params:{type: schema38.properties.flawed_chain_rate.type},message:"must be number,null"}];
+validate23.errors = [{instancePath:instancePath+"/t2/flawed_chain_rate",schemaPath:"#/$defs/stepTruthLayer/properties/flawed_chain_rate/type",keyword:"type",params:{type: schema39.properties.flawed_chain_rate.type},message:"must be number,null"}];
 return false;
 }
 if(errors === _errs35){
@@ -851,7 +1190,7 @@ if(data12.step_accuracy !== undefined){
 let data19 = data12.step_accuracy;
 const _errs41 = errors;
 if((!((typeof data19 == "number") && (isFinite(data19)))) && (data19 !== null)){
-validate23.errors = [{instancePath:instancePath+"/t2/step_accuracy",schemaPath:"#/$defs/stepTruthLayer/properties/step_accuracy/type",keyword:"type",params:{type: schema38.properties.step_accuracy.type},message:"must be number,null"}];
+validate23.errors = [{instancePath:instancePath+"/t2/step_accuracy",schemaPath:"#/$defs/stepTruthLayer/properties/step_accuracy/type",keyword:"type",params:{type: schema39.properties.step_accuracy.type},message:"must be number,null"}];
 return false;
 }
 if(errors === _errs41){
@@ -899,7 +1238,7 @@ if(data12.first_error_mean !== undefined){
 let data21 = data12.first_error_mean;
 const _errs45 = errors;
 if((!((typeof data21 == "number") && (isFinite(data21)))) && (data21 !== null)){
-validate23.errors = [{instancePath:instancePath+"/t2/first_error_mean",schemaPath:"#/$defs/stepTruthLayer/properties/first_error_mean/type",keyword:"type",params:{type: schema38.properties.first_error_mean.type},message:"must be number,null"}];
+validate23.errors = [{instancePath:instancePath+"/t2/first_error_mean",schemaPath:"#/$defs/stepTruthLayer/properties/first_error_mean/type",keyword:"type",params:{type: schema39.properties.first_error_mean.type},message:"must be number,null"}];
 return false;
 }
 var valid5 = _errs45 === errors;
@@ -1121,7 +1460,7 @@ if(data25.exact_rate !== undefined){
 let data32 = data25.exact_rate;
 const _errs68 = errors;
 if((!((typeof data32 == "number") && (isFinite(data32)))) && (data32 !== null)){
-validate23.errors = [{instancePath:instancePath+"/implicit/i2c/exact_rate",schemaPath:"#/$defs/departureCounts/properties/exact_rate/type",keyword:"type",params:{type: schema40.properties.exact_rate.type},message:"must be number,null"}];
+validate23.errors = [{instancePath:instancePath+"/implicit/i2c/exact_rate",schemaPath:"#/$defs/departureCounts/properties/exact_rate/type",keyword:"type",params:{type: schema41.properties.exact_rate.type},message:"must be number,null"}];
 return false;
 }
 if(errors === _errs68){
@@ -1304,7 +1643,7 @@ if(data33.exact_rate !== undefined){
 let data40 = data33.exact_rate;
 const _errs85 = errors;
 if((!((typeof data40 == "number") && (isFinite(data40)))) && (data40 !== null)){
-validate23.errors = [{instancePath:instancePath+"/implicit/all/exact_rate",schemaPath:"#/$defs/departureCounts/properties/exact_rate/type",keyword:"type",params:{type: schema40.properties.exact_rate.type},message:"must be number,null"}];
+validate23.errors = [{instancePath:instancePath+"/implicit/all/exact_rate",schemaPath:"#/$defs/departureCounts/properties/exact_rate/type",keyword:"type",params:{type: schema41.properties.exact_rate.type},message:"must be number,null"}];
 return false;
 }
 if(errors === _errs85){
@@ -1514,7 +1853,7 @@ if(data2.reward_mean !== undefined){
 let data5 = data2.reward_mean;
 const _errs12 = errors;
 if((!((typeof data5 == "number") && (isFinite(data5)))) && (data5 !== null)){
-validate22.errors = [{instancePath:instancePath+"/layer1/reward_mean",schemaPath:"#/$defs/layerStats/properties/reward_mean/type",keyword:"type",params:{type: schema34.properties.reward_mean.type},message:"must be number,null"}];
+validate22.errors = [{instancePath:instancePath+"/layer1/reward_mean",schemaPath:"#/$defs/layerStats/properties/reward_mean/type",keyword:"type",params:{type: schema35.properties.reward_mean.type},message:"must be number,null"}];
 return false;
 }
 var valid2 = _errs12 === errors;
@@ -1527,7 +1866,7 @@ if(data2.reward_std !== undefined){
 let data6 = data2.reward_std;
 const _errs14 = errors;
 if((!((typeof data6 == "number") && (isFinite(data6)))) && (data6 !== null)){
-validate22.errors = [{instancePath:instancePath+"/layer1/reward_std",schemaPath:"#/$defs/layerStats/properties/reward_std/type",keyword:"type",params:{type: schema34.properties.reward_std.type},message:"must be number,null"}];
+validate22.errors = [{instancePath:instancePath+"/layer1/reward_std",schemaPath:"#/$defs/layerStats/properties/reward_std/type",keyword:"type",params:{type: schema35.properties.reward_std.type},message:"must be number,null"}];
 return false;
 }
 var valid2 = _errs14 === errors;
@@ -1540,7 +1879,7 @@ if(data2.accuracy !== undefined){
 let data7 = data2.accuracy;
 const _errs16 = errors;
 if((!((typeof data7 == "number") && (isFinite(data7)))) && (data7 !== null)){
-validate22.errors = [{instancePath:instancePath+"/layer1/accuracy",schemaPath:"#/$defs/layerStats/properties/accuracy/type",keyword:"type",params:{type: schema34.properties.accuracy.type},message:"must be number,null"}];
+validate22.errors = [{instancePath:instancePath+"/layer1/accuracy",schemaPath:"#/$defs/layerStats/properties/accuracy/type",keyword:"type",params:{type: schema35.properties.accuracy.type},message:"must be number,null"}];
 return false;
 }
 if(errors === _errs16){
@@ -1567,7 +1906,7 @@ if(data2.completion_length_mean !== undefined){
 let data8 = data2.completion_length_mean;
 const _errs18 = errors;
 if((!((typeof data8 == "number") && (isFinite(data8)))) && (data8 !== null)){
-validate22.errors = [{instancePath:instancePath+"/layer1/completion_length_mean",schemaPath:"#/$defs/layerStats/properties/completion_length_mean/type",keyword:"type",params:{type: schema34.properties.completion_length_mean.type},message:"must be number,null"}];
+validate22.errors = [{instancePath:instancePath+"/layer1/completion_length_mean",schemaPath:"#/$defs/layerStats/properties/completion_length_mean/type",keyword:"type",params:{type: schema35.properties.completion_length_mean.type},message:"must be number,null"}];
 return false;
 }
 var valid2 = _errs18 === errors;
@@ -1580,7 +1919,7 @@ if(data2.completion_length_max !== undefined){
 let data9 = data2.completion_length_max;
 const _errs20 = errors;
 if((!((typeof data9 == "number") && (isFinite(data9)))) && (data9 !== null)){
-validate22.errors = [{instancePath:instancePath+"/layer1/completion_length_max",schemaPath:"#/$defs/layerStats/properties/completion_length_max/type",keyword:"type",params:{type: schema34.properties.completion_length_max.type},message:"must be number,null"}];
+validate22.errors = [{instancePath:instancePath+"/layer1/completion_length_max",schemaPath:"#/$defs/layerStats/properties/completion_length_max/type",keyword:"type",params:{type: schema35.properties.completion_length_max.type},message:"must be number,null"}];
 return false;
 }
 var valid2 = _errs20 === errors;
@@ -1593,7 +1932,7 @@ if(data2.truncated_fraction !== undefined){
 let data10 = data2.truncated_fraction;
 const _errs22 = errors;
 if((!((typeof data10 == "number") && (isFinite(data10)))) && (data10 !== null)){
-validate22.errors = [{instancePath:instancePath+"/layer1/truncated_fraction",schemaPath:"#/$defs/layerStats/properties/truncated_fraction/type",keyword:"type",params:{type: schema34.properties.truncated_fraction.type},message:"must be number,null"}];
+validate22.errors = [{instancePath:instancePath+"/layer1/truncated_fraction",schemaPath:"#/$defs/layerStats/properties/truncated_fraction/type",keyword:"type",params:{type: schema35.properties.truncated_fraction.type},message:"must be number,null"}];
 return false;
 }
 var valid2 = _errs22 === errors;
@@ -1627,7 +1966,7 @@ if(data2.frac_reward_zero_std !== undefined){
 let data12 = data2.frac_reward_zero_std;
 const _errs26 = errors;
 if((!((typeof data12 == "number") && (isFinite(data12)))) && (data12 !== null)){
-validate22.errors = [{instancePath:instancePath+"/layer1/frac_reward_zero_std",schemaPath:"#/$defs/layerStats/properties/frac_reward_zero_std/type",keyword:"type",params:{type: schema34.properties.frac_reward_zero_std.type},message:"must be number,null"}];
+validate22.errors = [{instancePath:instancePath+"/layer1/frac_reward_zero_std",schemaPath:"#/$defs/layerStats/properties/frac_reward_zero_std/type",keyword:"type",params:{type: schema35.properties.frac_reward_zero_std.type},message:"must be number,null"}];
 return false;
 }
 var valid2 = _errs26 === errors;
@@ -1639,16 +1978,16 @@ if(valid2){
 if(data2.generation_seconds !== undefined){
 let data13 = data2.generation_seconds;
 const _errs28 = errors;
+if((!((typeof data13 == "number") && (isFinite(data13)))) && (data13 !== null)){
+validate22.errors = [{instancePath:instancePath+"/layer1/generation_seconds",schemaPath:"#/$defs/layerStats/properties/generation_seconds/type",keyword:"type",params:{type: schema35.properties.generation_seconds.type},message:"must be number,null"}];
+return false;
+}
 if(errors === _errs28){
 if((typeof data13 == "number") && (isFinite(data13))){
 if(data13 < 0 || isNaN(data13)){
 validate22.errors = [{instancePath:instancePath+"/layer1/generation_seconds",schemaPath:"#/$defs/layerStats/properties/generation_seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
-}
-else {
-validate22.errors = [{instancePath:instancePath+"/layer1/generation_seconds",schemaPath:"#/$defs/layerStats/properties/generation_seconds/type",keyword:"type",params:{type: "number"},message:"must be number"}];
-return false;
 }
 }
 var valid2 = _errs28 === errors;
@@ -1771,7 +2110,7 @@ if(data14.reward_mean !== undefined){
 let data17 = data14.reward_mean;
 const _errs39 = errors;
 if((!((typeof data17 == "number") && (isFinite(data17)))) && (data17 !== null)){
-const err5 = {instancePath:instancePath+"/layer2/reward_mean",schemaPath:"#/$defs/layerStats/properties/reward_mean/type",keyword:"type",params:{type: schema34.properties.reward_mean.type},message:"must be number,null"};
+const err5 = {instancePath:instancePath+"/layer2/reward_mean",schemaPath:"#/$defs/layerStats/properties/reward_mean/type",keyword:"type",params:{type: schema35.properties.reward_mean.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -1790,7 +2129,7 @@ if(data14.reward_std !== undefined){
 let data18 = data14.reward_std;
 const _errs41 = errors;
 if((!((typeof data18 == "number") && (isFinite(data18)))) && (data18 !== null)){
-const err6 = {instancePath:instancePath+"/layer2/reward_std",schemaPath:"#/$defs/layerStats/properties/reward_std/type",keyword:"type",params:{type: schema34.properties.reward_std.type},message:"must be number,null"};
+const err6 = {instancePath:instancePath+"/layer2/reward_std",schemaPath:"#/$defs/layerStats/properties/reward_std/type",keyword:"type",params:{type: schema35.properties.reward_std.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -1809,7 +2148,7 @@ if(data14.accuracy !== undefined){
 let data19 = data14.accuracy;
 const _errs43 = errors;
 if((!((typeof data19 == "number") && (isFinite(data19)))) && (data19 !== null)){
-const err7 = {instancePath:instancePath+"/layer2/accuracy",schemaPath:"#/$defs/layerStats/properties/accuracy/type",keyword:"type",params:{type: schema34.properties.accuracy.type},message:"must be number,null"};
+const err7 = {instancePath:instancePath+"/layer2/accuracy",schemaPath:"#/$defs/layerStats/properties/accuracy/type",keyword:"type",params:{type: schema35.properties.accuracy.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err7];
 }
@@ -1854,7 +2193,7 @@ if(data14.completion_length_mean !== undefined){
 let data20 = data14.completion_length_mean;
 const _errs45 = errors;
 if((!((typeof data20 == "number") && (isFinite(data20)))) && (data20 !== null)){
-const err10 = {instancePath:instancePath+"/layer2/completion_length_mean",schemaPath:"#/$defs/layerStats/properties/completion_length_mean/type",keyword:"type",params:{type: schema34.properties.completion_length_mean.type},message:"must be number,null"};
+const err10 = {instancePath:instancePath+"/layer2/completion_length_mean",schemaPath:"#/$defs/layerStats/properties/completion_length_mean/type",keyword:"type",params:{type: schema35.properties.completion_length_mean.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err10];
 }
@@ -1873,7 +2212,7 @@ if(data14.completion_length_max !== undefined){
 let data21 = data14.completion_length_max;
 const _errs47 = errors;
 if((!((typeof data21 == "number") && (isFinite(data21)))) && (data21 !== null)){
-const err11 = {instancePath:instancePath+"/layer2/completion_length_max",schemaPath:"#/$defs/layerStats/properties/completion_length_max/type",keyword:"type",params:{type: schema34.properties.completion_length_max.type},message:"must be number,null"};
+const err11 = {instancePath:instancePath+"/layer2/completion_length_max",schemaPath:"#/$defs/layerStats/properties/completion_length_max/type",keyword:"type",params:{type: schema35.properties.completion_length_max.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err11];
 }
@@ -1892,7 +2231,7 @@ if(data14.truncated_fraction !== undefined){
 let data22 = data14.truncated_fraction;
 const _errs49 = errors;
 if((!((typeof data22 == "number") && (isFinite(data22)))) && (data22 !== null)){
-const err12 = {instancePath:instancePath+"/layer2/truncated_fraction",schemaPath:"#/$defs/layerStats/properties/truncated_fraction/type",keyword:"type",params:{type: schema34.properties.truncated_fraction.type},message:"must be number,null"};
+const err12 = {instancePath:instancePath+"/layer2/truncated_fraction",schemaPath:"#/$defs/layerStats/properties/truncated_fraction/type",keyword:"type",params:{type: schema35.properties.truncated_fraction.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err12];
 }
@@ -1944,7 +2283,7 @@ if(data14.frac_reward_zero_std !== undefined){
 let data24 = data14.frac_reward_zero_std;
 const _errs53 = errors;
 if((!((typeof data24 == "number") && (isFinite(data24)))) && (data24 !== null)){
-const err15 = {instancePath:instancePath+"/layer2/frac_reward_zero_std",schemaPath:"#/$defs/layerStats/properties/frac_reward_zero_std/type",keyword:"type",params:{type: schema34.properties.frac_reward_zero_std.type},message:"must be number,null"};
+const err15 = {instancePath:instancePath+"/layer2/frac_reward_zero_std",schemaPath:"#/$defs/layerStats/properties/frac_reward_zero_std/type",keyword:"type",params:{type: schema35.properties.frac_reward_zero_std.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -1962,10 +2301,8 @@ if(valid5){
 if(data14.generation_seconds !== undefined){
 let data25 = data14.generation_seconds;
 const _errs55 = errors;
-if(errors === _errs55){
-if((typeof data25 == "number") && (isFinite(data25))){
-if(data25 < 0 || isNaN(data25)){
-const err16 = {instancePath:instancePath+"/layer2/generation_seconds",schemaPath:"#/$defs/layerStats/properties/generation_seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
+if((!((typeof data25 == "number") && (isFinite(data25)))) && (data25 !== null)){
+const err16 = {instancePath:instancePath+"/layer2/generation_seconds",schemaPath:"#/$defs/layerStats/properties/generation_seconds/type",keyword:"type",params:{type: schema35.properties.generation_seconds.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -1974,9 +2311,10 @@ vErrors.push(err16);
 }
 errors++;
 }
-}
-else {
-const err17 = {instancePath:instancePath+"/layer2/generation_seconds",schemaPath:"#/$defs/layerStats/properties/generation_seconds/type",keyword:"type",params:{type: "number"},message:"must be number"};
+if(errors === _errs55){
+if((typeof data25 == "number") && (isFinite(data25))){
+if(data25 < 0 || isNaN(data25)){
+const err17 = {instancePath:instancePath+"/layer2/generation_seconds",schemaPath:"#/$defs/layerStats/properties/generation_seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -1984,6 +2322,7 @@ else {
 vErrors.push(err17);
 }
 errors++;
+}
 }
 }
 var valid5 = _errs55 === errors;
@@ -2141,7 +2480,7 @@ if(data26.acc_t1 !== undefined){
 let data28 = data26.acc_t1;
 const _errs66 = errors;
 if((!((typeof data28 == "number") && (isFinite(data28)))) && (data28 !== null)){
-const err24 = {instancePath:instancePath+"/correction/acc_t1",schemaPath:"#/$defs/correctionMetrics/properties/acc_t1/type",keyword:"type",params:{type: schema36.properties.acc_t1.type},message:"must be number,null"};
+const err24 = {instancePath:instancePath+"/correction/acc_t1",schemaPath:"#/$defs/correctionMetrics/properties/acc_t1/type",keyword:"type",params:{type: schema37.properties.acc_t1.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err24];
 }
@@ -2160,7 +2499,7 @@ if(data26.acc_t2 !== undefined){
 let data29 = data26.acc_t2;
 const _errs68 = errors;
 if((!((typeof data29 == "number") && (isFinite(data29)))) && (data29 !== null)){
-const err25 = {instancePath:instancePath+"/correction/acc_t2",schemaPath:"#/$defs/correctionMetrics/properties/acc_t2/type",keyword:"type",params:{type: schema36.properties.acc_t2.type},message:"must be number,null"};
+const err25 = {instancePath:instancePath+"/correction/acc_t2",schemaPath:"#/$defs/correctionMetrics/properties/acc_t2/type",keyword:"type",params:{type: schema37.properties.acc_t2.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err25];
 }
@@ -2179,7 +2518,7 @@ if(data26.delta !== undefined){
 let data30 = data26.delta;
 const _errs70 = errors;
 if((!((typeof data30 == "number") && (isFinite(data30)))) && (data30 !== null)){
-const err26 = {instancePath:instancePath+"/correction/delta",schemaPath:"#/$defs/correctionMetrics/properties/delta/type",keyword:"type",params:{type: schema36.properties.delta.type},message:"must be number,null"};
+const err26 = {instancePath:instancePath+"/correction/delta",schemaPath:"#/$defs/correctionMetrics/properties/delta/type",keyword:"type",params:{type: schema37.properties.delta.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err26];
 }
@@ -2198,7 +2537,7 @@ if(data26.delta_i2c !== undefined){
 let data31 = data26.delta_i2c;
 const _errs72 = errors;
 if((!((typeof data31 == "number") && (isFinite(data31)))) && (data31 !== null)){
-const err27 = {instancePath:instancePath+"/correction/delta_i2c",schemaPath:"#/$defs/correctionMetrics/properties/delta_i2c/type",keyword:"type",params:{type: schema36.properties.delta_i2c.type},message:"must be number,null"};
+const err27 = {instancePath:instancePath+"/correction/delta_i2c",schemaPath:"#/$defs/correctionMetrics/properties/delta_i2c/type",keyword:"type",params:{type: schema37.properties.delta_i2c.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err27];
 }
@@ -2217,7 +2556,7 @@ if(data26.delta_c2i !== undefined){
 let data32 = data26.delta_c2i;
 const _errs74 = errors;
 if((!((typeof data32 == "number") && (isFinite(data32)))) && (data32 !== null)){
-const err28 = {instancePath:instancePath+"/correction/delta_c2i",schemaPath:"#/$defs/correctionMetrics/properties/delta_c2i/type",keyword:"type",params:{type: schema36.properties.delta_c2i.type},message:"must be number,null"};
+const err28 = {instancePath:instancePath+"/correction/delta_c2i",schemaPath:"#/$defs/correctionMetrics/properties/delta_c2i/type",keyword:"type",params:{type: schema37.properties.delta_c2i.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err28];
 }
@@ -2236,7 +2575,7 @@ if(data26.cl !== undefined){
 let data33 = data26.cl;
 const _errs76 = errors;
 if((!((typeof data33 == "number") && (isFinite(data33)))) && (data33 !== null)){
-const err29 = {instancePath:instancePath+"/correction/cl",schemaPath:"#/$defs/correctionMetrics/properties/cl/type",keyword:"type",params:{type: schema36.properties.cl.type},message:"must be number,null"};
+const err29 = {instancePath:instancePath+"/correction/cl",schemaPath:"#/$defs/correctionMetrics/properties/cl/type",keyword:"type",params:{type: schema37.properties.cl.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err29];
 }
@@ -2255,7 +2594,7 @@ if(data26.cs !== undefined){
 let data34 = data26.cs;
 const _errs78 = errors;
 if((!((typeof data34 == "number") && (isFinite(data34)))) && (data34 !== null)){
-const err30 = {instancePath:instancePath+"/correction/cs",schemaPath:"#/$defs/correctionMetrics/properties/cs/type",keyword:"type",params:{type: schema36.properties.cs.type},message:"must be number,null"};
+const err30 = {instancePath:instancePath+"/correction/cs",schemaPath:"#/$defs/correctionMetrics/properties/cs/type",keyword:"type",params:{type: schema37.properties.cs.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err30];
 }
@@ -2274,7 +2613,7 @@ if(data26.rss !== undefined){
 let data35 = data26.rss;
 const _errs80 = errors;
 if((!((typeof data35 == "number") && (isFinite(data35)))) && (data35 !== null)){
-const err31 = {instancePath:instancePath+"/correction/rss",schemaPath:"#/$defs/correctionMetrics/properties/rss/type",keyword:"type",params:{type: schema36.properties.rss.type},message:"must be number,null"};
+const err31 = {instancePath:instancePath+"/correction/rss",schemaPath:"#/$defs/correctionMetrics/properties/rss/type",keyword:"type",params:{type: schema37.properties.rss.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err31];
 }
@@ -2378,8 +2717,8 @@ if(valid0){
 if(data.loss !== undefined){
 let data36 = data.loss;
 const _errs84 = errors;
-if(!((typeof data36 == "number") && (isFinite(data36)))){
-validate22.errors = [{instancePath:instancePath+"/loss",schemaPath:"#/properties/loss/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+if((!((typeof data36 == "number") && (isFinite(data36)))) && (data36 !== null)){
+validate22.errors = [{instancePath:instancePath+"/loss",schemaPath:"#/properties/loss/type",keyword:"type",params:{type: schema34.properties.loss.type},message:"must be number,null"}];
 return false;
 }
 var valid0 = _errs84 === errors;
@@ -2392,7 +2731,7 @@ if(data.kl !== undefined){
 let data37 = data.kl;
 const _errs86 = errors;
 if((!((typeof data37 == "number") && (isFinite(data37)))) && (data37 !== null)){
-validate22.errors = [{instancePath:instancePath+"/kl",schemaPath:"#/properties/kl/type",keyword:"type",params:{type: schema33.properties.kl.type},message:"must be number,null"}];
+validate22.errors = [{instancePath:instancePath+"/kl",schemaPath:"#/properties/kl/type",keyword:"type",params:{type: schema34.properties.kl.type},message:"must be number,null"}];
 return false;
 }
 var valid0 = _errs86 === errors;
@@ -2405,7 +2744,7 @@ if(data.clip_fraction !== undefined){
 let data38 = data.clip_fraction;
 const _errs88 = errors;
 if((!((typeof data38 == "number") && (isFinite(data38)))) && (data38 !== null)){
-validate22.errors = [{instancePath:instancePath+"/clip_fraction",schemaPath:"#/properties/clip_fraction/type",keyword:"type",params:{type: schema33.properties.clip_fraction.type},message:"must be number,null"}];
+validate22.errors = [{instancePath:instancePath+"/clip_fraction",schemaPath:"#/properties/clip_fraction/type",keyword:"type",params:{type: schema34.properties.clip_fraction.type},message:"must be number,null"}];
 return false;
 }
 var valid0 = _errs88 === errors;
@@ -2418,7 +2757,7 @@ if(data.entropy !== undefined){
 let data39 = data.entropy;
 const _errs90 = errors;
 if((!((typeof data39 == "number") && (isFinite(data39)))) && (data39 !== null)){
-validate22.errors = [{instancePath:instancePath+"/entropy",schemaPath:"#/properties/entropy/type",keyword:"type",params:{type: schema33.properties.entropy.type},message:"must be number,null"}];
+validate22.errors = [{instancePath:instancePath+"/entropy",schemaPath:"#/properties/entropy/type",keyword:"type",params:{type: schema34.properties.entropy.type},message:"must be number,null"}];
 return false;
 }
 var valid0 = _errs90 === errors;
@@ -2431,7 +2770,7 @@ if(data.grad_norm !== undefined){
 let data40 = data.grad_norm;
 const _errs92 = errors;
 if((!((typeof data40 == "number") && (isFinite(data40)))) && (data40 !== null)){
-validate22.errors = [{instancePath:instancePath+"/grad_norm",schemaPath:"#/properties/grad_norm/type",keyword:"type",params:{type: schema33.properties.grad_norm.type},message:"must be number,null"}];
+validate22.errors = [{instancePath:instancePath+"/grad_norm",schemaPath:"#/properties/grad_norm/type",keyword:"type",params:{type: schema34.properties.grad_norm.type},message:"must be number,null"}];
 return false;
 }
 var valid0 = _errs92 === errors;
@@ -2456,16 +2795,16 @@ if(valid0){
 if(data.train_seconds !== undefined){
 let data42 = data.train_seconds;
 const _errs96 = errors;
+if((!((typeof data42 == "number") && (isFinite(data42)))) && (data42 !== null)){
+validate22.errors = [{instancePath:instancePath+"/train_seconds",schemaPath:"#/properties/train_seconds/type",keyword:"type",params:{type: schema34.properties.train_seconds.type},message:"must be number,null"}];
+return false;
+}
 if(errors === _errs96){
 if((typeof data42 == "number") && (isFinite(data42))){
 if(data42 < 0 || isNaN(data42)){
 validate22.errors = [{instancePath:instancePath+"/train_seconds",schemaPath:"#/properties/train_seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
-}
-else {
-validate22.errors = [{instancePath:instancePath+"/train_seconds",schemaPath:"#/properties/train_seconds/type",keyword:"type",params:{type: "number"},message:"must be number"}];
-return false;
 }
 }
 var valid0 = _errs96 === errors;
@@ -2477,16 +2816,16 @@ if(valid0){
 if(data.step_seconds !== undefined){
 let data43 = data.step_seconds;
 const _errs98 = errors;
+if((!((typeof data43 == "number") && (isFinite(data43)))) && (data43 !== null)){
+validate22.errors = [{instancePath:instancePath+"/step_seconds",schemaPath:"#/properties/step_seconds/type",keyword:"type",params:{type: schema34.properties.step_seconds.type},message:"must be number,null"}];
+return false;
+}
 if(errors === _errs98){
 if((typeof data43 == "number") && (isFinite(data43))){
 if(data43 < 0 || isNaN(data43)){
 validate22.errors = [{instancePath:instancePath+"/step_seconds",schemaPath:"#/properties/step_seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
-}
-else {
-validate22.errors = [{instancePath:instancePath+"/step_seconds",schemaPath:"#/properties/step_seconds/type",keyword:"type",params:{type: "number"},message:"must be number"}];
-return false;
 }
 }
 var valid0 = _errs98 === errors;
@@ -2498,16 +2837,16 @@ if(valid0){
 if(data.tokens_per_second !== undefined){
 let data44 = data.tokens_per_second;
 const _errs100 = errors;
+if((!((typeof data44 == "number") && (isFinite(data44)))) && (data44 !== null)){
+validate22.errors = [{instancePath:instancePath+"/tokens_per_second",schemaPath:"#/properties/tokens_per_second/type",keyword:"type",params:{type: schema34.properties.tokens_per_second.type},message:"must be number,null"}];
+return false;
+}
 if(errors === _errs100){
 if((typeof data44 == "number") && (isFinite(data44))){
 if(data44 < 0 || isNaN(data44)){
 validate22.errors = [{instancePath:instancePath+"/tokens_per_second",schemaPath:"#/properties/tokens_per_second/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
-}
-else {
-validate22.errors = [{instancePath:instancePath+"/tokens_per_second",schemaPath:"#/properties/tokens_per_second/type",keyword:"type",params:{type: "number"},message:"must be number"}];
-return false;
 }
 }
 var valid0 = _errs100 === errors;
@@ -2587,6 +2926,42 @@ var valid0 = _errs102 === errors;
 else {
 var valid0 = true;
 }
+if(valid0){
+if(data.source_metrics !== undefined){
+let data46 = data.source_metrics;
+const _errs107 = errors;
+if(!(data46 && typeof data46 == "object" && !Array.isArray(data46))){
+validate22.errors = [{instancePath:instancePath+"/source_metrics",schemaPath:"#/properties/source_metrics/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+var valid0 = _errs107 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.rollouts_from_step !== undefined){
+let data47 = data.rollouts_from_step;
+const _errs109 = errors;
+if((!(((typeof data47 == "number") && (!(data47 % 1) && !isNaN(data47))) && (isFinite(data47)))) && (data47 !== null)){
+validate22.errors = [{instancePath:instancePath+"/rollouts_from_step",schemaPath:"#/properties/rollouts_from_step/type",keyword:"type",params:{type: schema34.properties.rollouts_from_step.type},message:"must be integer,null"}];
+return false;
+}
+if(errors === _errs109){
+if((typeof data47 == "number") && (isFinite(data47))){
+if(data47 < 1 || isNaN(data47)){
+validate22.errors = [{instancePath:instancePath+"/rollouts_from_step",schemaPath:"#/properties/rollouts_from_step/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+var valid0 = _errs109 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
 }
 }
 }
@@ -2611,13 +2986,13 @@ return false;
 validate22.errors = vErrors;
 return errors === 0;
 }
-validate22.evaluated = {"props":{"step":true,"time":true,"layer1":true,"layer2":true,"correction":true,"loss":true,"kl":true,"clip_fraction":true,"entropy":true,"grad_norm":true,"learning_rate":true,"train_seconds":true,"step_seconds":true,"tokens_per_second":true,"step_truth":true},"dynamicProps":false,"dynamicItems":false};
+validate22.evaluated = {"props":{"step":true,"time":true,"layer1":true,"layer2":true,"correction":true,"loss":true,"kl":true,"clip_fraction":true,"entropy":true,"grad_norm":true,"learning_rate":true,"train_seconds":true,"step_seconds":true,"tokens_per_second":true,"step_truth":true,"source_metrics":true,"rollouts_from_step":true},"dynamicProps":false,"dynamicItems":false};
 
 export const rolloutRecord = validate25;
-const schema42 = {"description":"One line of rollouts/step-NNNNNN.jsonl per sample, layer 1 and layer 2 alike.","type":"object","required":["id","run_id","step","layer","group","sample","question_id","parent_id","guiding_phrase","prompt","completion","ground_truth","parsed_answer","correct","prompt_tokens","completion_tokens","finish_reason","token_logprobs","token_offsets","reward","rewards","advantage","group_reward_mean","group_reward_std","outcome","steps"],"properties":{"id":{"type":"string","description":"Stable across files: s{step:06d}-q{group:03d}-l1-{sample:03d}, layer 2: {parent id}-l2-{sample:03d}."},"run_id":{"type":"string"},"step":{"type":"integer","minimum":1},"layer":{"enum":[1,2]},"group":{"type":"integer","minimum":0,"description":"Question index within the step."},"sample":{"type":"integer","minimum":0,"description":"Index within its GRPO group (layer 1: the question's group; layer 2: the parent's group)."},"question_id":{"type":"string","description":"Stable id of the question across steps (for Compare Across Steps)."},"parent_id":{"type":["string","null"],"description":"Layer 2: id of the layer-1 sample it corrects. Layer 1: null."},"guiding_phrase":{"type":["string","null"]},"prompt":{"type":"string"},"completion":{"type":"string"},"ground_truth":{"type":"string"},"parsed_answer":{"type":["string","null"]},"correct":{"type":"boolean"},"prompt_tokens":{"type":"integer","minimum":0},"prompt_truncated":{"type":"boolean","description":"The prompt was over max_prompt_length and was cut: in layer 2 the middle of the embedded first answer, replaced by \"[... N tokens cut ...]\". prompt is the prompt as the model saw it. Absent in runs from before this field: read as false."},"completion_tokens":{"type":"integer","minimum":0},"finish_reason":{"enum":["stop","length"]},"token_logprobs":{"type":"array","items":{"type":"number"},"description":"Log-probability under the sampling policy of each completion token."},"token_entropies":{"type":["array","null"],"items":{"type":"number"}},"token_offsets":{"type":"array","items":{"type":"integer","minimum":0},"description":"Character offset in completion where each completion token starts (same length as token_logprobs)."},"reward":{"type":"number"},"rewards":{"type":"object","additionalProperties":{"type":"number"},"description":"Each reward component by name."},"advantage":{"type":"number"},"group_reward_mean":{"type":"number"},"group_reward_std":{"type":"number"},"outcome":{"oneOf":[{"$ref":"#/$defs/outcome"},{"type":"null"}],"description":"Layer 2 only: parent's correctness -> this correction's correctness."},"parent_correct":{"type":["boolean","null"]},"steps":{"type":"array","items":{"$ref":"#/$defs/span"},"description":"Reasoning steps of the completion as character spans [start, end)."},"answer_span":{"oneOf":[{"$ref":"#/$defs/span"},{"type":"null"}]},"step_labels":{"oneOf":[{"type":"array","items":{"$ref":"#/$defs/stepLabel"}},{"type":"null"}],"description":"Format 2: one label per entry of steps, in order; null or absent when no step checker ran."},"first_wrong_step":{"type":["integer","null"],"minimum":0,"description":"Format 2: index into steps of the first wrong step; equals the number of steps when every written step is right but the error lies after them (a missing step, an answer line that does not follow); null when sound or unlabelled."}}};
-const schema43 = {"enum":["i->c","c->i","c->c","i->i"]};
-const schema44 = {"type":"object","required":["start","end"],"properties":{"start":{"type":"integer","minimum":0},"end":{"type":"integer","minimum":0}},"additionalProperties":false};
-const schema46 = {"description":"Format 2: whether one reasoning step is right, and who says so.","type":"object","required":["label","source"],"properties":{"label":{"enum":["right","wrong","unchecked"],"description":"unchecked: the checker could not judge the line (not a step; a user checker answered unknown or failed)."},"source":{"enum":["checker","value","implicit"],"description":"checker: a rule (the chain task's, or the config's step_checker); value: Monte-Carlo step values; implicit: layer 2's first departure."},"value":{"type":["number","null"],"minimum":0,"maximum":1,"description":"With source value: the estimated chance of a right answer after this step."}},"additionalProperties":false};
+const schema43 = {"description":"One line of rollouts/step-NNNNNN.jsonl per sample, layer 1 and layer 2 alike.","type":"object","required":["id","run_id","step","layer","group","sample","question_id","parent_id","guiding_phrase","prompt","completion","ground_truth","parsed_answer","correct","prompt_tokens","completion_tokens","finish_reason","token_logprobs","token_offsets","reward","rewards","advantage","group_reward_mean","group_reward_std","outcome","steps"],"properties":{"id":{"type":"string","description":"Stable across files: s{step:06d}-q{group:03d}-l1-{sample:03d}, layer 2: {parent id}-l2-{sample:03d}."},"run_id":{"type":"string"},"step":{"type":"integer","minimum":1},"layer":{"enum":[1,2]},"group":{"type":"integer","minimum":0,"description":"Question index within the step."},"sample":{"type":"integer","minimum":0,"description":"Index within its GRPO group (layer 1: the question's group; layer 2: the parent's group)."},"question_id":{"type":"string","description":"Stable id of the question across steps (for Compare Across Steps)."},"parent_id":{"type":["string","null"],"description":"Layer 2: id of the layer-1 sample it corrects. Layer 1: null."},"guiding_phrase":{"type":["string","null"]},"prompt":{"type":["string","null"],"description":"Null: the source of an imported run did not record it (run.json source.absent_fields); the trainer always writes it."},"completion":{"type":"string"},"ground_truth":{"type":["string","null"],"description":"Null: the source of an imported run did not record it (run.json source.absent_fields); the trainer always writes it."},"parsed_answer":{"type":["string","null"]},"correct":{"type":["boolean","null"],"description":"Null: an imported run whose source does not say which answers are right."},"prompt_tokens":{"type":["integer","null"],"minimum":0},"prompt_truncated":{"type":"boolean","description":"The prompt was over max_prompt_length and was cut: in layer 2 the middle of the embedded first answer, replaced by \"[... N tokens cut ...]\". prompt is the prompt as the model saw it. Absent in runs from before this field: read as false."},"completion_tokens":{"type":["integer","null"],"minimum":0},"finish_reason":{"enum":["stop","length",null]},"token_logprobs":{"type":["array","null"],"items":{"type":"number"},"description":"Log-probability under the sampling policy of each completion token. Null: an imported run without token data."},"token_entropies":{"type":["array","null"],"items":{"type":"number"}},"token_offsets":{"type":["array","null"],"items":{"type":"integer","minimum":0},"description":"Character offset in completion where each completion token starts (same length as token_logprobs); null with them."},"reward":{"type":["number","null"]},"rewards":{"type":"object","additionalProperties":{"type":"number"},"description":"Each reward component by name."},"advantage":{"type":["number","null"]},"group_reward_mean":{"type":["number","null"]},"group_reward_std":{"type":["number","null"]},"outcome":{"oneOf":[{"$ref":"#/$defs/outcome"},{"type":"null"}],"description":"Layer 2 only: parent's correctness -> this correction's correctness."},"parent_correct":{"type":["boolean","null"]},"steps":{"type":"array","items":{"$ref":"#/$defs/span"},"description":"Reasoning steps of the completion as character spans [start, end)."},"answer_span":{"oneOf":[{"$ref":"#/$defs/span"},{"type":"null"}]},"step_labels":{"oneOf":[{"type":"array","items":{"$ref":"#/$defs/stepLabel"}},{"type":"null"}],"description":"Format 2: one label per entry of steps, in order; null or absent when no step checker ran."},"first_wrong_step":{"type":["integer","null"],"minimum":0,"description":"Format 2: index into steps of the first wrong step; equals the number of steps when every written step is right but the error lies after them (a missing step, an answer line that does not follow); null when sound or unlabelled."},"derived":{"type":"array","items":{"type":"string"},"description":"Imported runs: fields this project computed because the source did not record them (group_reward_mean/std from the group's rewards, question_id from the prompt, steps, answer_span)."},"source":{"type":"object","description":"Imported runs: where the record came from.","required":["kind"],"properties":{"kind":{"type":"string","description":"verl, trl, nemo-rl, prime-rl, trl-live."},"location":{"type":"string","description":"file:line in the source folder."},"fields":{"type":"object","description":"The row's other columns, as the source recorded them."}}},"logprob_source":{"type":["string","null"],"description":"TRL live: which policy token_logprobs come from: sampling (vLLM's), trl-old-policy (TRL's old_per_token_logps) or recomputed (one no-grad pass after generation); null without them."}}};
+const schema44 = {"enum":["i->c","c->i","c->c","i->i"]};
+const schema45 = {"type":"object","required":["start","end"],"properties":{"start":{"type":"integer","minimum":0},"end":{"type":"integer","minimum":0}},"additionalProperties":false};
+const schema47 = {"description":"Format 2: whether one reasoning step is right, and who says so.","type":"object","required":["label","source"],"properties":{"label":{"enum":["right","wrong","unchecked"],"description":"unchecked: the checker could not judge the line (not a step; a user checker answered unknown or failed)."},"source":{"enum":["checker","value","implicit"],"description":"checker: a rule (the chain task's, or the config's step_checker); value: Monte-Carlo step values; implicit: layer 2's first departure."},"value":{"type":["number","null"],"minimum":0,"maximum":1,"description":"With source value: the estimated chance of a right answer after this step."}},"additionalProperties":false};
 
 function validate25(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -2686,7 +3061,7 @@ if(data.layer !== undefined){
 let data3 = data.layer;
 const _errs7 = errors;
 if(!((data3 === 1) || (data3 === 2))){
-validate25.errors = [{instancePath:instancePath+"/layer",schemaPath:"#/properties/layer/enum",keyword:"enum",params:{allowedValues: schema42.properties.layer.enum},message:"must be equal to one of the allowed values"}];
+validate25.errors = [{instancePath:instancePath+"/layer",schemaPath:"#/properties/layer/enum",keyword:"enum",params:{allowedValues: schema43.properties.layer.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs7 === errors;
@@ -2753,7 +3128,7 @@ if(data.parent_id !== undefined){
 let data7 = data.parent_id;
 const _errs14 = errors;
 if((typeof data7 !== "string") && (data7 !== null)){
-validate25.errors = [{instancePath:instancePath+"/parent_id",schemaPath:"#/properties/parent_id/type",keyword:"type",params:{type: schema42.properties.parent_id.type},message:"must be string,null"}];
+validate25.errors = [{instancePath:instancePath+"/parent_id",schemaPath:"#/properties/parent_id/type",keyword:"type",params:{type: schema43.properties.parent_id.type},message:"must be string,null"}];
 return false;
 }
 var valid0 = _errs14 === errors;
@@ -2766,7 +3141,7 @@ if(data.guiding_phrase !== undefined){
 let data8 = data.guiding_phrase;
 const _errs16 = errors;
 if((typeof data8 !== "string") && (data8 !== null)){
-validate25.errors = [{instancePath:instancePath+"/guiding_phrase",schemaPath:"#/properties/guiding_phrase/type",keyword:"type",params:{type: schema42.properties.guiding_phrase.type},message:"must be string,null"}];
+validate25.errors = [{instancePath:instancePath+"/guiding_phrase",schemaPath:"#/properties/guiding_phrase/type",keyword:"type",params:{type: schema43.properties.guiding_phrase.type},message:"must be string,null"}];
 return false;
 }
 var valid0 = _errs16 === errors;
@@ -2776,9 +3151,10 @@ var valid0 = true;
 }
 if(valid0){
 if(data.prompt !== undefined){
+let data9 = data.prompt;
 const _errs18 = errors;
-if(typeof data.prompt !== "string"){
-validate25.errors = [{instancePath:instancePath+"/prompt",schemaPath:"#/properties/prompt/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+if((typeof data9 !== "string") && (data9 !== null)){
+validate25.errors = [{instancePath:instancePath+"/prompt",schemaPath:"#/properties/prompt/type",keyword:"type",params:{type: schema43.properties.prompt.type},message:"must be string,null"}];
 return false;
 }
 var valid0 = _errs18 === errors;
@@ -2800,9 +3176,10 @@ var valid0 = true;
 }
 if(valid0){
 if(data.ground_truth !== undefined){
+let data11 = data.ground_truth;
 const _errs22 = errors;
-if(typeof data.ground_truth !== "string"){
-validate25.errors = [{instancePath:instancePath+"/ground_truth",schemaPath:"#/properties/ground_truth/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+if((typeof data11 !== "string") && (data11 !== null)){
+validate25.errors = [{instancePath:instancePath+"/ground_truth",schemaPath:"#/properties/ground_truth/type",keyword:"type",params:{type: schema43.properties.ground_truth.type},message:"must be string,null"}];
 return false;
 }
 var valid0 = _errs22 === errors;
@@ -2815,7 +3192,7 @@ if(data.parsed_answer !== undefined){
 let data12 = data.parsed_answer;
 const _errs24 = errors;
 if((typeof data12 !== "string") && (data12 !== null)){
-validate25.errors = [{instancePath:instancePath+"/parsed_answer",schemaPath:"#/properties/parsed_answer/type",keyword:"type",params:{type: schema42.properties.parsed_answer.type},message:"must be string,null"}];
+validate25.errors = [{instancePath:instancePath+"/parsed_answer",schemaPath:"#/properties/parsed_answer/type",keyword:"type",params:{type: schema43.properties.parsed_answer.type},message:"must be string,null"}];
 return false;
 }
 var valid0 = _errs24 === errors;
@@ -2825,9 +3202,10 @@ var valid0 = true;
 }
 if(valid0){
 if(data.correct !== undefined){
+let data13 = data.correct;
 const _errs26 = errors;
-if(typeof data.correct !== "boolean"){
-validate25.errors = [{instancePath:instancePath+"/correct",schemaPath:"#/properties/correct/type",keyword:"type",params:{type: "boolean"},message:"must be boolean"}];
+if((typeof data13 !== "boolean") && (data13 !== null)){
+validate25.errors = [{instancePath:instancePath+"/correct",schemaPath:"#/properties/correct/type",keyword:"type",params:{type: schema43.properties.correct.type},message:"must be boolean,null"}];
 return false;
 }
 var valid0 = _errs26 === errors;
@@ -2839,8 +3217,8 @@ if(valid0){
 if(data.prompt_tokens !== undefined){
 let data14 = data.prompt_tokens;
 const _errs28 = errors;
-if(!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))){
-validate25.errors = [{instancePath:instancePath+"/prompt_tokens",schemaPath:"#/properties/prompt_tokens/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+if((!(((typeof data14 == "number") && (!(data14 % 1) && !isNaN(data14))) && (isFinite(data14)))) && (data14 !== null)){
+validate25.errors = [{instancePath:instancePath+"/prompt_tokens",schemaPath:"#/properties/prompt_tokens/type",keyword:"type",params:{type: schema43.properties.prompt_tokens.type},message:"must be integer,null"}];
 return false;
 }
 if(errors === _errs28){
@@ -2872,8 +3250,8 @@ if(valid0){
 if(data.completion_tokens !== undefined){
 let data16 = data.completion_tokens;
 const _errs32 = errors;
-if(!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))){
-validate25.errors = [{instancePath:instancePath+"/completion_tokens",schemaPath:"#/properties/completion_tokens/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+if((!(((typeof data16 == "number") && (!(data16 % 1) && !isNaN(data16))) && (isFinite(data16)))) && (data16 !== null)){
+validate25.errors = [{instancePath:instancePath+"/completion_tokens",schemaPath:"#/properties/completion_tokens/type",keyword:"type",params:{type: schema43.properties.completion_tokens.type},message:"must be integer,null"}];
 return false;
 }
 if(errors === _errs32){
@@ -2893,8 +3271,8 @@ if(valid0){
 if(data.finish_reason !== undefined){
 let data17 = data.finish_reason;
 const _errs34 = errors;
-if(!((data17 === "stop") || (data17 === "length"))){
-validate25.errors = [{instancePath:instancePath+"/finish_reason",schemaPath:"#/properties/finish_reason/enum",keyword:"enum",params:{allowedValues: schema42.properties.finish_reason.enum},message:"must be equal to one of the allowed values"}];
+if(!(((data17 === "stop") || (data17 === "length")) || (data17 === null))){
+validate25.errors = [{instancePath:instancePath+"/finish_reason",schemaPath:"#/properties/finish_reason/enum",keyword:"enum",params:{allowedValues: schema43.properties.finish_reason.enum},message:"must be equal to one of the allowed values"}];
 return false;
 }
 var valid0 = _errs34 === errors;
@@ -2906,6 +3284,10 @@ if(valid0){
 if(data.token_logprobs !== undefined){
 let data18 = data.token_logprobs;
 const _errs35 = errors;
+if((!(Array.isArray(data18))) && (data18 !== null)){
+validate25.errors = [{instancePath:instancePath+"/token_logprobs",schemaPath:"#/properties/token_logprobs/type",keyword:"type",params:{type: schema43.properties.token_logprobs.type},message:"must be array,null"}];
+return false;
+}
 if(errors === _errs35){
 if(Array.isArray(data18)){
 var valid1 = true;
@@ -2923,10 +3305,6 @@ break;
 }
 }
 }
-else {
-validate25.errors = [{instancePath:instancePath+"/token_logprobs",schemaPath:"#/properties/token_logprobs/type",keyword:"type",params:{type: "array"},message:"must be array"}];
-return false;
-}
 }
 var valid0 = _errs35 === errors;
 }
@@ -2938,7 +3316,7 @@ if(data.token_entropies !== undefined){
 let data20 = data.token_entropies;
 const _errs39 = errors;
 if((!(Array.isArray(data20))) && (data20 !== null)){
-validate25.errors = [{instancePath:instancePath+"/token_entropies",schemaPath:"#/properties/token_entropies/type",keyword:"type",params:{type: schema42.properties.token_entropies.type},message:"must be array,null"}];
+validate25.errors = [{instancePath:instancePath+"/token_entropies",schemaPath:"#/properties/token_entropies/type",keyword:"type",params:{type: schema43.properties.token_entropies.type},message:"must be array,null"}];
 return false;
 }
 if(errors === _errs39){
@@ -2968,6 +3346,10 @@ if(valid0){
 if(data.token_offsets !== undefined){
 let data22 = data.token_offsets;
 const _errs43 = errors;
+if((!(Array.isArray(data22))) && (data22 !== null)){
+validate25.errors = [{instancePath:instancePath+"/token_offsets",schemaPath:"#/properties/token_offsets/type",keyword:"type",params:{type: schema43.properties.token_offsets.type},message:"must be array,null"}];
+return false;
+}
 if(errors === _errs43){
 if(Array.isArray(data22)){
 var valid3 = true;
@@ -2993,10 +3375,6 @@ break;
 }
 }
 }
-else {
-validate25.errors = [{instancePath:instancePath+"/token_offsets",schemaPath:"#/properties/token_offsets/type",keyword:"type",params:{type: "array"},message:"must be array"}];
-return false;
-}
 }
 var valid0 = _errs43 === errors;
 }
@@ -3007,8 +3385,8 @@ if(valid0){
 if(data.reward !== undefined){
 let data24 = data.reward;
 const _errs47 = errors;
-if(!((typeof data24 == "number") && (isFinite(data24)))){
-validate25.errors = [{instancePath:instancePath+"/reward",schemaPath:"#/properties/reward/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+if((!((typeof data24 == "number") && (isFinite(data24)))) && (data24 !== null)){
+validate25.errors = [{instancePath:instancePath+"/reward",schemaPath:"#/properties/reward/type",keyword:"type",params:{type: schema43.properties.reward.type},message:"must be number,null"}];
 return false;
 }
 var valid0 = _errs47 === errors;
@@ -3049,8 +3427,8 @@ if(valid0){
 if(data.advantage !== undefined){
 let data27 = data.advantage;
 const _errs54 = errors;
-if(!((typeof data27 == "number") && (isFinite(data27)))){
-validate25.errors = [{instancePath:instancePath+"/advantage",schemaPath:"#/properties/advantage/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+if((!((typeof data27 == "number") && (isFinite(data27)))) && (data27 !== null)){
+validate25.errors = [{instancePath:instancePath+"/advantage",schemaPath:"#/properties/advantage/type",keyword:"type",params:{type: schema43.properties.advantage.type},message:"must be number,null"}];
 return false;
 }
 var valid0 = _errs54 === errors;
@@ -3062,8 +3440,8 @@ if(valid0){
 if(data.group_reward_mean !== undefined){
 let data28 = data.group_reward_mean;
 const _errs56 = errors;
-if(!((typeof data28 == "number") && (isFinite(data28)))){
-validate25.errors = [{instancePath:instancePath+"/group_reward_mean",schemaPath:"#/properties/group_reward_mean/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+if((!((typeof data28 == "number") && (isFinite(data28)))) && (data28 !== null)){
+validate25.errors = [{instancePath:instancePath+"/group_reward_mean",schemaPath:"#/properties/group_reward_mean/type",keyword:"type",params:{type: schema43.properties.group_reward_mean.type},message:"must be number,null"}];
 return false;
 }
 var valid0 = _errs56 === errors;
@@ -3075,8 +3453,8 @@ if(valid0){
 if(data.group_reward_std !== undefined){
 let data29 = data.group_reward_std;
 const _errs58 = errors;
-if(!((typeof data29 == "number") && (isFinite(data29)))){
-validate25.errors = [{instancePath:instancePath+"/group_reward_std",schemaPath:"#/properties/group_reward_std/type",keyword:"type",params:{type: "number"},message:"must be number"}];
+if((!((typeof data29 == "number") && (isFinite(data29)))) && (data29 !== null)){
+validate25.errors = [{instancePath:instancePath+"/group_reward_std",schemaPath:"#/properties/group_reward_std/type",keyword:"type",params:{type: schema43.properties.group_reward_std.type},message:"must be number,null"}];
 return false;
 }
 var valid0 = _errs58 === errors;
@@ -3093,7 +3471,7 @@ let valid5 = false;
 let passing0 = null;
 const _errs62 = errors;
 if(!((((data30 === "i->c") || (data30 === "c->i")) || (data30 === "c->c")) || (data30 === "i->i"))){
-const err0 = {instancePath:instancePath+"/outcome",schemaPath:"#/$defs/outcome/enum",keyword:"enum",params:{allowedValues: schema43.enum},message:"must be equal to one of the allowed values"};
+const err0 = {instancePath:instancePath+"/outcome",schemaPath:"#/$defs/outcome/enum",keyword:"enum",params:{allowedValues: schema44.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err0];
 }
@@ -3162,7 +3540,7 @@ if(data.parent_correct !== undefined){
 let data31 = data.parent_correct;
 const _errs66 = errors;
 if((typeof data31 !== "boolean") && (data31 !== null)){
-validate25.errors = [{instancePath:instancePath+"/parent_correct",schemaPath:"#/properties/parent_correct/type",keyword:"type",params:{type: schema42.properties.parent_correct.type},message:"must be boolean,null"}];
+validate25.errors = [{instancePath:instancePath+"/parent_correct",schemaPath:"#/properties/parent_correct/type",keyword:"type",params:{type: schema43.properties.parent_correct.type},message:"must be boolean,null"}];
 return false;
 }
 var valid0 = _errs66 === errors;
@@ -3487,7 +3865,7 @@ if(data40.label !== undefined){
 let data41 = data40.label;
 const _errs98 = errors;
 if(!(((data41 === "right") || (data41 === "wrong")) || (data41 === "unchecked"))){
-const err14 = {instancePath:instancePath+"/step_labels/" + i4+"/label",schemaPath:"#/$defs/stepLabel/properties/label/enum",keyword:"enum",params:{allowedValues: schema46.properties.label.enum},message:"must be equal to one of the allowed values"};
+const err14 = {instancePath:instancePath+"/step_labels/" + i4+"/label",schemaPath:"#/$defs/stepLabel/properties/label/enum",keyword:"enum",params:{allowedValues: schema47.properties.label.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err14];
 }
@@ -3506,7 +3884,7 @@ if(data40.source !== undefined){
 let data42 = data40.source;
 const _errs99 = errors;
 if(!(((data42 === "checker") || (data42 === "value")) || (data42 === "implicit"))){
-const err15 = {instancePath:instancePath+"/step_labels/" + i4+"/source",schemaPath:"#/$defs/stepLabel/properties/source/enum",keyword:"enum",params:{allowedValues: schema46.properties.source.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/step_labels/" + i4+"/source",schemaPath:"#/$defs/stepLabel/properties/source/enum",keyword:"enum",params:{allowedValues: schema47.properties.source.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -3525,7 +3903,7 @@ if(data40.value !== undefined){
 let data43 = data40.value;
 const _errs100 = errors;
 if((!((typeof data43 == "number") && (isFinite(data43)))) && (data43 !== null)){
-const err16 = {instancePath:instancePath+"/step_labels/" + i4+"/value",schemaPath:"#/$defs/stepLabel/properties/value/type",keyword:"type",params:{type: schema46.properties.value.type},message:"must be number,null"};
+const err16 = {instancePath:instancePath+"/step_labels/" + i4+"/value",schemaPath:"#/$defs/stepLabel/properties/value/type",keyword:"type",params:{type: schema47.properties.value.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -3658,7 +4036,7 @@ if(data.first_wrong_step !== undefined){
 let data44 = data.first_wrong_step;
 const _errs104 = errors;
 if((!(((typeof data44 == "number") && (!(data44 % 1) && !isNaN(data44))) && (isFinite(data44)))) && (data44 !== null)){
-validate25.errors = [{instancePath:instancePath+"/first_wrong_step",schemaPath:"#/properties/first_wrong_step/type",keyword:"type",params:{type: schema42.properties.first_wrong_step.type},message:"must be integer,null"}];
+validate25.errors = [{instancePath:instancePath+"/first_wrong_step",schemaPath:"#/properties/first_wrong_step/type",keyword:"type",params:{type: schema43.properties.first_wrong_step.type},message:"must be integer,null"}];
 return false;
 }
 if(errors === _errs104){
@@ -3673,6 +4051,114 @@ var valid0 = _errs104 === errors;
 }
 else {
 var valid0 = true;
+}
+if(valid0){
+if(data.derived !== undefined){
+let data45 = data.derived;
+const _errs106 = errors;
+if(errors === _errs106){
+if(Array.isArray(data45)){
+var valid17 = true;
+const len5 = data45.length;
+for(let i5=0; i5<len5; i5++){
+const _errs108 = errors;
+if(typeof data45[i5] !== "string"){
+validate25.errors = [{instancePath:instancePath+"/derived/" + i5,schemaPath:"#/properties/derived/items/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid17 = _errs108 === errors;
+if(!valid17){
+break;
+}
+}
+}
+else {
+validate25.errors = [{instancePath:instancePath+"/derived",schemaPath:"#/properties/derived/type",keyword:"type",params:{type: "array"},message:"must be array"}];
+return false;
+}
+}
+var valid0 = _errs106 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.source !== undefined){
+let data47 = data.source;
+const _errs110 = errors;
+if(errors === _errs110){
+if(data47 && typeof data47 == "object" && !Array.isArray(data47)){
+let missing4;
+if((data47.kind === undefined) && (missing4 = "kind")){
+validate25.errors = [{instancePath:instancePath+"/source",schemaPath:"#/properties/source/required",keyword:"required",params:{missingProperty: missing4},message:"must have required property '"+missing4+"'"}];
+return false;
+}
+else {
+if(data47.kind !== undefined){
+const _errs112 = errors;
+if(typeof data47.kind !== "string"){
+validate25.errors = [{instancePath:instancePath+"/source/kind",schemaPath:"#/properties/source/properties/kind/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid18 = _errs112 === errors;
+}
+else {
+var valid18 = true;
+}
+if(valid18){
+if(data47.location !== undefined){
+const _errs114 = errors;
+if(typeof data47.location !== "string"){
+validate25.errors = [{instancePath:instancePath+"/source/location",schemaPath:"#/properties/source/properties/location/type",keyword:"type",params:{type: "string"},message:"must be string"}];
+return false;
+}
+var valid18 = _errs114 === errors;
+}
+else {
+var valid18 = true;
+}
+if(valid18){
+if(data47.fields !== undefined){
+let data50 = data47.fields;
+const _errs116 = errors;
+if(!(data50 && typeof data50 == "object" && !Array.isArray(data50))){
+validate25.errors = [{instancePath:instancePath+"/source/fields",schemaPath:"#/properties/source/properties/fields/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+var valid18 = _errs116 === errors;
+}
+else {
+var valid18 = true;
+}
+}
+}
+}
+}
+else {
+validate25.errors = [{instancePath:instancePath+"/source",schemaPath:"#/properties/source/type",keyword:"type",params:{type: "object"},message:"must be object"}];
+return false;
+}
+}
+var valid0 = _errs110 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.logprob_source !== undefined){
+let data51 = data.logprob_source;
+const _errs118 = errors;
+if((typeof data51 !== "string") && (data51 !== null)){
+validate25.errors = [{instancePath:instancePath+"/logprob_source",schemaPath:"#/properties/logprob_source/type",keyword:"type",params:{type: schema43.properties.logprob_source.type},message:"must be string,null"}];
+return false;
+}
+var valid0 = _errs118 === errors;
+}
+else {
+var valid0 = true;
+}
+}
+}
 }
 }
 }
@@ -3715,10 +4201,10 @@ return false;
 validate25.errors = vErrors;
 return errors === 0;
 }
-validate25.evaluated = {"props":{"id":true,"run_id":true,"step":true,"layer":true,"group":true,"sample":true,"question_id":true,"parent_id":true,"guiding_phrase":true,"prompt":true,"completion":true,"ground_truth":true,"parsed_answer":true,"correct":true,"prompt_tokens":true,"prompt_truncated":true,"completion_tokens":true,"finish_reason":true,"token_logprobs":true,"token_entropies":true,"token_offsets":true,"reward":true,"rewards":true,"advantage":true,"group_reward_mean":true,"group_reward_std":true,"outcome":true,"parent_correct":true,"steps":true,"answer_span":true,"step_labels":true,"first_wrong_step":true},"dynamicProps":false,"dynamicItems":false};
+validate25.evaluated = {"props":{"id":true,"run_id":true,"step":true,"layer":true,"group":true,"sample":true,"question_id":true,"parent_id":true,"guiding_phrase":true,"prompt":true,"completion":true,"ground_truth":true,"parsed_answer":true,"correct":true,"prompt_tokens":true,"prompt_truncated":true,"completion_tokens":true,"finish_reason":true,"token_logprobs":true,"token_entropies":true,"token_offsets":true,"reward":true,"rewards":true,"advantage":true,"group_reward_mean":true,"group_reward_std":true,"outcome":true,"parent_correct":true,"steps":true,"answer_span":true,"step_labels":true,"first_wrong_step":true,"derived":true,"source":true,"logprob_source":true},"dynamicProps":false,"dynamicItems":false};
 
 export const evalResult = validate26;
-const schema47 = {"description":"eval/step-NNNNNN.json: a greedy two-pass evaluation on the held-out split.","type":"object","required":["step","time","split","n","metrics","problems"],"properties":{"step":{"type":"integer","minimum":0},"time":{"type":"string","format":"date-time"},"split":{"type":"string"},"n":{"type":"integer","minimum":0},"metrics":{"$ref":"#/$defs/correctionMetrics"},"sampled_accuracy":{"type":["number","null"],"description":"Mean layer-1 accuracy over k samples at the training temperature, when measured."},"step_truth":{"oneOf":[{"$ref":"#/$defs/stepTruth"},{"type":"null"}],"description":"Format 2: step truth over the t1 and t2 completions."},"problems":{"type":"array","items":{"type":"object","required":["question_id","question","ground_truth","t1_completion","t1_correct","t2_completion","t2_correct"],"properties":{"question_id":{"type":"string"},"question":{"type":"string"},"ground_truth":{"type":"string"},"t1_completion":{"type":"string"},"t1_correct":{"type":"boolean"},"t2_completion":{"type":"string"},"t2_correct":{"type":"boolean"},"guiding_phrase":{"type":"string"},"t1_step_labels":{"oneOf":[{"type":"array","items":{"$ref":"#/$defs/stepLabel"}},{"type":"null"}],"description":"Format 2: labels of the t1 completion's steps (its line spans, as in rollout records)."},"t1_first_wrong_step":{"type":["integer","null"],"minimum":0},"t2_step_labels":{"oneOf":[{"type":"array","items":{"$ref":"#/$defs/stepLabel"}},{"type":"null"}]},"t2_first_wrong_step":{"type":["integer","null"],"minimum":0}}}}}};
+const schema48 = {"description":"eval/step-NNNNNN.json: a greedy two-pass evaluation on the held-out split.","type":"object","required":["step","time","split","n","metrics","problems"],"properties":{"step":{"type":"integer","minimum":0},"time":{"type":"string","format":"date-time"},"split":{"type":"string"},"n":{"type":"integer","minimum":0},"metrics":{"$ref":"#/$defs/correctionMetrics"},"sampled_accuracy":{"type":["number","null"],"description":"Mean layer-1 accuracy over k samples at the training temperature, when measured."},"step_truth":{"oneOf":[{"$ref":"#/$defs/stepTruth"},{"type":"null"}],"description":"Format 2: step truth over the t1 and t2 completions."},"problems":{"type":"array","items":{"type":"object","required":["question_id","question","ground_truth","t1_completion","t1_correct","t2_completion","t2_correct"],"properties":{"question_id":{"type":"string"},"question":{"type":"string"},"ground_truth":{"type":"string"},"t1_completion":{"type":"string"},"t1_correct":{"type":"boolean"},"t2_completion":{"type":"string"},"t2_correct":{"type":"boolean"},"guiding_phrase":{"type":"string"},"t1_step_labels":{"oneOf":[{"type":"array","items":{"$ref":"#/$defs/stepLabel"}},{"type":"null"}],"description":"Format 2: labels of the t1 completion's steps (its line spans, as in rollout records)."},"t1_first_wrong_step":{"type":["integer","null"],"minimum":0},"t2_step_labels":{"oneOf":[{"type":"array","items":{"$ref":"#/$defs/stepLabel"}},{"type":"null"}]},"t2_first_wrong_step":{"type":["integer","null"],"minimum":0}}}}}};
 
 function validate26(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -3852,7 +4338,7 @@ if(data4.acc_t1 !== undefined){
 let data6 = data4.acc_t1;
 const _errs14 = errors;
 if((!((typeof data6 == "number") && (isFinite(data6)))) && (data6 !== null)){
-validate26.errors = [{instancePath:instancePath+"/metrics/acc_t1",schemaPath:"#/$defs/correctionMetrics/properties/acc_t1/type",keyword:"type",params:{type: schema36.properties.acc_t1.type},message:"must be number,null"}];
+validate26.errors = [{instancePath:instancePath+"/metrics/acc_t1",schemaPath:"#/$defs/correctionMetrics/properties/acc_t1/type",keyword:"type",params:{type: schema37.properties.acc_t1.type},message:"must be number,null"}];
 return false;
 }
 var valid2 = _errs14 === errors;
@@ -3865,7 +4351,7 @@ if(data4.acc_t2 !== undefined){
 let data7 = data4.acc_t2;
 const _errs16 = errors;
 if((!((typeof data7 == "number") && (isFinite(data7)))) && (data7 !== null)){
-validate26.errors = [{instancePath:instancePath+"/metrics/acc_t2",schemaPath:"#/$defs/correctionMetrics/properties/acc_t2/type",keyword:"type",params:{type: schema36.properties.acc_t2.type},message:"must be number,null"}];
+validate26.errors = [{instancePath:instancePath+"/metrics/acc_t2",schemaPath:"#/$defs/correctionMetrics/properties/acc_t2/type",keyword:"type",params:{type: schema37.properties.acc_t2.type},message:"must be number,null"}];
 return false;
 }
 var valid2 = _errs16 === errors;
@@ -3878,7 +4364,7 @@ if(data4.delta !== undefined){
 let data8 = data4.delta;
 const _errs18 = errors;
 if((!((typeof data8 == "number") && (isFinite(data8)))) && (data8 !== null)){
-validate26.errors = [{instancePath:instancePath+"/metrics/delta",schemaPath:"#/$defs/correctionMetrics/properties/delta/type",keyword:"type",params:{type: schema36.properties.delta.type},message:"must be number,null"}];
+validate26.errors = [{instancePath:instancePath+"/metrics/delta",schemaPath:"#/$defs/correctionMetrics/properties/delta/type",keyword:"type",params:{type: schema37.properties.delta.type},message:"must be number,null"}];
 return false;
 }
 var valid2 = _errs18 === errors;
@@ -3891,7 +4377,7 @@ if(data4.delta_i2c !== undefined){
 let data9 = data4.delta_i2c;
 const _errs20 = errors;
 if((!((typeof data9 == "number") && (isFinite(data9)))) && (data9 !== null)){
-validate26.errors = [{instancePath:instancePath+"/metrics/delta_i2c",schemaPath:"#/$defs/correctionMetrics/properties/delta_i2c/type",keyword:"type",params:{type: schema36.properties.delta_i2c.type},message:"must be number,null"}];
+validate26.errors = [{instancePath:instancePath+"/metrics/delta_i2c",schemaPath:"#/$defs/correctionMetrics/properties/delta_i2c/type",keyword:"type",params:{type: schema37.properties.delta_i2c.type},message:"must be number,null"}];
 return false;
 }
 var valid2 = _errs20 === errors;
@@ -3904,7 +4390,7 @@ if(data4.delta_c2i !== undefined){
 let data10 = data4.delta_c2i;
 const _errs22 = errors;
 if((!((typeof data10 == "number") && (isFinite(data10)))) && (data10 !== null)){
-validate26.errors = [{instancePath:instancePath+"/metrics/delta_c2i",schemaPath:"#/$defs/correctionMetrics/properties/delta_c2i/type",keyword:"type",params:{type: schema36.properties.delta_c2i.type},message:"must be number,null"}];
+validate26.errors = [{instancePath:instancePath+"/metrics/delta_c2i",schemaPath:"#/$defs/correctionMetrics/properties/delta_c2i/type",keyword:"type",params:{type: schema37.properties.delta_c2i.type},message:"must be number,null"}];
 return false;
 }
 var valid2 = _errs22 === errors;
@@ -3917,7 +4403,7 @@ if(data4.cl !== undefined){
 let data11 = data4.cl;
 const _errs24 = errors;
 if((!((typeof data11 == "number") && (isFinite(data11)))) && (data11 !== null)){
-validate26.errors = [{instancePath:instancePath+"/metrics/cl",schemaPath:"#/$defs/correctionMetrics/properties/cl/type",keyword:"type",params:{type: schema36.properties.cl.type},message:"must be number,null"}];
+validate26.errors = [{instancePath:instancePath+"/metrics/cl",schemaPath:"#/$defs/correctionMetrics/properties/cl/type",keyword:"type",params:{type: schema37.properties.cl.type},message:"must be number,null"}];
 return false;
 }
 var valid2 = _errs24 === errors;
@@ -3930,7 +4416,7 @@ if(data4.cs !== undefined){
 let data12 = data4.cs;
 const _errs26 = errors;
 if((!((typeof data12 == "number") && (isFinite(data12)))) && (data12 !== null)){
-validate26.errors = [{instancePath:instancePath+"/metrics/cs",schemaPath:"#/$defs/correctionMetrics/properties/cs/type",keyword:"type",params:{type: schema36.properties.cs.type},message:"must be number,null"}];
+validate26.errors = [{instancePath:instancePath+"/metrics/cs",schemaPath:"#/$defs/correctionMetrics/properties/cs/type",keyword:"type",params:{type: schema37.properties.cs.type},message:"must be number,null"}];
 return false;
 }
 var valid2 = _errs26 === errors;
@@ -3943,7 +4429,7 @@ if(data4.rss !== undefined){
 let data13 = data4.rss;
 const _errs28 = errors;
 if((!((typeof data13 == "number") && (isFinite(data13)))) && (data13 !== null)){
-validate26.errors = [{instancePath:instancePath+"/metrics/rss",schemaPath:"#/$defs/correctionMetrics/properties/rss/type",keyword:"type",params:{type: schema36.properties.rss.type},message:"must be number,null"}];
+validate26.errors = [{instancePath:instancePath+"/metrics/rss",schemaPath:"#/$defs/correctionMetrics/properties/rss/type",keyword:"type",params:{type: schema37.properties.rss.type},message:"must be number,null"}];
 return false;
 }
 var valid2 = _errs28 === errors;
@@ -3976,7 +4462,7 @@ if(data.sampled_accuracy !== undefined){
 let data14 = data.sampled_accuracy;
 const _errs30 = errors;
 if((!((typeof data14 == "number") && (isFinite(data14)))) && (data14 !== null)){
-validate26.errors = [{instancePath:instancePath+"/sampled_accuracy",schemaPath:"#/properties/sampled_accuracy/type",keyword:"type",params:{type: schema47.properties.sampled_accuracy.type},message:"must be number,null"}];
+validate26.errors = [{instancePath:instancePath+"/sampled_accuracy",schemaPath:"#/properties/sampled_accuracy/type",keyword:"type",params:{type: schema48.properties.sampled_accuracy.type},message:"must be number,null"}];
 return false;
 }
 var valid0 = _errs30 === errors;
@@ -4219,7 +4705,7 @@ if(data27.label !== undefined){
 let data28 = data27.label;
 const _errs65 = errors;
 if(!(((data28 === "right") || (data28 === "wrong")) || (data28 === "unchecked"))){
-const err4 = {instancePath:instancePath+"/problems/" + i0+"/t1_step_labels/" + i1+"/label",schemaPath:"#/$defs/stepLabel/properties/label/enum",keyword:"enum",params:{allowedValues: schema46.properties.label.enum},message:"must be equal to one of the allowed values"};
+const err4 = {instancePath:instancePath+"/problems/" + i0+"/t1_step_labels/" + i1+"/label",schemaPath:"#/$defs/stepLabel/properties/label/enum",keyword:"enum",params:{allowedValues: schema47.properties.label.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err4];
 }
@@ -4238,7 +4724,7 @@ if(data27.source !== undefined){
 let data29 = data27.source;
 const _errs66 = errors;
 if(!(((data29 === "checker") || (data29 === "value")) || (data29 === "implicit"))){
-const err5 = {instancePath:instancePath+"/problems/" + i0+"/t1_step_labels/" + i1+"/source",schemaPath:"#/$defs/stepLabel/properties/source/enum",keyword:"enum",params:{allowedValues: schema46.properties.source.enum},message:"must be equal to one of the allowed values"};
+const err5 = {instancePath:instancePath+"/problems/" + i0+"/t1_step_labels/" + i1+"/source",schemaPath:"#/$defs/stepLabel/properties/source/enum",keyword:"enum",params:{allowedValues: schema47.properties.source.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err5];
 }
@@ -4257,7 +4743,7 @@ if(data27.value !== undefined){
 let data30 = data27.value;
 const _errs67 = errors;
 if((!((typeof data30 == "number") && (isFinite(data30)))) && (data30 !== null)){
-const err6 = {instancePath:instancePath+"/problems/" + i0+"/t1_step_labels/" + i1+"/value",schemaPath:"#/$defs/stepLabel/properties/value/type",keyword:"type",params:{type: schema46.properties.value.type},message:"must be number,null"};
+const err6 = {instancePath:instancePath+"/problems/" + i0+"/t1_step_labels/" + i1+"/value",schemaPath:"#/$defs/stepLabel/properties/value/type",keyword:"type",params:{type: schema47.properties.value.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err6];
 }
@@ -4390,7 +4876,7 @@ if(data17.t1_first_wrong_step !== undefined){
 let data31 = data17.t1_first_wrong_step;
 const _errs71 = errors;
 if((!(((typeof data31 == "number") && (!(data31 % 1) && !isNaN(data31))) && (isFinite(data31)))) && (data31 !== null)){
-validate26.errors = [{instancePath:instancePath+"/problems/" + i0+"/t1_first_wrong_step",schemaPath:"#/properties/problems/items/properties/t1_first_wrong_step/type",keyword:"type",params:{type: schema47.properties.problems.items.properties.t1_first_wrong_step.type},message:"must be integer,null"}];
+validate26.errors = [{instancePath:instancePath+"/problems/" + i0+"/t1_first_wrong_step",schemaPath:"#/properties/problems/items/properties/t1_first_wrong_step/type",keyword:"type",params:{type: schema48.properties.problems.items.properties.t1_first_wrong_step.type},message:"must be integer,null"}];
 return false;
 }
 if(errors === _errs71){
@@ -4455,7 +4941,7 @@ if(data33.label !== undefined){
 let data34 = data33.label;
 const _errs81 = errors;
 if(!(((data34 === "right") || (data34 === "wrong")) || (data34 === "unchecked"))){
-const err15 = {instancePath:instancePath+"/problems/" + i0+"/t2_step_labels/" + i2+"/label",schemaPath:"#/$defs/stepLabel/properties/label/enum",keyword:"enum",params:{allowedValues: schema46.properties.label.enum},message:"must be equal to one of the allowed values"};
+const err15 = {instancePath:instancePath+"/problems/" + i0+"/t2_step_labels/" + i2+"/label",schemaPath:"#/$defs/stepLabel/properties/label/enum",keyword:"enum",params:{allowedValues: schema47.properties.label.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err15];
 }
@@ -4474,7 +4960,7 @@ if(data33.source !== undefined){
 let data35 = data33.source;
 const _errs82 = errors;
 if(!(((data35 === "checker") || (data35 === "value")) || (data35 === "implicit"))){
-const err16 = {instancePath:instancePath+"/problems/" + i0+"/t2_step_labels/" + i2+"/source",schemaPath:"#/$defs/stepLabel/properties/source/enum",keyword:"enum",params:{allowedValues: schema46.properties.source.enum},message:"must be equal to one of the allowed values"};
+const err16 = {instancePath:instancePath+"/problems/" + i0+"/t2_step_labels/" + i2+"/source",schemaPath:"#/$defs/stepLabel/properties/source/enum",keyword:"enum",params:{allowedValues: schema47.properties.source.enum},message:"must be equal to one of the allowed values"};
 if(vErrors === null){
 vErrors = [err16];
 }
@@ -4493,7 +4979,7 @@ if(data33.value !== undefined){
 let data36 = data33.value;
 const _errs83 = errors;
 if((!((typeof data36 == "number") && (isFinite(data36)))) && (data36 !== null)){
-const err17 = {instancePath:instancePath+"/problems/" + i0+"/t2_step_labels/" + i2+"/value",schemaPath:"#/$defs/stepLabel/properties/value/type",keyword:"type",params:{type: schema46.properties.value.type},message:"must be number,null"};
+const err17 = {instancePath:instancePath+"/problems/" + i0+"/t2_step_labels/" + i2+"/value",schemaPath:"#/$defs/stepLabel/properties/value/type",keyword:"type",params:{type: schema47.properties.value.type},message:"must be number,null"};
 if(vErrors === null){
 vErrors = [err17];
 }
@@ -4626,7 +5112,7 @@ if(data17.t2_first_wrong_step !== undefined){
 let data37 = data17.t2_first_wrong_step;
 const _errs87 = errors;
 if((!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))) && (data37 !== null)){
-validate26.errors = [{instancePath:instancePath+"/problems/" + i0+"/t2_first_wrong_step",schemaPath:"#/properties/problems/items/properties/t2_first_wrong_step/type",keyword:"type",params:{type: schema47.properties.problems.items.properties.t2_first_wrong_step.type},message:"must be integer,null"}];
+validate26.errors = [{instancePath:instancePath+"/problems/" + i0+"/t2_first_wrong_step",schemaPath:"#/properties/problems/items/properties/t2_first_wrong_step/type",keyword:"type",params:{type: schema48.properties.problems.items.properties.t2_first_wrong_step.type},message:"must be integer,null"}];
 return false;
 }
 if(errors === _errs87){
@@ -4696,7 +5182,7 @@ return errors === 0;
 validate26.evaluated = {"props":{"step":true,"time":true,"split":true,"n":true,"metrics":true,"sampled_accuracy":true,"step_truth":true,"problems":true},"dynamicProps":false,"dynamicItems":false};
 
 export const checkpointState = validate28;
-const schema51 = {"description":"checkpoints/step-NNNNNN/state.json, written last: a checkpoint folder without it is incomplete and ignored.","type":"object","required":["step","time","rollout_lines","metrics_lines"],"properties":{"step":{"type":"integer","minimum":0},"time":{"type":"string","format":"date-time"},"metrics_lines":{"type":"integer","minimum":0,"description":"Complete lines of metrics.jsonl at this checkpoint; resume truncates the file back to them."},"rollout_lines":{"type":"integer","minimum":0}}};
+const schema52 = {"description":"checkpoints/step-NNNNNN/state.json, written last: a checkpoint folder without it is incomplete and ignored.","type":"object","required":["step","time","rollout_lines","metrics_lines"],"properties":{"step":{"type":"integer","minimum":0},"time":{"type":"string","format":"date-time"},"metrics_lines":{"type":"integer","minimum":0,"description":"Complete lines of metrics.jsonl at this checkpoint; resume truncates the file back to them."},"rollout_lines":{"type":"integer","minimum":0}}};
 
 function validate28(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -4817,7 +5303,7 @@ return errors === 0;
 validate28.evaluated = {"props":{"step":true,"time":true,"metrics_lines":true,"rollout_lines":true},"dynamicProps":false,"dynamicItems":false};
 
 export const stepValues = validate29;
-const schema52 = {"description":"Format 2: one line of step-values/step-NNNNNN.jsonl (NNNNNN: the record's training step), written by `python -m mgrpo step-values`. Monte-Carlo values of one rollout record's steps (Math-Shepherd): values[i] is the fraction of k continuations, drawn after the completion's text up to the end of step i, whose final answer is right.","type":"object","required":["record_id","step","checkpoint","k","seed","temperature","prefix_value","values","drops","likely_error","time"],"properties":{"record_id":{"type":"string"},"step":{"type":"integer","minimum":1},"checkpoint":{"type":"string","description":"The model folder the continuations were drawn with."},"k":{"type":"integer","minimum":1},"seed":{"type":"integer"},"temperature":{"type":"number","exclusiveMinimum":0},"max_completion_length":{"type":"integer","minimum":1},"prefix_value":{"type":"number","minimum":0,"maximum":1,"description":"The same from the empty completion (the prompt alone)."},"values":{"type":"array","items":{"type":"number","minimum":0,"maximum":1},"description":"One per entry of the record's steps."},"drops":{"type":"array","items":{"type":"number"},"description":"drops[i] = (values[i - 1], or prefix_value for i = 0) - values[i]."},"likely_error":{"type":["integer","null"],"minimum":0,"description":"Index of the largest positive drop (the first on ties); null when no value drops."},"time":{"type":"string","format":"date-time"}}};
+const schema53 = {"description":"Format 2: one line of step-values/step-NNNNNN.jsonl (NNNNNN: the record's training step), written by `python -m mgrpo step-values`. Monte-Carlo values of one rollout record's steps (Math-Shepherd): values[i] is the fraction of k continuations, drawn after the completion's text up to the end of step i, whose final answer is right.","type":"object","required":["record_id","step","checkpoint","k","seed","temperature","prefix_value","values","drops","likely_error","time"],"properties":{"record_id":{"type":"string"},"step":{"type":"integer","minimum":1},"checkpoint":{"type":"string","description":"The model folder the continuations were drawn with."},"k":{"type":"integer","minimum":1},"seed":{"type":"integer"},"temperature":{"type":"number","exclusiveMinimum":0},"max_completion_length":{"type":"integer","minimum":1},"prefix_value":{"type":"number","minimum":0,"maximum":1,"description":"The same from the empty completion (the prompt alone)."},"values":{"type":"array","items":{"type":"number","minimum":0,"maximum":1},"description":"One per entry of the record's steps."},"drops":{"type":"array","items":{"type":"number"},"description":"drops[i] = (values[i - 1], or prefix_value for i = 0) - values[i]."},"likely_error":{"type":["integer","null"],"minimum":0,"description":"Index of the largest positive drop (the first on ties); null when no value drops."},"time":{"type":"string","format":"date-time"}}};
 
 function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -5065,7 +5551,7 @@ if(data.likely_error !== undefined){
 let data12 = data.likely_error;
 const _errs25 = errors;
 if((!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))) && (data12 !== null)){
-validate29.errors = [{instancePath:instancePath+"/likely_error",schemaPath:"#/properties/likely_error/type",keyword:"type",params:{type: schema52.properties.likely_error.type},message:"must be integer,null"}];
+validate29.errors = [{instancePath:instancePath+"/likely_error",schemaPath:"#/properties/likely_error/type",keyword:"type",params:{type: schema53.properties.likely_error.type},message:"must be integer,null"}];
 return false;
 }
 if(errors === _errs25){

@@ -106,12 +106,13 @@ async function pickQuestion(ctx: Ctx): Promise<QuestionRef | undefined> {
   const newest = reader.steps().at(-1)!;
   const rollouts = await reader.loadStep(newest);
   const picked = await vscode.window.showQuickPick(
-    rollouts.groups.map((g) => ({ label: `q ${g.group} · ${g.question.trim().slice(0, 80)}`, description: g.questionId, questionId: g.questionId })),
+    rollouts.groups.map((g) => ({ label: `q ${g.group} · ${(g.question ?? '(prompt not recorded)').trim().slice(0, 80)}`, description: g.questionId, questionId: g.questionId })),
     { title: `MGRPO: Compare Across Steps · ${session.name}`, placeHolder: `Question (as asked at step ${newest})`, matchOnDescription: true },
   );
   return picked ? { runDir: session.runDir, questionId: picked.questionId } : undefined;
 }
 
-function signed(value: number): string {
+function signed(value: number | null): string {
+  if (value === null) return '—'; // an imported run without advantages
   return `${value >= 0 ? '+' : ''}${value.toFixed(2)}`;
 }

@@ -7,9 +7,10 @@ import { pickRun, type SampleRef } from './targets';
 
 /** "✓ r=1.00" / "i->c (wrong → right) r=1.00": how a sample is named in pickers and titles. */
 export function sampleSummary(record: RolloutRecord): string {
-  const mark = record.correct ? '$(pass)' : '$(error)';
+  const mark = record.correct === null ? '$(circle-outline)' : record.correct ? '$(pass)' : '$(error)';
   const outcome = record.outcome ? ` ${record.outcome}` : '';
-  return `${mark}${outcome} r=${record.reward.toFixed(2)}`;
+  // An imported run may lack rewards (null): '—', as everywhere numbers are missing.
+  return `${mark}${outcome} r=${record.reward === null ? '—' : record.reward.toFixed(2)}`;
 }
 
 export function outcomeWords(record: RolloutRecord): string {

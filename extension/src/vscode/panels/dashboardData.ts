@@ -74,7 +74,7 @@ export function evalRow(result: Pick<EvalResult, 'step' | 'split' | 'n' | 'metri
 
 /** Mean of the last ETA_WINDOW steps' seconds (the status bar's pace), or null. */
 export function recentSecondsPerStep(metrics: readonly MetricsLine[]): number | null {
-  const recent = metrics.slice(-ETA_WINDOW).map((m) => m.step_seconds).filter((s) => Number.isFinite(s) && s >= 0);
+  const recent = metrics.slice(-ETA_WINDOW).map((m) => m.step_seconds).filter((s): s is number => s !== null && Number.isFinite(s) && s >= 0);
   return recent.length ? recent.reduce((a, b) => a + b, 0) / recent.length : null;
 }
 

@@ -3,6 +3,7 @@
 // webview never parses records and imports nothing from Node.
 
 import type { RolloutRecord } from '../../format/types';
+import { notRecorded, recordSourceKind } from '../../model/absence';
 import { changedSteps, firstDivergence } from '../../model/divergence';
 import { stepHoverMarkdown } from '../../model/hoverContent';
 import { LEAST_CONFIDENT_STEPS, markedLeastConfidentSteps, traceSteps } from '../../model/segmentation';
@@ -63,8 +64,8 @@ export function inspectorState(runDir: string, runName: string, layer1: RolloutR
     step: correction.step,
     group: correction.group,
     questionId: correction.question_id,
-    question: layer1.prompt,
-    groundTruth: layer1.ground_truth,
+    question: layer1.prompt ?? `(${notRecorded(recordSourceKind(layer1))})`,
+    groundTruth: layer1.ground_truth ?? `(${notRecorded(recordSourceKind(layer1))})`,
     guidingPhrase: correction.guiding_phrase,
     outcome: correction.outcome,
     // Left: layer-1 steps the correction did not keep. Right: correction steps not in layer 1.
