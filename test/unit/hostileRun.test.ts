@@ -11,7 +11,7 @@ import { RunReader, readRunManifest } from '../../extension/src/format/runReader
 import { summarizeRolloutLine } from '../../extension/src/format/recordSummary';
 import { StepIndex } from '../../extension/src/format/stepIndex';
 import type { RolloutRecord } from '../../extension/src/format/types';
-import { copyFixtureRun, fixtureRecords, parsePoint, tempDir } from './fixture';
+import { FIXTURE_RUN, copyFixtureRun, fixtureRecords, parsePoint, tempDir } from './fixture';
 
 /** Writes `bytes` bytes of `fill` (no newline) in 1 MiB pieces, so the test never holds them. */
 async function writeLong(file: string, prefix: string, bytes: number, suffix: string): Promise<void> {
@@ -187,6 +187,20 @@ describe('a hostile run folder', () => {
     } finally {
       await done();
     }
+  });
+});
+
+describe('step index cache', () => {
+  it('holds indexes up to maxIndexBytes, least recently used out first', async () => {
+    const reader = await RunReader.open(FIXTURE_RUN, { maxIndexBytes: 1 });
+    await reader.countRows(() => true);
+    assert.deepEqual(reader.indexedSteps(), [2], 'only the newest stays, over budget');
+    const roomy = await RunReader.open(FIXTURE_RUN);
+    await roomy.countRows(() => true);
+    assert.deepEqual(roomy.indexedSteps(), [1, 2]);
+    const one = await roomy.stepIndex(1);
+    assert.ok(one.bytes >= one.count * 44, 'the size counts every column');
+    assert.deepEqual(roomy.indexedSteps(), [2, 1], 'used again: now the most recent');
   });
 });
 

@@ -93,7 +93,13 @@ export class StepIndex {
 
   /** Approximate memory held, for the reader's byte-bounded cache. */
   get bytes(): number {
-    return this.count * 48 + this.questionIds.length * 64 + this.malformed.length * 200 + 1024;
+    let bytes = 1024 + this.questionIds.length * 64 + this.malformed.length * 200;
+    for (const column of this.columns()) bytes += column.values.byteLength + 64;
+    return bytes;
+  }
+
+  private columns(): Column<Float64Array | Int32Array | Uint32Array | Uint8Array>[] {
+    return [this.lineOffset, this.lineLength, this.lineNumber, this.layer, this.correct, this.outcome, this.lengthLimited, this.group, this.sample, this.reward, this.advantage, this.question];
   }
 
   questionSlot(questionId: string): number | undefined {
@@ -178,9 +184,7 @@ export class StepIndex {
   }
 
   private trim(): void {
-    for (const column of [this.lineOffset, this.lineLength, this.lineNumber, this.layer, this.correct, this.outcome, this.lengthLimited, this.group, this.sample, this.reward, this.advantage, this.question]) {
-      column.trim(this.count);
-    }
+    for (const column of this.columns()) column.trim(this.count);
   }
 
   private add(data: Buffer, start: number, end: number, lineNumber: number, offset: number, latin1: string): void {
