@@ -39,11 +39,15 @@ describe('extension manifest', () => {
     assert.equal(manifest.capabilities.virtualWorkspaces.supported, false);
   });
 
+  const FRACTIONAL_SETTINGS = new Set(['mgrpo.whatIf.temperature', 'mgrpo.whatIf.topP']);
+
   it('describes settings in Markdown and types counts as integers', () => {
     const properties: Record<string, { type: string; markdownDescription?: string; default: unknown }> = manifest.contributes.configuration.properties;
     for (const [key, property] of Object.entries(properties)) {
       assert.ok(property.markdownDescription, `${key} has no markdownDescription`);
-      if (typeof property.default === 'number') assert.equal(property.type, 'integer', key);
+      // Sampling knobs are real numbers whose defaults happen to be whole (temperature 1, top-p 1); every other number is a count.
+      if (typeof property.default === 'number' && !FRACTIONAL_SETTINGS.has(key)) assert.equal(property.type, 'integer', key);
+      if (FRACTIONAL_SETTINGS.has(key)) assert.equal(property.type, 'number', key);
     }
     assert.equal(properties['mgrpo.maxLineBytes'].default, 32 * 1024 * 1024);
   });

@@ -9,6 +9,8 @@ import { exportStepLabels } from './exportStepLabels';
 import { createTrainerEnvironment } from './trainerEnvironment';
 import { diffCorrection, openTrace, showFullCompletion } from './traces';
 import { showDashboard, showInspector } from './panels';
+import { scoreTrace } from './scoreTrace';
+import { whatIf } from './whatIf';
 
 /** Every command id of package.json's contributes.commands, with its factory. */
 export const COMMANDS: Record<string, CommandFactory> = {
@@ -31,4 +33,6 @@ export const COMMANDS: Record<string, CommandFactory> = {
   'mgrpo.removeRun': removeRun,
   'mgrpo.estimateStepValues': estimateStepValues,
   'mgrpo.exportStepLabels': exportStepLabels,
+  'mgrpo.scoreTrace': scoreTrace,
+  'mgrpo.whatIf': whatIf,
 };
