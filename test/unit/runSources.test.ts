@@ -1,0 +1,81 @@
+import { strict as assert } from 'node:assert';
+import { readdirSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { detectSourceKinds, importArgs, parseGroupSize, worthListing } from '../../extension/src/model/runSources';
+
+const SOURCES = path.join(__dirname, '..', '..', 'trainer', 'tests', 'fixtures', 'sources');
+
+/** Relative paths under `root`, descending only where worthListing says (as the extension's listing does). */
+function listing(root: string, rel = ''): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(path.join(root, rel))) {
+    const child = rel ? `${rel}/${name}` : name;
+    if (statSync(path.join(root, child)).isDirectory()) {
+      if (worthListing(child)) out.push(...listing(root, child));
+    } else {
+      out.push(child);
+    }
+  }
+  return out;
+}
+
+describe('run sources: which trainer wrote a folder', () => {
+  it('recognises the importers\' sample folders', () => {
+    assert.deepEqual(detectSourceKinds(listing(path.join(SOURCES, 'verl'))), ['verl']);
+    assert.deepEqual(detectSourceKinds(listing(path.join(SOURCES, 'nemo-rl'))), ['nemo-rl']);
+    assert.deepEqual(detectSourceKinds(listing(path.join(SOURCES, 'prime-rl'))), ['prime-rl']);
+    // prime-rl's rollouts/ folder picked directly: step_N/train/... at its top.
+    assert.deepEqual(detectSourceKinds(listing(path.join(SOURCES, 'prime-rl', 'rollouts'))), ['prime-rl']);
+  });
+
+  it('verl: {step}.jsonl at the top only', () => {
+    assert.deepEqual(detectSourceKinds(['1.jsonl', '12.jsonl']), ['verl']);
+    assert.deepEqual(detectSourceKinds(['sub/1.jsonl', 'a1.jsonl', '1.json', '1.jsonl.tmp']), []);
+  });
+
+  it('TRL: completions/completions_N.parquet, or the completions folder itself', () => {
+    assert.deepEqual(detectSourceKinds(['completions/completions_00001.parquet', 'config.json']), ['trl']);
+    assert.deepEqual(detectSourceKinds(['completions_00001.parquet'], 'completions'), ['trl']);
+    assert.deepEqual(detectSourceKinds(['completions_00001.parquet'], 'out'), []);
+    assert.deepEqual(detectSourceKinds(['x/completions/completions_00001.parquet', 'completions/completions_1.csv']), []);
+  });
+
+  it('NeMo-RL: train_data_stepN.jsonl (validation files alone are not a training run)', () => {
+    assert.deepEqual(detectSourceKinds(['train_data_step3.jsonl', 'val_data_step3.jsonl']), ['nemo-rl']);
+    assert.deepEqual(detectSourceKinds(['val_data_step3.jsonl']), []);
+  });
+
+  it('prime-rl: rollouts/step_N/train/**/traces.jsonl or step_N/train/... ; eval traces alone are not', () => {
+    assert.deepEqual(detectSourceKinds(['rollouts/step_4/train/math/traces.jsonl']), ['prime-rl']);
+    assert.deepEqual(detectSourceKinds(['step_4/train/traces.jsonl']), ['prime-rl']);
+    assert.deepEqual(detectSourceKinds(['rollouts/step_4/eval/math/traces.jsonl', 'rollouts/step_x/train/traces.jsonl']), []);
+  });
+
+  it('several kinds in one folder: all of them, in a fixed order, for the user to choose', () => {
+    assert.deepEqual(detectSourceKinds(['train_data_step1.jsonl', '3.jsonl', 'completions/completions_00003.parquet']), ['verl', 'trl', 'nemo-rl']);
+    assert.deepEqual(detectSourceKinds([]), []);
+    assert.deepEqual(detectSourceKinds(['', '/', './1.jsonl']), ['verl']);
+  });
+
+  it('lists only folders that can hold what it looks for', () => {
+    assert.equal(worthListing(''), true);
+    assert.equal(worthListing('completions'), true);
+    assert.equal(worthListing('completions/deep'), false);
+    assert.equal(worthListing('rollouts'), true);
+    assert.equal(worthListing('rollouts/step_3'), true);
+    assert.equal(worthListing('rollouts/step_3/train/math'), true);
+    assert.equal(worthListing('rollouts/step_3/eval'), false);
+    assert.equal(worthListing('node_modules'), false);
+    assert.equal(worthListing('checkpoints/global_step_10'), false);
+  });
+
+  it('builds the import command line and checks the group size', () => {
+    assert.deepEqual(importArgs('/src', '/out', 'verl'), ['import', '/src', '--to', '/out', '--from', 'verl', '--follow']);
+    assert.deepEqual(importArgs('/src', '/out', 'trl', 8), ['import', '/src', '--to', '/out', '--from', 'trl', '--follow', '--group-size', '8']);
+    assert.throws(() => importArgs('/src', '/out', 'trl', 0), /positive integer/);
+    assert.equal(parseGroupSize(' 8 '), 8);
+    assert.equal(typeof parseGroupSize('0'), 'string');
+    assert.equal(typeof parseGroupSize('2.5'), 'string');
+    assert.equal(typeof parseGroupSize('-3'), 'string');
+  });
+});
