@@ -40,6 +40,7 @@ OPTIONS = {
     "micro-batches by tokens": {"micro_batch_tokens": 8192},
     "LoRA r16": {"use_peft": True, "lora_r": 16, "lora_alpha": 32, "learning_rate": 1e-5},
     "num_iterations 2": {"num_iterations": 2},
+    "shared-prefix update": {"shared_prefix_forward": True},
 }
 
 

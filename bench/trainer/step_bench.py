@@ -4,7 +4,8 @@
 Runs ``python -m mgrpo train --preset demo`` for a few steps (no evaluation) and reads the per-step timings
 the trainer writes into ``metrics.jsonl`` (``layer1.generation_seconds``, ``layer2.generation_seconds``,
 ``train_seconds``, ``step_seconds``). The first step is left out as warm-up; the table gives the median of
-the rest, and a GRPO run of the same preset at the same samples per step beside it.
+the rest, and a GRPO run of the same preset at the same samples per step beside it; each with the packed
+update and with shared_prefix_forward, and the MGRPO/GRPO step-time ratio of both.
 
 Usage: python bench/trainer/step_bench.py [--steps 6] [--model DIR]
 """
@@ -41,14 +42,28 @@ def step_timings(lines: list[dict]) -> dict[str, float]:
     }
 
 
+def step_ratio(mgrpo: dict, grpo: dict) -> float:
+    """How many GRPO steps one MGRPO step costs at equal generated samples (median step times)."""
+    return mgrpo["step"] / grpo["step"] if grpo["step"] > 0 else float("nan")
+
+
+VARIANTS = (("mgrpo", False), ("grpo", False), ("mgrpo", True), ("grpo", True))
+
+
+def variant_name(algorithm: str, shared_prefix: bool) -> str:
+    return algorithm + ("+shared-prefix" if shared_prefix else "")
+
+
 def run(args: argparse.Namespace) -> dict[str, dict]:
+    """Both algorithms, each with the packed update and with shared_prefix_forward."""
     from mgrpo.config import resolve_config
 
     out = bench_common.OUT_DIR / "step"
     results = {}
-    for algorithm in ("mgrpo", "grpo"):
+    for algorithm, shared_prefix in VARIANTS:
+        name = variant_name(algorithm, shared_prefix)
         overrides = {"algorithm": algorithm, "max_steps": args.steps, "eval_size": 0, "save_steps": 0,
-                     "seed": args.seed}
+                     "seed": args.seed, "shared_prefix_forward": shared_prefix}
         if args.model:
             overrides["model_name_or_path"] = str(Path(args.model).resolve())
         if bench_common.quick_mode():
@@ -57,18 +72,18 @@ def run(args: argparse.Namespace) -> dict[str, dict]:
         config = resolve_config(overrides=overrides, preset="demo")
         if algorithm == "grpo":
             # The same number of generated samples per step as MGRPO: Q*(1+G2) questions of G answers.
-            mgrpo_config = results["mgrpo"]["config"]
+            mgrpo_config = results[variant_name("mgrpo", shared_prefix)]["config"]
             overrides["questions_per_step"] = mgrpo_config["questions_per_step"] * (
                 1 + mgrpo_config["layer2_num_generations"])
             config = resolve_config(overrides=overrides, preset="demo")
-        config_path = run_tools.write_config(out / f"{algorithm}.config.json", config)
-        run_dir = out / algorithm
-        run_tools.train(config_path, run_dir, out / f"{algorithm}.log")
+        config_path = run_tools.write_config(out / f"{name}.config.json", config)
+        run_dir = out / name
+        run_tools.train(config_path, run_dir, out / f"{name}.log")
         timings = step_timings(run_tools.read_metrics(run_dir))
         timings["config"] = config
-        results[algorithm] = timings
+        results[name] = timings
         print(
-            f"{algorithm}: step {timings['step']:.2f} s = layer-1 generation {timings['layer1']:.2f} s + layer-2 "
+            f"{name}: step {timings['step']:.2f} s = layer-1 generation {timings['layer1']:.2f} s + layer-2 "
             f"generation {timings['layer2']:.2f} s + update {timings['update']:.2f} s + other {timings['other']:.2f} s "
             f"({timings['samples']} samples, {timings['tokens_per_second']:.0f} generated tok/s; median of "
             f"{timings['steps']} steps)"
@@ -94,10 +109,10 @@ def write_page(args: argparse.Namespace, results: dict[str, dict]) -> None:
         return f"{100 * part / whole:.0f}%" if whole > 0 else "n/a"
 
     rows = []
-    for algorithm in ("mgrpo", "grpo"):
-        timing = results[algorithm]
+    for algorithm, shared_prefix in VARIANTS:
+        timing = results[variant_name(algorithm, shared_prefix)]
         rows.append([
-            algorithm.upper(), str(timing["samples"]),
+            algorithm.upper(), "shared prefix" if shared_prefix else "packed", str(timing["samples"]),
             f"{timing['layer1']:.2f} s ({share(timing['layer1'], timing['step'])})",
             f"{timing['layer2']:.2f} s ({share(timing['layer2'], timing['step'])})" if algorithm == "mgrpo" else "-",
             f"{timing['update']:.2f} s ({share(timing['update'], timing['step'])})",
@@ -106,16 +121,27 @@ def write_page(args: argparse.Namespace, results: dict[str, dict]) -> None:
             f"{timing['tokens_per_second']:.0f}",
         ])
     lines += bench_common.markdown_table(
-        ["algorithm", "samples/step", "layer-1 generation", "layer-2 generation", "update", "other", "step",
+        ["algorithm", "update path", "samples/step", "layer-1 generation", "layer-2 generation", "update", "other", "step",
          "generated tok/s"],
         rows,
     )
+    lines.append("")
+    for shared_prefix in (False, True):
+        mgrpo = results[variant_name("mgrpo", shared_prefix)]
+        grpo = results[variant_name("grpo", shared_prefix)]
+        lines.append(
+            f"- **MGRPO/GRPO step-time ratio at equal samples, {'shared-prefix' if shared_prefix else 'packed'} "
+            f"update: {step_ratio(mgrpo, grpo):.2f}** (update alone: {mgrpo['update'] / grpo['update']:.2f}; "
+            f"generation alone: {(mgrpo['layer1'] + mgrpo['layer2']) / grpo['layer1']:.2f}).")
     lines += [
         "",
         "\"update\" is the whole policy update: scoring old/reference log-probs, forward and backward over both",
         "layers' samples in micro-batches, and the optimizer step. \"other\" is verification, records and file",
         "writes. GRPO is the same preset with `algorithm: grpo` and questions_per_step raised to Q*(1+G2), so it",
         "generates as many samples per step as MGRPO (all of them first answers, with short prompts).",
+        "\"shared prefix\" is `shared_prefix_forward: true`: each group's prompt runs once in the update and its",
+        "completions read it through a shared key/value cache (same gradients); \"packed\" re-runs the prompt",
+        "for every completion.",
     ]
     bench_common.write_results("trainer-step", lines)
 
@@ -134,7 +160,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     bench_common.apply_threads()
-    write_page(args, run(args))
+    results = run(args)
+    for shared_prefix in (False, True):
+        ratio = step_ratio(results[variant_name("mgrpo", shared_prefix)], results[variant_name("grpo", shared_prefix)])
+        print(f"MGRPO/GRPO step-time ratio ({'shared prefix' if shared_prefix else 'packed'}): {ratio:.2f}")
+    write_page(args, results)
     return 0
 
 
