@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { RunPaths } from '../../format/types';
 import type { CommandFactory } from '../ctx';
+import { importedRunsOf, lookedFor } from '../importedRuns';
 
 /**
  * Open Run Folder...: attaches any run directory (one written on a cluster, a colleague's copy)
@@ -25,7 +26,9 @@ export const openRunFolder: CommandFactory = (ctx) => async (arg?: unknown) => {
   // Accept run.json itself as well as its folder.
   if (path.basename(runDir) === RunPaths.manifest) runDir = path.dirname(runDir);
   if (!fs.existsSync(path.join(runDir, RunPaths.manifest))) {
-    void vscode.window.showErrorMessage(vscode.l10n.t('MGRPO: {0} is not a run folder: it has no {1}.', runDir, RunPaths.manifest));
+    // Not one of ours: perhaps rollouts another trainer wrote (verl, TRL, NeMo-RL, prime-rl), imported live.
+    if (await importedRunsOf(ctx).open(runDir)) return;
+    void vscode.window.showErrorMessage(vscode.l10n.t('MGRPO: {0} is not a run folder: it has no {1}, and no rollouts of another trainer ({2}).', runDir, RunPaths.manifest, lookedFor()));
     return;
   }
   const session = await ctx.runs.attach(runDir);

@@ -1,0 +1,220 @@
+// Runs of other trainers (verl, TRL, NeMo-RL, prime-rl) opened with "Open Run Folder...": the
+// folder's files are listed (depth-limited), model/runSources says which trainer wrote them, and
+// `python -m mgrpo import SRC --to <global storage>/imports/<hash> --from KIND --follow` converts
+// them into a run folder that the Runs view follows live. The importer runs with the trainer's
+// interpreter and environment; its stdin stays a pipe, and closing it stops the import (on
+// deactivate, or when the run is removed from the view).
+
+import { ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { errorText } from '../format/errorText';
+import { RunPaths } from '../format/types';
+import { detectSourceKinds, importArgs, parseGroupSize, SOURCE_KINDS, sourceKindInfo, worthListing, type SourceKind } from '../model/runSources';
+import type { Ctx } from './ctx';
+import { Disposable, disposableFrom } from './disposable';
+import { LogLineSplitter } from './logLines';
+import { resolveTrainerPython } from './python';
+import type { RunSession } from './runSession';
+import { trainerEnvironment } from './trainerProcess';
+
+/** Entries a listing reads at most: a huge folder (a checkpoint dump) must not stall the dialog. */
+const MAX_LISTED = 20_000;
+/** Stderr kept for the error message of a failed import. */
+const MAX_STDERR_CHARS = 4000;
+/** How often to look for run.json before the importer's first event. */
+const ATTACH_POLL_MS = 250;
+
+/** Relative file paths under `root`, descending only into folders that can hold a source's files. */
+export async function listSourceFiles(root: string): Promise<string[]> {
+  const files: string[] = [];
+  let seen = 0;
+  const walk = async (rel: string): Promise<void> => {
+    let entries: fs.Dirent[];
+    try {
+      entries = await fs.promises.readdir(path.join(root, rel), { withFileTypes: true });
+    } catch {
+      return; // unreadable folder: nothing from it
+    }
+    for (const entry of entries) {
+      if (++seen > MAX_LISTED) return;
+      const child = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) {
+        if (worthListing(child)) await walk(child);
+      } else {
+        files.push(child);
+      }
+    }
+  };
+  await walk('');
+  return files;
+}
+
+/** Where the run folder of an import of `sourceDir` goes: one per source path. */
+export function importRunDir(storageDir: string, sourceDir: string): string {
+  const hash = createHash('sha256').update(path.resolve(sourceDir)).digest('hex').slice(0, 16);
+  return path.join(storageDir, 'imports', hash);
+}
+
+interface LiveImport {
+  child: ChildProcess;
+  sourceDir: string;
+  kind: SourceKind;
+}
+
+/** The live imports of this window (one per run folder). */
+export class ImportedRuns extends Disposable {
+  private readonly live = new Map<string, LiveImport>();
+
+  constructor(private readonly ctx: Ctx) {
+    super();
+    // Remove from View: a run no longer in the registry stops being imported.
+    this.register(ctx.runs.onDidChangeRuns(() => {
+      for (const runDir of [...this.live.keys()]) if (!ctx.runs.get(runDir)) this.stop(runDir);
+    }));
+    this.register(disposableFrom(() => [...this.live.keys()].forEach((runDir) => this.stop(runDir))));
+  }
+
+  isImporting(runDir: string): boolean {
+    return this.live.has(path.resolve(runDir));
+  }
+
+  /** Ends an import: its stdin closes, it imports what is complete, marks run.json stopped and exits. */
+  stop(runDir: string): void {
+    const dir = path.resolve(runDir);
+    const running = this.live.get(dir);
+    if (!running) return;
+    this.live.delete(dir);
+    running.child.stdin?.end();
+  }
+
+  /**
+   * Opens a folder another trainer wrote. Returns false when it is none that the importers know
+   * (the caller then says the folder is not a run), true otherwise (opened, or the user cancelled).
+   */
+  async open(sourceDir: string): Promise<boolean> {
+    const kinds = detectSourceKinds(await listSourceFiles(sourceDir), path.basename(sourceDir));
+    if (kinds.length === 0) return false;
+    if (!vscode.workspace.isTrusted) {
+      void vscode.window.showWarningMessage(vscode.l10n.t('MGRPO: importing a {0} folder runs Python, so it is disabled in an untrusted workspace. Trust this workspace to import it.', kinds.map((k) => sourceKindInfo(k).label).join(' / ')));
+      return true;
+    }
+    const kind = kinds.length === 1 ? kinds[0] : await pickKind(kinds, sourceDir);
+    if (!kind) return true;
+    let groupSize: number | undefined;
+    if (kind === 'trl') {
+      const answer = await vscode.window.showInputBox({
+        title: vscode.l10n.t('MGRPO: TRL completions'),
+        prompt: vscode.l10n.t("The run's num_generations (rows of one group are consecutive). Leave empty to group rows by identical prompt."),
+        validateInput: (text) => (text.trim() === '' ? undefined : typeof parseGroupSize(text) === 'string' ? vscode.l10n.t('A positive whole number') : undefined),
+      });
+      if (answer === undefined) return true;
+      const parsed = answer.trim() === '' ? undefined : parseGroupSize(answer);
+      groupSize = typeof parsed === 'number' ? parsed : undefined;
+    }
+    const runDir = importRunDir(this.ctx.extension.globalStorageUri.fsPath, sourceDir);
+    if (this.live.has(runDir)) {
+      await this.reveal(await this.ctx.runs.attach(runDir), kind);
+      return true;
+    }
+    const python = await resolveTrainerPython(this.ctx.python, this.ctx.extensionRoot);
+    if (!python) return true;
+    await fs.promises.mkdir(runDir, { recursive: true });
+    const session = await this.start(python.python, sourceDir, runDir, kind, groupSize);
+    if (session) await this.reveal(session, kind);
+    return true;
+  }
+
+  /** Spawns the importer; resolves with the attached run once run.json exists, or undefined when it failed first. */
+  private start(python: string, sourceDir: string, runDir: string, kind: SourceKind, groupSize?: number): Promise<RunSession | undefined> {
+    const args = ['-m', 'mgrpo', ...importArgs(sourceDir, runDir, kind, groupSize)];
+    this.ctx.log.info(`[import] ${python} ${args.join(' ')}`);
+    const child = spawn(python, args, { cwd: runDir, env: trainerEnvironment(this.ctx.extensionRoot), stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
+    this.live.set(runDir, { child, sourceDir, kind });
+    let stderr = '';
+    const errLines = new LogLineSplitter();
+    const outLines = new LogLineSplitter();
+    child.stderr!.setEncoding('utf8');
+    child.stdout!.setEncoding('utf8');
+    child.stdin!.on('error', () => undefined); // the importer may exit before we close its stdin
+    child.stderr!.on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-MAX_STDERR_CHARS);
+      errLines.push(chunk).forEach((line) => this.ctx.log.info(`[import] ${line}`));
+    });
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (session: RunSession | undefined): void => {
+        if (settled) return;
+        settled = true;
+        clearInterval(poll);
+        resolve(session);
+      };
+      const attach = (): void => {
+        if (settled || !fs.existsSync(path.join(runDir, RunPaths.manifest))) return;
+        clearInterval(poll);
+        this.ctx.runs.attach(runDir).then(settle, (error) => {
+          void vscode.window.showErrorMessage(vscode.l10n.t('MGRPO: could not read the imported run in {0}: {1}', runDir, errorText(error)));
+          settle(undefined);
+        });
+      };
+      const poll = setInterval(attach, ATTACH_POLL_MS);
+      child.stdout!.on('data', (chunk: string) => {
+        for (const line of outLines.push(chunk)) {
+          if (/"event"\s*:\s*"rollouts"/.test(line)) attach();
+        }
+      });
+      child.on('error', (error) => {
+        this.live.delete(runDir);
+        void vscode.window.showErrorMessage(vscode.l10n.t('MGRPO: could not start the importer ({0}): {1}', python, error.message));
+        settle(undefined);
+      });
+      child.on('close', (code, signal) => {
+        if (this.live.get(runDir)?.child === child) this.live.delete(runDir);
+        errLines.flush().forEach((line) => this.ctx.log.info(`[import] ${line}`));
+        this.ctx.log.info(`[import] ${sourceDir}: exit ${code ?? signal}`);
+        if (code !== 0 && !(code === null && signal === 'SIGTERM')) {
+          const why = code === 2 ? stderr.trim() : `${vscode.l10n.t('exit code {0}', String(code ?? signal))}\n${stderr.trim()}`;
+          void vscode.window.showErrorMessage(vscode.l10n.t('MGRPO: importing {0} failed: {1}', sourceDir, why), { modal: false });
+          settle(undefined);
+        } else {
+          attach(); // a quick import finished before the first poll
+          setTimeout(() => settle(this.ctx.runs.get(runDir)), ATTACH_POLL_MS * 4);
+        }
+      });
+    });
+  }
+
+  private async reveal(session: RunSession, kind: SourceKind): Promise<void> {
+    await vscode.commands.executeCommand('mgrpo.runs.focus');
+    await this.ctx.revealRun?.(session);
+    void vscode.window.showInformationMessage(vscode.l10n.t('MGRPO: importing the {0} run in {1}; the view follows it while the folder grows. Removing it from the view stops the import.', sourceKindInfo(kind).label, this.live.get(session.runDir)?.sourceDir ?? session.runDir));
+  }
+}
+
+async function pickKind(kinds: SourceKind[], sourceDir: string): Promise<SourceKind | undefined> {
+  const items = kinds.map((sourceKind) => ({ label: sourceKindInfo(sourceKind).label, description: sourceKindInfo(sourceKind).pattern, sourceKind }));
+  const picked = await vscode.window.showQuickPick(items, {
+    title: vscode.l10n.t('MGRPO: {0} holds rollouts of several trainers', path.basename(sourceDir)),
+    placeHolder: vscode.l10n.t('Which one to import'),
+  });
+  return picked?.sourceKind;
+}
+
+/** What Open Run Folder... says it looked for, when a folder is neither a run nor a known source. */
+export function lookedFor(): string {
+  return SOURCE_KINDS.map((info) => `${info.label}: ${info.pattern}`).join('; ');
+}
+
+const perCtx = new WeakMap<Ctx, ImportedRuns>();
+
+/** The window's imports, made on first use and disposed with the extension's context. */
+export function importedRunsOf(ctx: Ctx): ImportedRuns {
+  let imports = perCtx.get(ctx);
+  if (!imports) {
+    imports = ctx.register(new ImportedRuns(ctx));
+    perCtx.set(ctx, imports);
+  }
+  return imports;
+}
