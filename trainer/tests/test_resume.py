@@ -81,3 +81,30 @@ def test_incomplete_checkpoints_are_ignored_and_pruning_keeps_the_newest(tmp_pat
     assert [step for step, _ in list_checkpoints(tmp_path)] == [4, 6]
     prune_checkpoints(tmp_path, keep=None)
     assert len(list_checkpoints(tmp_path)) == 2
+
+
+def test_each_rank_restores_its_own_random_state(tmp_path, caplog):
+    import random
+
+    import torch
+
+    from mgrpo import checkpoint
+
+    parameter = torch.nn.Parameter(torch.zeros(2))
+    optimizer = torch.optim.AdamW([parameter])
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, tmp_path / "optimizer.pt")
+    states = []
+    for rank in range(2):
+        generator = torch.Generator().manual_seed(100 + rank)
+        states.append(checkpoint.capture_rng({"trainer": random.Random(rank)}, generator))
+        torch.save(states[-1], tmp_path / checkpoint.rank_rng_file(rank))
+    assert checkpoint.rank_rng_file(1) == "rng-rank-1.pt"
+    for rank in range(2):
+        loaded = checkpoint.load_training_state(tmp_path, optimizer, scheduler, rank=rank)
+        assert torch.equal(loaded["sampling_generator"], states[rank]["sampling_generator"])
+        assert loaded["python"]["trainer"] == states[rank]["python"]["trainer"]
+    # A checkpoint written by fewer ranks: rank 2 resumes with rank 0's state, and says so.
+    loaded = checkpoint.load_training_state(tmp_path, optimizer, scheduler, rank=2)
+    assert torch.equal(loaded["sampling_generator"], states[0]["sampling_generator"])
+    assert "no random state for rank 2" in caplog.text
