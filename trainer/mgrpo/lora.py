@@ -30,6 +30,8 @@ def add_adapter(model: torch.nn.Module, r: int, alpha: float, target_modules) ->
     """The model wrapped with a fresh, trainable LoRA adapter (B = 0, so it starts as exactly the base model).
     Dropout in the adapter is 0: sampling and scoring must see the same function."""
     peft = _peft()
+    if target_modules == ["all-linear"]:  # a command-line flag arrives as a one-item list
+        target_modules = "all-linear"
     config = peft.LoraConfig(r=r, lora_alpha=alpha, lora_dropout=0.0, target_modules=target_modules,
                              bias="none", task_type="CAUSAL_LM")
     return peft.get_peft_model(model, config)
