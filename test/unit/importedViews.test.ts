@@ -1,11 +1,14 @@
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { RunReader } from '../../extension/src/format/runReader';
 import type { RolloutRecord } from '../../extension/src/format/types';
 import { correctnessText, notRecorded, sourceFieldEntries } from '../../extension/src/model/absence';
 import { stepHoverMarkdown } from '../../extension/src/model/hoverContent';
 import { presentation } from '../../extension/src/model/runTree';
 import { traceSteps } from '../../extension/src/model/segmentation';
 import { renderTrace } from '../../extension/src/model/traceDocument';
-import { fixtureRecord } from './fixture';
+import { REPO_ROOT, fixtureRecord, tempDir } from './fixture';
 
 /** A layer-1 record as `python -m mgrpo import` writes one from verl: no advantages, token data or correctness. */
 function verlRecord(): RolloutRecord {
@@ -70,5 +73,37 @@ describe('imported runs: views say what the source did not record', () => {
     const text = renderTrace(record, { maxCharacters: 10_000 }).text;
     assert.match(text, /## prompt\n— \(not recorded by verl\)\n/);
     assert.match(text, /ground truth: — \(not recorded by verl\) · not recorded by verl/);
+  });
+});
+
+describe('imported runs: the extension reads what python -m mgrpo import writes', function () {
+  this.timeout(120_000);
+
+  it('the verl sample imports into a run the reader opens whole: steps, groups, nulls where verl is silent', async () => {
+    const { dir, cleanup } = await tempDir('mgrpo-import-');
+    try {
+      const runDir = path.join(dir, 'run');
+      execFileSync(path.join(REPO_ROOT, '.venv', 'bin', 'python'), ['-m', 'mgrpo', 'import', path.join(REPO_ROOT, 'trainer', 'tests', 'fixtures', 'sources', 'verl'), '--to', runDir], {
+        env: { ...process.env, PYTHONPATH: path.join(REPO_ROOT, 'trainer'), PYTHONSAFEPATH: '1', OMP_NUM_THREADS: '1' }, stdio: 'pipe',
+      });
+      const reader = await RunReader.open(runDir);
+      assert.equal(reader.manifest.source?.kind, 'verl');
+      assert.equal(reader.manifest.model.name_or_path, null);
+      assert.deepEqual(reader.steps(), [1, 2]);
+      const step1 = await reader.loadStep(1);
+      assert.equal(step1.malformed.length, 0, JSON.stringify(step1.malformed));
+      // Step 1 of the sample: 5 rows, "2+3" three times (uid a1b2_*), "7*6" twice: groups of 3 and 2.
+      assert.deepEqual(step1.groups.map((g) => g.layer1.length), [3, 2]);
+      const first = step1.groups[0].layer1[0].record;
+      assert.equal(first.advantage, null);
+      assert.equal(first.token_logprobs, null);
+      assert.equal(first.source?.kind, 'verl');
+      // Group mean/std derived from the group's rewards 0, 1, 1 (population std sqrt(2/9)).
+      assert.ok(Math.abs((first.group_reward_mean ?? NaN) - 2 / 3) < 1e-9);
+      assert.ok(Math.abs((first.group_reward_std ?? NaN) - Math.sqrt(2 / 9)) < 1e-9);
+      assert.equal(reader.metricsFor(1)?.loss, null);
+    } finally {
+      await cleanup();
+    }
   });
 });
