@@ -123,4 +123,31 @@ describe('step truth: a flawed chain in the Runs view and its trace', function (
     assert.deepEqual((await rows.allInnerTexts()).length, 5, `rows: ${(await rows.allInnerTexts()).join(' | ')}`);
     await session.screenshot('stepTruth-filter');
   });
+  vscodeIt('the dashboard draws step truth, and a bar opens its corrections', vscode, ['dashboard', 'traceDocuments'], async function (session) {
+    const { workbench, page } = session;
+    await page.locator(selectors.quickInput).waitFor({ state: 'hidden' });
+    // The workspace's only run: the dashboard opens without asking which.
+    await workbench.runCommand('MGRPO: Show Dashboard');
+    const frame = await workbench.webview(/MGRPO Dashboard: example run/);
+    await frame.locator('#step-truth[data-steps="2"]').waitFor({ state: 'attached' });
+    await frame.locator('#step-truth').scrollIntoViewIfNeeded();
+    const captions = await frame.locator('figure.truth-chart figcaption').allInnerTexts();
+    // metrics.jsonl: step 2's t2 flawed-chain rate is 1 of 7 right corrections; all 3 i->c corrections depart exactly.
+    assert.deepEqual(captions, [
+      'Correction outcomes per step',
+      'First wrong step (position)',
+      "Layer 2's first departure vs layer 1's first error (i→c exact: 100.0%)",
+      'Flawed-chain rate (now t1 0.0%, t2 14.3%)',
+    ]);
+    // Step 1: 2 i->c, 4 c->c, 2 i->i; step 2: 1 i->c, 6 c->c, 1 i->i (no c->i, so no bar for it).
+    const outcomeBars = frame.locator('#truth-outcomes rect.truth-bar');
+    const drawn = await outcomeBars.evaluateAll((bars) => bars.map((b) => `${b.getAttribute('data-step')} ${b.getAttribute('data-key')} ${b.getAttribute('data-count')}`));
+    assert.deepEqual(drawn, ['1 i->c 2', '1 c->c 4', '1 i->i 2', '2 i->c 1', '2 c->c 6', '2 i->i 1']);
+    await session.screenshot('stepTruth-dashboard');
+
+    // Step 2's i->c bar: one correction, offered in a quick pick that opens its trace.
+    await frame.locator('#truth-outcomes rect.truth-bar[data-step="2"][data-key="i->c"]').click();
+    await workbench.pickQuickItem(/q 0 · sample 0/);
+    await workbench.waitForText('id: s000002-q000-l1-000-l2-000', workbench.activeEditor());
+  });
 });

@@ -70,6 +70,63 @@ export interface DashboardState {
   evals: EvalRow[];
 }
 
+// ---- the dashboard's step-truth section (issue 9) ------------------------------------------
+
+/** One training step: its correction outcomes (counts) and flawed-chain rates. */
+export interface StepTruthPoint {
+  step: number;
+  /** Corrections by outcome; null for a GRPO step (no corrections). */
+  outcomes: Record<CorrectionOutcome, number> | null;
+  /** Right first answers (t1) / corrections (t2) with a wrong step, over right ones; null without labels. */
+  flawedT1: number | null;
+  flawedT2: number | null;
+}
+
+/** Corrections by where layer 2 first departs against layer 1's first wrong step, summed over steps. */
+export interface DepartureTotals {
+  n: number;
+  exact: number;
+  before: number;
+  after: number;
+  noDeparture: number;
+  noError: number;
+}
+
+export interface StepTruthSummary {
+  points: StepTruthPoint[];
+  /** Whether any step carries step-truth metrics (a step checker ran). */
+  hasLabels: boolean;
+  /** Entry i: samples whose first wrong step is step i + 1, over all steps (first answers, corrections). */
+  firstErrorT1: number[];
+  firstErrorT2: number[];
+  departures: { i2c: DepartureTotals; all: DepartureTotals };
+}
+
+/** The step-truth filters a dashboard bar may open (ids of model/stepTruth's STEP_TRUTH_FILTERS). */
+export const DASHBOARD_STEP_TRUTH_FILTERS = ['flawed-chain', 'fixed-first-error', 'departed-before-error', 'departed-after-error'] as const;
+export type DashboardStepTruthFilter = (typeof DASHBOARD_STEP_TRUTH_FILTERS)[number];
+
+/** What a clicked bar stands for: one outcome at one step, or one step-truth filter over the run. */
+export type OpenSamplesParams = { step: number; outcome: CorrectionOutcome } | { stepTruth: DashboardStepTruthFilter };
+
+const CORRECTION_OUTCOMES: readonly CorrectionOutcome[] = ['i->c', 'c->i', 'c->c', 'i->i'];
+
+/** Checks the params of `dashboard/openSamples` from a webview; an Error says what is wrong. */
+export function parseOpenSamplesParams(params: Record<string, unknown>): OpenSamplesParams | Error {
+  if ('stepTruth' in params) {
+    return (DASHBOARD_STEP_TRUTH_FILTERS as readonly unknown[]).includes(params.stepTruth)
+      ? { stepTruth: params.stepTruth as DashboardStepTruthFilter }
+      : new Error(`params.stepTruth must be one of ${DASHBOARD_STEP_TRUTH_FILTERS.join(', ')}, got ${JSON.stringify(params.stepTruth)}`);
+  }
+  if (typeof params.step !== 'number' || !Number.isSafeInteger(params.step) || params.step < 0) {
+    return new Error(`params.step must be a non-negative integer, got ${JSON.stringify(params.step)}`);
+  }
+  if (!(CORRECTION_OUTCOMES as readonly unknown[]).includes(params.outcome)) {
+    return new Error(`params.outcome must be one of ${CORRECTION_OUTCOMES.join(', ')}, got ${JSON.stringify(params.outcome)}`);
+  }
+  return { step: params.step, outcome: params.outcome as CorrectionOutcome };
+}
+
 // ---- the inspector -----------------------------------------------------------------------------
 
 /** A reasoning step of one side, with what its decorations and hover show. */
@@ -142,6 +199,8 @@ export interface HostNotifications {
   'dashboard/evals': { evals: EvalRow[] };
   /** No run to show (none exists yet). */
   'dashboard/empty': { message: string };
+  /** The step-truth section: correction outcomes, first errors against departures, flawed-chain rates. */
+  'dashboard/stepTruth': StepTruthSummary;
   'inspector/show': InspectorState;
   'inspector/empty': { message: string };
   /**
@@ -174,6 +233,8 @@ export interface WebviewRequests {
   'inspector/openTrace': { params: { recordId: string }; result: null };
   /** Run one of the commands a webview offers (starting a run from the empty dashboard). */
   'runCommand': { params: { command: AllowedCommand }; result: null };
+  /** A clicked step-truth bar: filter the Runs view to those samples and offer to open one. */
+  'dashboard/openSamples': { params: OpenSamplesParams; result: null };
 }
 
 /** The only commands a webview may ask the host to run. */
@@ -195,7 +256,7 @@ export type RequestMessage<M extends WebviewRequestMethod = WebviewRequestMethod
 export type WebviewMessage = { kind: 'ready' } | RequestMessage;
 
 const HOST_METHODS: readonly HostNotificationMethod[] = [
-  'dashboard/reset', 'dashboard/append', 'dashboard/evals', 'dashboard/empty', 'inspector/show', 'inspector/empty',
+  'dashboard/reset', 'dashboard/append', 'dashboard/evals', 'dashboard/empty', 'dashboard/stepTruth', 'inspector/show', 'inspector/empty',
   'panel/restoreState',
 ];
 
@@ -232,6 +293,11 @@ export function parseWebviewMessage(value: unknown): WebviewMessage | Error {
         return new Error(`webview request ${id} (runCommand): ${JSON.stringify(params.command)} is not a command a webview may run`);
       }
       return { kind: 'request', id, method, params: { command: params.command as AllowedCommand } };
+    case 'dashboard/openSamples': {
+      const parsed = parseOpenSamplesParams(params);
+      if (parsed instanceof Error) return new Error(`webview request ${id} (dashboard/openSamples): ${parsed.message}`);
+      return { kind: 'request', id, method, params: parsed };
+    }
     default:
       return new Error(`webview request ${id} has unknown method ${JSON.stringify(method)}`);
   }

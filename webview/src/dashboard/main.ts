@@ -13,6 +13,7 @@ import { CHARTS } from './chartSpecs';
 import { renderEvalTable } from './evalTable';
 import { renderHeader } from './header';
 import { MetricsColumns } from './series';
+import { StepTruthCharts } from './stepTruthCharts';
 
 const columns = new MetricsColumns();
 const page = root();
@@ -21,6 +22,8 @@ const chartGrid = h('section', { className: 'charts', id: 'charts', attrs: { 'ar
 const evalSection = h('section', { className: 'evals', id: 'evals' });
 const charts = CHARTS.map((spec) => new ChartView(spec, columns));
 let header: RunHeader | undefined;
+// A click on a step-truth bar: the host filters the Runs view to those samples and offers them.
+const stepTruth = new StepTruthCharts((params) => void channel.request('dashboard/openSamples', params).catch(showError));
 let drawQueued = false;
 
 function queueDraw(): void {
@@ -42,6 +45,8 @@ function showRun(): void {
     headerSection,
     h('h2', {}, 'Training'),
     chartGrid,
+    h('h2', {}, 'Step truth'),
+    stepTruth.element,
     h('h2', {}, 'Evaluation (greedy, two-pass)'),
     evalSection);
   replaceChildren(chartGrid, ...charts.map((c) => c.element));
@@ -88,9 +93,17 @@ const channel = new HostChannel({
     renderEvalTable(evalSection, evals);
   },
   'dashboard/empty': ({ message }) => showEmpty(message),
+  'dashboard/stepTruth': (summary) => {
+    showRun();
+    stepTruth.update(summary);
+  },
 });
 
 // Charts follow the panel's width and the user's theme.
 new ResizeObserver(() => charts.forEach((c) => c.resize())).observe(chartGrid);
-onThemeChange(() => charts.forEach((c) => c.build()));
+new ResizeObserver(() => stepTruth.render()).observe(stepTruth.element);
+onThemeChange(() => {
+  charts.forEach((c) => c.build());
+  stepTruth.render();
+});
 channel.ready();

@@ -8,6 +8,8 @@ import type { RunSession } from '../runSession';
 import { WebviewChannel } from './channel';
 import { dashboardPoint, evalRow, parseEvalResult, runHeader } from './dashboardData';
 import { createPanel, DASHBOARD_VIEW_TYPE, preparePanel } from './panel';
+import { openDashboardSamples } from './stepTruthDashboard';
+import { stepTruthSummary } from './stepTruthData';
 import type { AllowedCommand, EvalRow, RunHeader } from '../../webview/protocol';
 import { errorText } from '../../format/errorText';
 
@@ -39,6 +41,10 @@ export class DashboardPanel extends Disposable {
       runCommand: async ({ command }: { command: AllowedCommand }) => {
         await vscode.commands.executeCommand(command);
         return null;
+      },
+      'dashboard/openSamples': async (params) => {
+        if (!runDir) throw new Error('this dashboard shows no run');
+        return openDashboardSamples(ctx, runDir, params);
       },
     }));
     if (runDir) {
@@ -84,6 +90,7 @@ export class DashboardPanel extends Disposable {
     this.evalSignature = '';
     this.channel.notify('panel/restoreState', { runDir: this.runDir });
     this.channel.notify('dashboard/reset', { header: this.header(), points: metrics.map(dashboardPoint), evals: [] });
+    this.channel.notify('dashboard/stepTruth', stepTruthSummary(metrics));
     this.scheduleUpdate();
   }
 
@@ -105,6 +112,8 @@ export class DashboardPanel extends Disposable {
     const fresh = metrics.slice(this.sentMetrics);
     this.sentMetrics = metrics.length;
     this.channel.notify('dashboard/append', { header: this.header(), points: fresh.map(dashboardPoint) });
+    // Totals over the whole run: sent whole, and only when steps were added.
+    if (fresh.length > 0) this.channel.notify('dashboard/stepTruth', stepTruthSummary(metrics));
     const evals = await this.readEvalsIfChanged();
     if (evals) this.channel.notify('dashboard/evals', { evals });
   }
