@@ -47,12 +47,12 @@ export class LiveRunView extends Disposable {
   private render(): void {
     const state = this.trainer.state;
     const icon = state === 'paused' ? '$(debug-pause)' : state === 'stopping' ? '$(loading~spin)' : '$(sync~spin)';
-    const what = state === 'starting' ? 'starting…' : describeProgress(this.progress);
-    const suffix = state === 'paused' ? ' · paused' : state === 'stopping' ? ' · stopping' : '';
+    const what = state === 'starting' ? vscode.l10n.t('starting…') : describeProgress(this.progress);
+    const suffix = state === 'paused' ? ` · ${vscode.l10n.t('paused')}` : state === 'stopping' ? ` · ${vscode.l10n.t('stopping')}` : '';
     this.statusItem.text = `MGRPO ${icon} ${what}${suffix}`;
     const tooltip = new vscode.MarkdownString(undefined, true);
-    tooltip.appendText(`MGRPO run ${this.runName} (${state})\n\n`);
-    tooltip.appendMarkdown('Acc@t1 → Acc@t2 of the last step; click for the dashboard.');
+    tooltip.appendText(`${vscode.l10n.t('MGRPO run {0} ({1})', this.runName, state)}\n\n`);
+    tooltip.appendText(vscode.l10n.t('Acc@t1 → Acc@t2 of the last step; click for the dashboard.'));
     this.statusItem.tooltip = tooltip;
   }
 

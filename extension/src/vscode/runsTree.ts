@@ -114,7 +114,7 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
       item.contextValue = this.runContextValue(element);
       if (this.ctx.runs.get(element.runDir)?.endedWithoutStatus) {
         // Killed before it could write its final status: don't keep showing a spinner.
-        item.description = `ended (process killed) · ${element.manifest.completed_steps}/${element.manifest.total_steps}`;
+        item.description = `${vscode.l10n.t('ended (process killed)')} · ${element.manifest.completed_steps}/${element.manifest.total_steps}`;
         item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'));
       }
     }
@@ -129,8 +129,8 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
     const item = new vscode.TreeItem(path.basename(element.runDir), vscode.TreeItemCollapsibleState.None);
     item.id = element.id;
     const unreadable = session?.status === 'unreadable';
-    item.description = unreadable ? `unreadable: ${session?.error ?? ''}` : 'starting…';
-    item.tooltip = unreadable ? `${element.runDir}\n\n${session?.error ?? ''}` : `${element.runDir}\n\nWaiting for the trainer to write run.json.`;
+    item.description = unreadable ? vscode.l10n.t('unreadable: {0}', session?.error ?? '') : vscode.l10n.t('starting…');
+    item.tooltip = unreadable ? `${element.runDir}\n\n${session?.error ?? ''}` : `${element.runDir}\n\n${vscode.l10n.t('Waiting for the trainer to write run.json.')}`;
     item.iconPath = unreadable
       ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('list.warningForeground'))
       : new vscode.ThemeIcon('loading~spin');
