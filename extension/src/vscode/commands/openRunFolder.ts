@@ -17,7 +17,7 @@ export const openRunFolder: CommandFactory = (ctx) => async (arg?: unknown) => {
       canSelectFiles: false,
       canSelectMany: false,
       openLabel: vscode.l10n.t('Open Run'),
-      title: vscode.l10n.t('MGRPO: Open Run Folder (a folder with run.json)'),
+      title: vscode.l10n.t('MGRPO: Open Run Folder (run.json, or verl / TRL / NeMo-RL / prime-rl rollouts)'),
     });
     folder = picked?.[0];
   }

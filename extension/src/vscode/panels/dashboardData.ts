@@ -3,6 +3,7 @@
 // test/unit/webviewDashboard.test.ts checks it against the example run.
 
 import type { CorrectionMetrics, EvalResult, MetricsLine, RunManifest } from '../../format/types';
+import { notRecorded } from '../../model/absence';
 import { ETA_WINDOW } from '../../model/runProgress';
 import type { DashboardPoint, EvalRow, RunHeader } from '../../webview/protocol';
 
@@ -103,7 +104,8 @@ export function runHeader(input: HeaderInput): RunHeader {
     runDir: input.runDir,
     name: input.name,
     algorithm: manifest?.algorithm ?? '',
-    model: manifest?.model.name_or_path ?? '',
+    // An imported run whose source does not name its model says so (and which trainer it came from).
+    model: manifest?.model.name_or_path ?? (manifest?.source ? `${notRecorded(manifest.source.kind)} (imported)` : ''),
     status,
     step,
     totalSteps,
