@@ -44,9 +44,14 @@ describe('user path: train the embedded demo and debug its rollouts', function (
     const manifest = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')) as { total_steps: number };
     assert.equal(Number(total), manifest.total_steps, 'status bar total = run.json total_steps');
 
+    // Start revealed the Runs view with the new run selected (no notification kept open for the run).
+    runsView = workbench.view('Runs');
+    const selected = runsView.locator('.monaco-list-row[aria-selected="true"]').filter({ hasText: path.basename(runDir) });
+    await selected.waitFor({ state: 'visible', timeout: 30_000 });
+    assert.ok(!(await workbench.notifications()).some((n) => /^MGRPO demo/.test(n)), 'no progress notification for the run');
+
     // Runs view: the run, and under it steps that keep coming while it trains.
     await workbench.openViewContainer('MGRPO');
-    runsView = workbench.view('Runs');
     const runRow = runsView.locator('.monaco-list-row[aria-level="1"]').first();
     await workbench.expandTreeItem(runRow);
     await workbench.treeItem(runsView, 'step 1').waitFor({ state: 'visible', timeout: 60_000 });

@@ -209,4 +209,25 @@ describe('webviews: dashboard and inspector on a finished run', function () {
     assert.deepEqual(scripts.filter((s) => s.id !== '_vscodeApiScript').map((s) => s.src.replace(/^.*\//, '')), ['inspector.js']);
     assert.ok(scripts.every((s) => !s.text.includes("alert('x')")), 'a script element holds the model text');
   });
+
+  vscodeIt('a window reload brings the dashboard and the inspector back, showing what they showed', vscode, ['dashboard', 'inspector'], async function (session) {
+    const { workbench, page } = session;
+    // The inspector shows the correction of the previous test; add the example run's dashboard.
+    await page.locator(selectors.quickInput).waitFor({ state: 'hidden' });
+    await workbench.runCommand('MGRPO: Show Dashboard');
+    await workbench.pickQuickItem('example run (hand-made fixture)');
+    await (await workbench.webview(/MGRPO Dashboard: example run/)).locator('#root[data-steps="2"]').waitFor({ state: 'attached' });
+
+    // VS Code's own reload (not the browser's): it saves the editors and webview states first.
+    const reloaded = page.waitForEvent('framenavigated', { predicate: (frame) => frame === page.mainFrame(), timeout: 60_000 });
+    await workbench.runCommand('Developer: Reload Window');
+    await reloaded;
+    await workbench.waitUntilLoaded();
+    // Restored by the extension's WebviewPanelSerializers from the state each webview kept.
+    const dashboard = await workbench.webview(/MGRPO Dashboard: example run/);
+    await dashboard.locator('#root[data-steps="2"]').waitFor({ state: 'attached', timeout: 90_000 });
+    assert.match(await dashboard.locator('#run-header').innerText(), /example run \(hand-made fixture\)/);
+    const inspector = await workbench.webview(/MGRPO Inspector/);
+    await inspector.locator('#root[data-correction="s000002-q001-l1-001-l2-000"]').waitFor({ state: 'attached', timeout: 90_000 });
+  });
 });
