@@ -41,6 +41,18 @@ describe('onnx: the demo export on onnxruntime-node matches PyTorch', function (
     }
   });
 
+  it('scores in cache-chained chunks exactly as in one forward', async () => {
+    const loaded = await service.open(EXPORT);
+    const ids = manifest.parity![0].input_ids;
+    const whole = await scoreTokens(ort, loaded.session, loaded.manifest, ids, ids.length);
+    for (const chunk of [1, 7, 32]) {
+      const chunked = await scoreTokens(ort, loaded.session, loaded.manifest, ids, chunk);
+      assert.equal(chunked.logprobs.length, whole.logprobs.length);
+      assert.ok(chunked.logprobs.every((value, i) => Math.abs(value - whole.logprobs[i]) < 1e-5), `chunk ${chunk}`);
+      assert.ok(chunked.entropies.every((value, i) => Math.abs(value - whole.entropies[i]) < 1e-5), `chunk ${chunk}`);
+    }
+  });
+
   it('continues greedily with exactly the tokens PyTorch chose, through the KV cache, alone and in a left-padded batch', async () => {
     const loaded = await service.open(EXPORT);
     const cases = manifest.parity ?? [];

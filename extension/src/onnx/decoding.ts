@@ -35,6 +35,8 @@ export interface SampleOptions {
   seed: number;
   /** Asked before every forward; true ends decoding with DecodingCancelled. */
   cancelled?: () => boolean;
+  /** Tokens that end a completion (default: the manifest's stop_token_ids; [] for fixed-length benchmarks). */
+  stopIds?: number[];
 }
 
 export interface SampledCompletion {
@@ -119,26 +121,40 @@ function checkLogits(logits: ort.Tensor, manifest: OnnxManifest): void {
   if (vocab !== manifest.vocab_size) throw new Error(`the graph's logits have ${vocab} columns but the manifest says vocab_size ${manifest.vocab_size}`);
 }
 
-/** Per-token log-probs and entropies of `ids` (the first token is only context): one forward, no cache needed. */
-export async function scoreTokens(ortApi: OrtApi, session: Session, manifest: OnnxManifest, ids: number[]): Promise<TokenScores> {
-  if (ids.length < 2) return { logprobs: [], entropies: [] };
-  const length = ids.length;
-  const outputs = await session.run({
-    input_ids: int64(ortApi, ids, [1, length]),
-    attention_mask: int64(ortApi, new Array(length).fill(1), [1, length]),
-    position_ids: int64(ortApi, ids.map((_, i) => i), [1, length]),
-    ...emptyPast(ortApi, manifest, 1),
-  }, ['logits']);
-  const logits = outputs.logits;
-  checkLogits(logits, manifest);
-  const data = logits.data as Float32Array;
-  const vocab = manifest.vocab_size;
+/**
+ * Tokens per forward when scoring: a long trace goes through in chunks that attend to the cache of the earlier
+ * ones (same numbers as one forward; one 2,000-token forward builds 2,000 x 2,000 attention intermediates and
+ * measured several times slower than 256-token chunks, bench/results/extension-onnx.md).
+ */
+export const SCORE_CHUNK_TOKENS = 256;
+
+/** Per-token log-probs and entropies of `ids` (the first token is only context). */
+export async function scoreTokens(ortApi: OrtApi, session: Session, manifest: OnnxManifest, ids: number[], chunkTokens = SCORE_CHUNK_TOKENS): Promise<TokenScores> {
   const logprobs: number[] = [];
   const entropies: number[] = [];
-  for (let position = 0; position < length - 1; position++) {
-    const logDistribution = logSoftmax(data, position * vocab, vocab);
-    logprobs.push(logDistribution[ids[position + 1]]);
-    entropies.push(entropy(logDistribution));
+  if (ids.length < 2) return { logprobs, entropies };
+  const vocab = manifest.vocab_size;
+  const presentNames = presentOutputNames(manifest.num_layers);
+  const pastNames = pastInputNames(manifest.num_layers);
+  let past = emptyPast(ortApi, manifest, 1);
+  for (let from = 0; from < ids.length - 1; from += chunkTokens) {
+    // Every token but the last is an input: the last one is only predicted.
+    const chunk = ids.slice(from, Math.min(from + chunkTokens, ids.length - 1));
+    const outputs = await session.run({
+      input_ids: int64(ortApi, chunk, [1, chunk.length]),
+      attention_mask: int64(ortApi, new Array(from + chunk.length).fill(1), [1, from + chunk.length]),
+      position_ids: int64(ortApi, chunk.map((_, i) => from + i), [1, chunk.length]),
+      ...past,
+    });
+    checkLogits(outputs.logits, manifest);
+    const data = outputs.logits.data as Float32Array;
+    for (let position = 0; position < chunk.length; position++) {
+      const logDistribution = logSoftmax(data, position * vocab, vocab);
+      logprobs.push(logDistribution[ids[from + position + 1]]);
+      entropies.push(entropy(logDistribution));
+    }
+    past = {};
+    pastNames.forEach((name, index) => { past[name] = outputs[presentNames[index]]; });
   }
   return { logprobs, entropies };
 }
@@ -158,7 +174,7 @@ export async function sampleCompletions(ortApi: OrtApi, session: Session, manife
   let stepLength = width;
   let past = emptyPast(ortApi, manifest, batch);
   const vocab = manifest.vocab_size;
-  const stop = new Set(manifest.stop_token_ids);
+  const stop = new Set(options.stopIds ?? manifest.stop_token_ids);
   const scale = options.greedy ? 1 : options.temperature;
   const random = seededRandom(options.seed);
   const results: SampledCompletion[] = prompts.map(() => ({ ids: [], logprobs: [], entropies: [], stopped: false }));
