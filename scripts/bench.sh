@@ -28,6 +28,8 @@ echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 if node -e 'process.exit(require("./package.json").scripts?.["bench:extension"] ? 0 : 1)' 2>/dev/null; then
   run extension npm run --silent bench:extension
 fi
+# The local ONNX runtime (Score Trace, What If) against PyTorch on the CPU, and the host's event loop meanwhile.
+run extension-onnx npx --no-install tsx bench/extension/onnx-bench.ts
 run trainer-sampling "$py" bench/trainer/sampling_bench.py
 run trainer-step "$py" bench/trainer/step_bench.py
 run trainer-learning "$py" bench/trainer/learning_bench.py
