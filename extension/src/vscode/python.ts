@@ -27,6 +27,7 @@ export const TRAINER_ENVIRONMENT_KEY = 'mgrpo.trainerEnvironmentPython';
  */
 export class PythonLocator extends Disposable {
   private cached?: Promise<InterpreterResolution>;
+  private watchingPythonExtension?: Promise<void>;
   private readonly failureItem: vscode.StatusBarItem;
 
   constructor(private readonly extension: vscode.ExtensionContext, private readonly log: vscode.LogOutputChannel) {
@@ -39,7 +40,6 @@ export class PythonLocator extends Disposable {
       if (e.affectsConfiguration('mgrpo.pythonPath')) this.invalidate();
     }));
     this.register(vscode.workspace.onDidChangeWorkspaceFolders(() => this.invalidate()));
-    void this.watchPythonExtension();
   }
 
   /** The python "Create Trainer Environment" made, if it is still there. */
@@ -88,6 +88,8 @@ export class PythonLocator extends Disposable {
   }
 
   private async lookup(signal: AbortSignal): Promise<InterpreterResolution> {
+    // The Python extension is asked (and so activated) only when a lookup needs it, not at startup.
+    this.watchingPythonExtension ??= this.watchPythonExtension();
     const workspaceFolder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     let setting: string | undefined;
     try {
