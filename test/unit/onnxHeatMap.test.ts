@@ -31,3 +31,16 @@ describe('onnx Score Trace: heat map placement and step scores', () => {
     assert.equal(tokenAt(tokens, 3), -1);
   });
 });
+
+describe('onnx: the runtime folder stays out of VS Code', () => {
+  it('no module of extension/src/onnx imports vscode or the vscode/ layer', () => {
+    const { readdirSync, readFileSync } = require('node:fs') as typeof import('node:fs');
+    const folder = require('node:path').resolve(__dirname, '../../extension/src/onnx') as string;
+    const files = readdirSync(folder).filter((name) => name.endsWith('.ts'));
+    assert.ok(files.length >= 8);
+    for (const name of files) {
+      const source = readFileSync(`${folder}/${name}`, 'utf8');
+      assert.doesNotMatch(source, /from '(vscode|\.\.\/vscode\/[^']*)'/, name);
+    }
+  });
+});
