@@ -138,7 +138,7 @@ async function main(): Promise<void> {
 
   // Event-loop delay of this process (standing in for the extension host) while a batch-16 generation runs.
   const idle = await eventLoopDelayDuring(() => new Promise((resolve) => setTimeout(resolve, 2000)));
-  const longRequest = { kind: 'sample' as const, folder: EXPORT, prompt: PROMPTS[0], count: 16, maxNewTokens: QUICK ? 32 : 200, temperature: 1, topP: 1, greedy: false, seed: 0 };
+  const longRequest = { kind: 'sample' as const, folder: EXPORT, prompt: PROMPTS[0], count: 16, maxNewTokens: QUICK ? 32 : 200, temperature: 1, topP: 1, greedy: false, seed: 0, stopIds: [] };
   const inProcess = await eventLoopDelayDuring(() => service.sample({ ...longRequest, id: 0 }, () => false, () => undefined));
   const host = new OnnxHost({ entry: path.join(ROOT, 'extension', 'src', 'onnx', 'runtimeProcess.ts'), execArgv: ['--import', 'tsx'], settings: { threads: 1, executionProvider: 'cpu' } });
   await host.score({ kind: 'score', folder: EXPORT, prompt: 'Q: 1\n', completion: 'A: 1\n' }); // start the process and load the export first
@@ -176,7 +176,7 @@ async function main(): Promise<void> {
     '',
     '## Event-loop delay of the host while a generation runs',
     '',
-    `A batch-16 generation of ${longRequest.maxNewTokens} tokens; delay sampled every 5 ms by monitorEventLoopDelay in this process, which stands in for the extension host.`,
+    `A batch-16 generation of ${longRequest.maxNewTokens} tokens per row (no stop token); delay sampled every 5 ms by monitorEventLoopDelay in this process, which stands in for the extension host.`,
     '',
     '| where the model runs | p50 | p99 | max | generation took |',
     '|:--|--:|--:|--:|--:|',

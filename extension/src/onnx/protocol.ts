@@ -27,6 +27,8 @@ export interface SampleRequest {
   topP: number;
   greedy: boolean;
   seed: number;
+  /** Tokens that end a completion instead of the export's stop tokens; [] samples every row to maxNewTokens. */
+  stopIds?: number[];
 }
 
 export interface CancelRequest {

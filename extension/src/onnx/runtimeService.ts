@@ -60,6 +60,7 @@ export class RuntimeService {
       topP: request.topP,
       greedy: request.greedy,
       seed: request.seed,
+      stopIds: request.stopIds,
       cancelled: () => {
         progress(step++, request.maxNewTokens);
         return cancelled();

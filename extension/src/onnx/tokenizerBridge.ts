@@ -51,6 +51,17 @@ export class TraceTokenizer {
    * character it completes. Returns null when the ids do not decode to `text`.
    */
   offsets(ids: number[], text: string): number[] | null {
+    // Fast path: tokens that each decode to whole characters (character-level and most BPE tokens) concatenate
+    // to the text, and their lengths are the offsets. Only when they do not is the text decoded prefix by prefix.
+    const pieces = ids.map((id) => this.decode([id]));
+    if (pieces.join('') === text) {
+      let offset = 0;
+      return pieces.map((piece) => {
+        const start = offset;
+        offset += piece.length;
+        return start;
+      });
+    }
     const starts: number[] = [];
     let previous = '';
     for (let index = 0; index < ids.length; index++) {
