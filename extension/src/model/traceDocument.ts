@@ -174,6 +174,9 @@ function completionPieces(record: RolloutRecord, until: number): Piece[] {
 function headerLines(record: RolloutRecord, runName: string | undefined): string[] {
   const rewards = Object.entries(record.rewards ?? {});
   const rewardDetail = rewards.length > 0 ? ` · ${rewards.map(([name, value]) => `${name} ${formatNumber(value)}`).join(' · ')}` : '';
+  // An imported run's source may not have recorded these: say so rather than show a bare dash.
+  const absent = `— (${notRecorded(recordSourceKind(record))})`;
+  const group = record.group_reward_mean === null ? '' : ` · group mean ${formatNumber(record.group_reward_mean, 3)} · std ${formatNumber(record.group_reward_std, 3)}`;
   return [
     `run: ${runName ? `${runName} (${record.run_id})` : record.run_id}`,
     `id: ${record.id}`,
@@ -181,8 +184,8 @@ function headerLines(record: RolloutRecord, runName: string | undefined): string
     `group: ${record.group} · question ${record.question_id}`,
     `sample: ${record.sample}`,
     `layer: ${record.layer}${record.layer === 2 && record.parent_id ? ` · corrects ${record.parent_id}` : ''}`,
-    `reward: ${formatNumber(record.reward)}${rewardDetail}`,
-    `advantage: ${formatSigned(record.advantage)} · group mean ${formatNumber(record.group_reward_mean, 3)} · std ${formatNumber(record.group_reward_std, 3)}`,
+    `reward: ${record.reward === null ? absent : formatNumber(record.reward)}${rewardDetail}`,
+    `advantage: ${record.advantage === null ? absent : formatSigned(record.advantage)}${group}`,
     `outcome: ${record.outcome ? describeOutcome(record.outcome) : '— (layer 1)'}`,
     `guiding phrase: ${record.guiding_phrase ? normalizeLineBreaks(record.guiding_phrase).replace(/\n/g, ' ') : '—'}`,
   ];
