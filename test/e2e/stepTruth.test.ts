@@ -4,6 +4,7 @@
 // trace marks step 1 wrong: gutter mark, a note at the line's end, and the hover's step check, with
 // the Monte-Carlo value this test writes to step-values/ next to it.
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Locator } from 'playwright-core';
 import { fixtureRunFiles } from './harness/runFiles';
@@ -149,5 +150,43 @@ describe('step truth: a flawed chain in the Runs view and its trace', function (
     await frame.locator('#truth-outcomes rect.truth-bar[data-step="2"][data-key="i->c"]').click();
     await workbench.pickQuickItem(/q 0 · sample 0/);
     await workbench.waitForText('id: s000002-q000-l1-000-l2-000', workbench.activeEditor());
+  });
+  vscodeIt('Estimate Step Values runs the trainer on the trace and its hover shows the new value', vscode, ['runsTree', 'traceDocuments'], async function (session) {
+    const { workbench, page, workspace } = session;
+    await page.locator(selectors.quickInput).waitFor({ state: 'hidden' });
+    // The previous test's bar left an outcome filter: find the lucky correction through its own filter.
+    await workbench.runCommand('MGRPO: Filter Samples');
+    await workbench.pickQuickItem('Right answer, flawed chain');
+    const runsView = workbench.view('Runs');
+    await workbench.collapseAll();
+    await workbench.expandTreeItem(workbench.treeItem(runsView, RUN));
+    await workbench.expandTreeItem(workbench.treeItem(runsView, 'step 2'));
+    await workbench.expandTreeItem(workbench.treeItem(runsView, /^q 0\b/).first());
+    await workbench.expandTreeItem(workbench.treeItem(runsView, /sample 1\b/).first());
+    await runsView.locator('.monaco-list-row').filter({ hasText: 'flawed chain' }).first().click();
+    const editor = workbench.activeEditor();
+    await workbench.waitForText(`id: ${LUCKY}`, editor);
+
+    await workbench.runCommand('MGRPO: Estimate Step Values');
+    await workbench.answerInputBox('4');
+    // The fixture run has no checkpoint: draw with its base model, the shipped demo model.
+    await workbench.pickQuickItem(/base model/);
+    const done = page.locator(selectors.notificationToast).filter({ hasText: `${LUCKY}: values` }).first();
+    await done.waitFor({ state: 'visible', timeout: 180_000 });
+    const message = await done.innerText();
+    assert.match(message, /values [\d.]+( → [\d.]+){3} \(k = 4\)/);
+
+    // The trainer appended a line for the record; the newest line wins in hovers and gutters.
+    const file = path.join(workspace, '.mgrpo', 'runs', 'example-run', 'step-values', 'step-000002.jsonl');
+    const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
+    assert.equal(lines.length, 2, 'the line the test wrote and the one the trainer appended');
+    const estimate = JSON.parse(lines[1]) as typeof STEP_VALUES;
+    assert.equal(estimate.record_id, LUCKY);
+    assert.equal(estimate.k, 4);
+    await page.keyboard.press('Escape');
+    await page.mouse.move(0, 0);
+    const hover = await workbench.hoverBelow('### step 1');
+    assert.match(hover, new RegExp(`step value\\s+${estimate.values[0].toFixed(2)}`), hover);
+    await session.screenshot('stepTruth-estimated');
   });
 });

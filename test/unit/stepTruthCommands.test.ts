@@ -5,7 +5,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { StepValues } from '../../extension/src/format/types';
 import {
-  describeExportSummary, describeStepValues, EXPORT_SOURCES, exportStepLabelsArgs, exportSummaryOf, parseContinuations,
+  baseModelCandidates, describeExportSummary, describeStepValues, EXPORT_SOURCES, exportStepLabelsArgs, exportSummaryOf, parseContinuations,
   parseStepValuesProgress, stepValuesArgs,
 } from '../../extension/src/model/stepTruthCommands';
 import { runLogged } from '../../extension/src/vscode/loggedProcess';
@@ -16,6 +16,13 @@ describe('step-truth commands', () => {
     assert.deepEqual(stepValuesArgs({ runDir: '/runs/a b', step: 2, recordId: 's000002-q000-l1-001-l2-001', k: 8, seed: 0 }), [
       '-m', 'mgrpo', 'step-values', '--run-dir', '/runs/a b', '--step', '2', '--sample', 's000002-q000-l1-001-l2-001', '-k', '8', '--seed', '0',
     ]);
+  });
+
+  it('passes a model folder when one is chosen, and looks for a relative base model in the run, then the extension', () => {
+    assert.deepEqual(stepValuesArgs({ runDir: '/r', step: 1, recordId: 's1', k: 2, seed: 3, checkpoint: '/models/tiny' }).slice(-2), ['--checkpoint', '/models/tiny']);
+    assert.deepEqual(baseModelCandidates('trainer/models/mgrpo-demo-tiny', '/runs/a', '/ext'), ['/runs/a/trainer/models/mgrpo-demo-tiny', '/ext/trainer/models/mgrpo-demo-tiny']);
+    assert.deepEqual(baseModelCandidates('/models/qwen', '/runs/a', '/ext'), ['/models/qwen']);
+    assert.deepEqual(baseModelCandidates('  ', '/runs/a', '/ext'), []);
   });
 
   it('reads the progress lines and nothing else', () => {

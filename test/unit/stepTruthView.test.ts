@@ -9,6 +9,7 @@ import { describeFilter, filterKey, isEmptyFilter, matchesFilter } from '../../e
 import { childrenOf, matchingStepCounts, presentation, runNode, type Layer1Node, type Layer2Node, type RunTreeNode } from '../../extension/src/model/runTree';
 import { STEP_TRUTH_FILTERS } from '../../extension/src/model/stepTruth';
 import { stepTruthMarks, valueLevel, VALUE_BAR_LEVELS } from '../../extension/src/model/stepTruthMarks';
+import { inspectorState } from '../../extension/src/vscode/panels/inspectorData';
 import { FIXTURE_RUN, fixtureRecord, fixtureRecords } from './fixture';
 
 const LUCKY = 's000002-q000-l1-001-l2-001'; // 3+5=3 (wrong), 3*2=6, 6-7=9, A: 9: right answer, flawed chain
@@ -139,5 +140,18 @@ describe('step truth in the Runs view', () => {
     assert.equal(plain.icon, 'pass');
     const parentRow = presentation({ kind: 'layer1', id: sample.record.id, runDir: reader.runDir, step: 2, sample, corrections: sample.corrections });
     assert.doesNotMatch(parentRow.description, /flawed/);
+  });
+});
+
+describe('step truth in the inspector', () => {
+  it('each step’s hover carries its check, and the first wrong step says so', () => {
+    // s000002-q000-l1-000: 3+5=8 (right), 8*2=9 (wrong, the first), 9-7=2 (right); its fix s000002-q000-l1-000-l2-000 is all right.
+    const layer1 = fixtureRecord('s000002-q000-l1-000');
+    const fix = fixtureRecord('s000002-q000-l1-000-l2-000');
+    const state = inspectorState('/runs/example', 'example', layer1, fix, [fix]);
+    assert.deepEqual(state.layer1.steps.map((s) => /\| step check \| ([^|]*) \|/.exec(s.hover)?.[1]), [
+      'right (checker)', 'wrong (checker) · first wrong step', 'right (checker)',
+    ]);
+    assert.deepEqual(state.correction.steps.map((s) => /\| step check \| ([^|]*) \|/.exec(s.hover)?.[1]), ['right (checker)', 'right (checker)', 'right (checker)']);
   });
 });

@@ -2,6 +2,7 @@
 // `python -m mgrpo step-values` and `export-step-labels`, their progress lines, and the summaries
 // they print, turned into what the editor shows. Pure; the spawning is in src/vscode/commands.
 
+import * as path from 'node:path';
 import type { StepValues } from '../format/types';
 import { formatNumber, formatPercent } from './text';
 
@@ -13,11 +14,24 @@ export interface StepValuesRequest {
   /** Continuations per step prefix. */
   k: number;
   seed: number;
+  /** Model folder to draw with; absent: the run's newest checkpoint (the CLI's default). */
+  checkpoint?: string;
 }
 
 export function stepValuesArgs(request: StepValuesRequest): string[] {
   return ['-m', 'mgrpo', 'step-values', '--run-dir', request.runDir, '--step', String(request.step), '--sample', request.recordId,
-    '-k', String(request.k), '--seed', String(request.seed)];
+    '-k', String(request.k), '--seed', String(request.seed), ...(request.checkpoint ? ['--checkpoint', request.checkpoint] : [])];
+}
+
+/**
+ * Where a run's base model (run.json's model.name_or_path) may be, for a run without a checkpoint:
+ * an absolute path as it is; a relative one against the run folder, then the extension's folder
+ * (the demo's model is shipped there). The caller keeps the first that exists.
+ */
+export function baseModelCandidates(nameOrPath: string, runDir: string, extensionRoot: string): string[] {
+  if (!nameOrPath.trim()) return [];
+  if (path.isAbsolute(nameOrPath)) return [nameOrPath];
+  return [path.join(runDir, nameOrPath), path.join(extensionRoot, nameOrPath)];
 }
 
 /** `step-values: 3/10 s000002-q000-l1-001 (cached)` (the CLI's progress line on stderr). */

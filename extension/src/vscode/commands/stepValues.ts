@@ -2,9 +2,10 @@
 // `python -m mgrpo step-values` for that record (k continuations from each step prefix, with the
 // run's newest checkpoint) with a cancellable progress, then reloads step-values/ so the hover and
 // the gutter bar show the values. Refused in an untrusted workspace (it runs Python).
+import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import { stepOfRecordId } from '../../format/runReader';
-import { describeStepValues, parseContinuations, parseStepValuesProgress, stepValuesArgs } from '../../model/stepTruthCommands';
+import { baseModelCandidates, describeStepValues, parseContinuations, parseStepValuesProgress, stepValuesArgs } from '../../model/stepTruthCommands';
 import type { CommandFactory, Ctx } from '../ctx';
 import { runLogged } from '../loggedProcess';
 import { resolveTrainerPython } from '../python';
@@ -47,13 +48,37 @@ export const estimateStepValues: CommandFactory = (ctx) => async (arg?: unknown)
   if (typed === undefined) return;
   const parsed = parseContinuations(typed);
   if ('error' in parsed) return;
+  const checkpoint = await chooseModel(ctx, ref.runDir);
+  if (checkpoint === undefined) return;
   const python = await resolveTrainerPython(ctx.python, ctx.extensionRoot);
   if (!python) return;
-  await runStepValues(ctx, ref, step, parsed.k, python.python);
+  await runStepValues(ctx, ref, step, parsed.k, python.python, checkpoint ?? undefined);
 };
 
-async function runStepValues(ctx: Ctx, ref: SampleRef, step: number, k: number, python: string): Promise<void> {
-  const args = stepValuesArgs({ runDir: ref.runDir, step, recordId: ref.recordId, k, seed: DEFAULT_SEED });
+/**
+ * The model to draw with: null for the run's newest checkpoint (the CLI's default); for a run
+ * without one, the user's choice of its base model or another folder; undefined when dismissed.
+ */
+async function chooseModel(ctx: Ctx, runDir: string): Promise<string | null | undefined> {
+  const manifest = (await ctx.traces.readerFor(runDir)).manifest;
+  if (manifest.last_checkpoint) return null;
+  const base = baseModelCandidates(manifest.model.name_or_path ?? '', runDir, ctx.extensionRoot).find((dir) => fs.existsSync(dir));
+  type Item = vscode.QuickPickItem & { model?: string; browse?: boolean };
+  const items: Item[] = [];
+  if (base) items.push({ label: vscode.l10n.t('$(file-directory) The run\'s base model'), description: base, model: base });
+  items.push({ label: vscode.l10n.t('$(folder-opened) Choose a model folder...'), browse: true });
+  const picked = await vscode.window.showQuickPick(items, {
+    title: vscode.l10n.t('MGRPO: the run has no checkpoint yet'),
+    placeHolder: vscode.l10n.t('Draw the continuations with which model?'),
+  });
+  if (!picked) return undefined;
+  if (picked.model) return picked.model;
+  const folder = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: vscode.l10n.t('Use This Model') });
+  return folder?.[0]?.fsPath;
+}
+
+async function runStepValues(ctx: Ctx, ref: SampleRef, step: number, k: number, python: string, checkpoint: string | undefined): Promise<void> {
+  const args = stepValuesArgs({ runDir: ref.runDir, step, recordId: ref.recordId, k, seed: DEFAULT_SEED, checkpoint });
   ctx.log.info(`[step-values] $ ${[python, ...args].join(' ')}`);
   const output: string[] = [];
   const exit = await vscode.window.withProgress(

@@ -7,6 +7,7 @@ import { notRecorded, recordSourceKind } from '../../model/absence';
 import { changedSteps, firstDivergence } from '../../model/divergence';
 import { stepHoverMarkdown } from '../../model/hoverContent';
 import { LEAST_CONFIDENT_STEPS, markedLeastConfidentSteps, traceSteps } from '../../model/segmentation';
+import { stepVerdict } from '../../model/stepTruth';
 import type { CorrectionChoice, InspectorSide, InspectorState } from '../../webview/protocol';
 
 /** How many steps per side are called out as least confident (as in the trace editor). */
@@ -32,7 +33,8 @@ function side(record: RolloutRecord, changed: Set<number>, divergentStep: number
       end: step.span.end,
       minProb: step.minProb,
       meanProb: step.meanProb,
-      hover: stepHoverMarkdown(record, step, { parent, changedByLayer2: changed.has(step.index) }),
+      // Step labels only: step values are read from files, which this pure builder does not do.
+      hover: stepHoverMarkdown(record, step, { parent, changedByLayer2: changed.has(step.index), truth: stepVerdict(record, step.index) }),
       changed: changed.has(step.index),
     })),
     divergentStep,
