@@ -370,7 +370,7 @@ async function main(): Promise<void> {
   beforeAfter.push(
     ['filter by outcome (c->i) across the run', `${fmtMs(oldFilter.ms)} ms (fresh reader)`, `${fmtMs(firstFilter.ms)} ms building the indexes, ${fmtMs(indexedFilter.ms)} ms once indexed (i->c, another filter)`, `${newMatches.toLocaleString('en-US')} matching samples, same count both ways; goal once indexed < 1 s`],
     ['summary scan rate / plain read rate', `${(rate(oldScan.ms) / rawRate).toFixed(3)} (${rate(oldScan.ms).toFixed(0)} MB/s, JSON.parse of every record)`, `${(rate(summaryScan.ms) / rawRate).toFixed(3)} (${rate(summaryScan.ms).toFixed(0)} MB/s, indexes built from the files by a fresh reader)`, `plain read ${rawRate.toFixed(0)} MB/s; goal >= 0.5`],
-    ['peak memory (RSS) of the phase', `${mib(oldPeak)} MiB`, `${mib(newPeak)} MiB`, 'each phase from a collected heap, one reader at a time, sampled every 10 ms; the after phase holds the indexes of all 1,000 steps (about 48 bytes a record); goal: after not above before'],
+    ['peak memory (RSS) of the phase', `${mib(oldPeak)} MiB`, `${mib(newPeak)} MiB`, 'each phase from a collected heap, one reader at a time, sampled every 10 ms; the after phase holds the indexes of all 1,000 steps (about 52 bytes a record); goal: after not above before'],
   );
   for (const row of beforeAfter) process.stderr.write(`  ${row[0]}: before ${row[1]}; after ${row[2]}\n`);
   note('same filter again', `${fmtMs(sameAgain.ms)} ms`, 'per-filter step counts cached for complete steps');
