@@ -34,6 +34,7 @@ commands:
   step-values      Monte-Carlo values of a record's steps (k continuations per step prefix), cached in the run
   export-step-labels  step labels as JSON lines for process-reward-model training (TRL stepwise supervision)
   export-onnx      a checkpoint as ONNX with a KV cache for the editor (Score Trace, What If)
+  serve            the same editor requests answered by PyTorch (big checkpoints), JSON lines on stdin/stdout
   import           bring verl / TRL / NeMo-RL / prime-rl rollouts into a run folder (python -m mgrpo import -h)
 
 examples:
@@ -177,6 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "tokens, PyTorch parity numbers). The extension's Score Trace and What If commands run it.")
     onnx_export.add_argument("--checkpoint", metavar="DIR", required=True, help="model or checkpoint folder")
     onnx_export.add_argument("--out", metavar="DIR", help="export folder (default: CHECKPOINT/onnx)")
+
+    serve_parser = commands.add_parser(
+        "serve", help="answer the editor's score/sample requests with PyTorch (JSON lines on stdin/stdout)",
+        description="The PyTorch backend of the extension's Score Trace and What If, for checkpoints too big for "
+                    "its local ONNX runtime: the protocol of extension/src/onnx/protocol.ts, one JSON object per "
+                    "line. End of stdin ends it.")
+    serve_parser.add_argument("--checkpoint", metavar="DIR", required=True, help="model or checkpoint folder")
+    serve_parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
 
     from .importers.command import add_import_parser  # no torch import: the importers stay fast to start
 
@@ -403,6 +412,18 @@ def cmd_export_onnx(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .policy import PolicyLoadError
+    from .serve import serve
+
+    setup_logging()
+    try:
+        serve(args.checkpoint, device=args.device)
+    except PolicyLoadError as error:
+        return _usage_error(str(error))
+    return EXIT_OK
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     try:
         config = resolve_config(args.file, preset=args.preset)
@@ -432,5 +453,5 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_import(args)
     handlers = {"train": cmd_train, "eval": cmd_eval, "validate-config": cmd_validate,
                 "step-values": cmd_step_values, "export-step-labels": cmd_export_step_labels,
-                "export-onnx": cmd_export_onnx}
+                "export-onnx": cmd_export_onnx, "serve": cmd_serve}
     return handlers[args.command](args)

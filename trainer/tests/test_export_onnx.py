@@ -196,3 +196,53 @@ def test_verifier_fixture_holds_python_verdicts():
 
 def write_verifier_fixture() -> None:
     VERIFIER_FIXTURE.write_text(json.dumps(_verifier_verdicts(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+# The PyTorch backend (python -m mgrpo serve): the editor's requests on the demo model, same protocol, same numbers.
+
+def _serve(requests: list[dict]) -> list[dict]:
+    import io
+
+    from mgrpo.serve import serve
+
+    stdin = io.StringIO("".join(json.dumps(request) + "\n" for request in requests) + "not json\n")
+    stdout = io.StringIO()
+    serve(DEMO_MODEL, stdin=stdin, stdout=stdout, device="cpu")
+    return [json.loads(line) for line in stdout.getvalue().splitlines()]
+
+
+def test_serve_answers_score_and_sample_with_the_export_numbers():
+    manifest = json.loads((DEMO_MODEL / "onnx" / "onnx-manifest.json").read_text())
+    scored_case, greedy_case = manifest["parity"]
+    split = scored_case["text"].index("\n") + 1
+    replies = _serve([
+        {"id": 1, "kind": "score", "prompt": scored_case["text"][:split], "completion": scored_case["text"][split:]},
+        {"id": 2, "kind": "sample", "prompt": greedy_case["text"], "count": 2, "maxNewTokens": len(greedy_case["greedy_ids"]),
+         "temperature": 1, "topP": 1, "greedy": True, "seed": 0},
+        {"id": 3, "kind": "sample", "prompt": "Q: 1\n", "count": 1, "maxNewTokens": 5000, "temperature": 1,
+         "topP": 1, "greedy": False, "seed": 0, "stopIds": []},
+        {"kind": "cancel", "id": 3},
+        {"id": 4, "kind": "sample", "prompt": "Q: 1\n", "count": 0, "maxNewTokens": 4, "temperature": 1, "topP": 1},
+        {"id": 5, "kind": "train"},
+    ])
+    results = {reply["id"]: reply for reply in replies if reply["kind"] != "progress"}
+    score = results[1]["result"]
+    assert score["promptTokens"] == split + 1
+    tokens = score["tokens"]
+    assert [(t["start"], t["end"]) for t in tokens[:3]] == [(0, 1), (1, 2), (2, 3)]
+    expected = scored_case["token_logprobs"][split:]
+    assert len(tokens) == len(expected)
+    assert max(abs(t["logprob"] - e) for t, e in zip(tokens, expected)) < 1e-4
+    assert max(abs(t["entropy"] - e) for t, e in zip(tokens, scored_case["entropies"][split:])) < 1e-4
+    from mgrpo.char_tokenizer import build_hf_tokenizer
+
+    greedy_text = build_hf_tokenizer().decode(greedy_case["greedy_ids"], skip_special_tokens=True)
+    completions = results[2]["result"]["completions"]
+    assert [c["text"] for c in completions] == [greedy_text, greedy_text]
+    assert all(c["tokenCount"] == len(greedy_case["greedy_ids"]) for c in completions)
+    progress = [reply["done"] for reply in replies if reply["kind"] == "progress" and reply["id"] == 2]
+    assert progress[:3] == [0, 1, 2]
+    assert results[3]["error"]["code"] == "cancelled"
+    assert results[4]["error"] == {"code": "failed", "message": "request field 'count' is invalid: 0"}
+    assert "unknown request kind 'train'" in results[5]["error"]["message"]
+    assert results[None]["error"]["message"].startswith("not JSON")
