@@ -97,29 +97,38 @@ def samples_generated(metrics_lines: list[dict]) -> int:
 SCHEDULE_KEYS = ("max_steps", "eval_steps", "save_steps", "save_total_limit")
 
 
-def run_covers(run: dict, config: dict) -> bool:
-    """Whether a finished run (its run.json as a dict) trained exactly what ``config`` would for its first
-    ``config['max_steps']`` steps: every key equal except the schedule keys, and at least that many steps
-    done. A longer run contains a shorter one only when the learning rate does not depend on max_steps
-    (lr_scheduler_type constant), so otherwise max_steps must be equal too."""
+def run_covers(run: dict, config: dict, steps_done: int) -> bool:
+    """Whether a run (its run.json as a dict, with ``steps_done`` steps in its metrics) trained exactly what
+    ``config`` would for its first ``config['max_steps']`` steps: every key equal except the schedule keys, and
+    at least that many steps done. A run still going, or stopped later, qualifies: its lines and evaluations up
+    to that step are final. A longer run contains a shorter one only when the learning rate does not depend on
+    max_steps (lr_scheduler_type constant), so otherwise max_steps must be equal too."""
     stored = run.get("config") or {}
-    if run.get("status") != "finished" or set(stored) != set(config):
+    if set(stored) != set(config):
         return False
     ignored = set(SCHEDULE_KEYS) if config["lr_scheduler_type"] == "constant" else set(SCHEDULE_KEYS) - {"max_steps"}
     if any(stored[key] != config[key] for key in config if key not in ignored):
         return False
-    return (run.get("completed_steps") or 0) >= config["max_steps"]
+    return steps_done >= config["max_steps"]
+
+
+def steps_done(run_dir: Path) -> int:
+    """The last step with a complete metrics line (0 when none)."""
+    if not (run_dir / "metrics.jsonl").is_file():
+        return 0
+    lines = read_metrics(run_dir)
+    return lines[-1]["step"] if lines else 0
 
 
 def find_covering_run(pool: Path, config: dict, eval_steps: list[int]) -> Path | None:
-    """A run directory under ``pool`` that covers ``config`` at ``eval_steps`` (run_covers), checked against
-    the evaluation files actually present."""
+    """A run directory under ``pool`` that covers ``config`` (run_covers) and has an evaluation at each of
+    ``eval_steps``."""
     for run_json in sorted(pool.glob("*/run.json")):
         try:
             run = json.loads(run_json.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
             continue
-        if run_covers(run, config) and all(
+        if run_covers(run, config, steps_done(run_json.parent)) and all(
                 (run_json.parent / "eval" / f"step-{step:06d}.json").is_file() for step in eval_steps):
             return run_json.parent
     return None

@@ -89,23 +89,23 @@ def test_trl_reward_wrapper_scores_with_our_verifier_and_counts_what_trl_generat
     assert reward.__name__ == "chain_correctness_reward"
 
 
-def run_json(status="finished", done=40, **changes):
-    config = {"seed": 0, "learning_rate": 2e-4, "lr_scheduler_type": "constant", "max_steps": done, "eval_steps": 20,
+def run_json(**changes):
+    config = {"seed": 0, "learning_rate": 2e-4, "lr_scheduler_type": "constant", "max_steps": 120, "eval_steps": 20,
               "save_steps": 0, "save_total_limit": 5, "eval_size": 500}
     config.update(changes)
-    return {"status": status, "completed_steps": done, "config": config}
+    return {"status": "running", "completed_steps": 0, "config": config}
 
 
 def test_a_longer_constant_rate_run_covers_a_shorter_one_and_nothing_else_does():
     wanted = dict(run_json()["config"], max_steps=20, eval_steps=20)
-    assert run_tools.run_covers(run_json(done=120), wanted)
-    assert not run_tools.run_covers(run_json(done=10), wanted)                          # too short
-    assert not run_tools.run_covers(run_json(status="failed"), wanted)                 # unfinished
-    assert not run_tools.run_covers(run_json(learning_rate=1e-4), wanted)               # trained differently
-    assert not run_tools.run_covers(run_json(eval_size=200), wanted)                    # other problems
+    assert run_tools.run_covers(run_json(), wanted, steps_done=120)
+    assert run_tools.run_covers(run_json(), wanted, steps_done=25)                      # still going, past 20
+    assert not run_tools.run_covers(run_json(), wanted, steps_done=10)                  # not there yet
+    assert not run_tools.run_covers(run_json(learning_rate=1e-4), wanted, steps_done=120)  # trained differently
+    assert not run_tools.run_covers(run_json(eval_size=200), wanted, steps_done=120)       # other problems
     linear = dict(wanted, lr_scheduler_type="linear")
-    assert not run_tools.run_covers(run_json(done=120, lr_scheduler_type="linear"), linear)  # rate depends on length
-    assert run_tools.run_covers(run_json(done=20, lr_scheduler_type="linear"), linear)
+    assert not run_tools.run_covers(run_json(lr_scheduler_type="linear"), linear, 120)  # rate depends on length
+    assert run_tools.run_covers(run_json(lr_scheduler_type="linear", max_steps=20), linear, 20)
 
 
 def test_equal_time_row_is_the_evaluated_step_closest_in_training_time():
