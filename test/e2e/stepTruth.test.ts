@@ -189,4 +189,23 @@ describe('step truth: a flawed chain in the Runs view and its trace', function (
     assert.match(hover, new RegExp(`step value\\s+${estimate.values[0].toFixed(2)}`), hover);
     await session.screenshot('stepTruth-estimated');
   });
+  vscodeIt('Export Step Labels writes the implicit labels and shows their agreement with the checker', vscode, ['runsTree'], async function (session) {
+    const { workbench, page, workspace } = session;
+    await page.keyboard.press('Escape');
+    await page.locator(selectors.quickInput).waitFor({ state: 'hidden' });
+    await workbench.runCommand('MGRPO: Export Step Labels');
+    await workbench.pickQuickItem('Implicit (layer 2)');
+    // The save dialog (VS Code's own, a quick input in a browser) proposes a file in the run folder.
+    const target = path.join(workspace, '.mgrpo', 'runs', 'example-run', 'step-labels-implicit.jsonl');
+    const input = page.locator(selectors.quickInputBox);
+    await input.waitFor({ state: 'visible' });
+    await waitFor(async () => (await input.inputValue()).endsWith('step-labels-implicit.jsonl'), 10_000, 'the proposed file name');
+    await input.press('Enter');
+    // The fixture's three i->c corrections depart at their parent's first wrong step, as the checker says.
+    const message = await workbench.waitForNotification(/solutions with implicit labels/);
+    assert.match(message, /^MGRPO: 3 solutions with implicit labels written to .*step-labels-implicit\.jsonl · “wrong step” against the checker: precision 100\.0% \(3 of 3\), recall 100\.0% \(3 of 3\)/);
+    const rows = fs.readFileSync(target, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; labels: boolean[] });
+    assert.deepEqual(rows.map((r) => r.id), ['s000001-q000-l1-001', 's000001-q001-l1-000', 's000002-q000-l1-000']);
+    await session.screenshot('stepTruth-export');
+  });
 });
