@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { OnnxHost, RuntimeFailure } from '../../extension/src/onnx/host';
+import { OnnxHost, PythonBackend, RuntimeFailure } from '../../extension/src/onnx/host';
 
 // The runtime in its own process, as the extension runs it (the .ts entry under tsx instead of the bundle).
 const DEMO = path.resolve(__dirname, '../../trainer/models/mgrpo-demo-tiny');
@@ -90,5 +90,30 @@ describe('onnx: the runtime process behind OnnxHost', function () {
     const again = await host.score({ kind: 'score', folder: path.join(DEMO, 'onnx'), prompt: 'Q: 1\n', completion: 'A: 1\n' });
     assert.equal(again.tokens.length, 5);
     assert.notEqual(host.pid, first);
+  });
+
+  it('gets the same scores and greedy answers from the PyTorch server (python -m mgrpo serve), the big-model backend', async function () {
+    this.timeout(120_000);
+    const root = path.resolve(__dirname, '../..');
+    const python = new PythonBackend({
+      python: path.join(root, '.venv', 'bin', 'python'),
+      checkpoint: DEMO,
+      env: { ...process.env, PYTHONPATH: path.join(root, 'trainer'), OMP_NUM_THREADS: '1', HF_HUB_OFFLINE: '1' },
+    });
+    try {
+      const request = { kind: 'score' as const, folder: path.join(DEMO, 'onnx'), prompt: 'Q: 3+5*2-7\n', completion: '3+5=8\n8*2=6\n6-7=9\nA: 9\n' };
+      const [local, remote] = await Promise.all([host.score(request), python.score(request)]);
+      assert.equal(remote.tokens.length, local.tokens.length);
+      assert.equal(remote.promptTokens, local.promptTokens);
+      assert.ok(remote.tokens.every((t, i) => t.start === local.tokens[i].start && Math.abs(t.logprob - local.tokens[i].logprob) < 1e-4));
+      const greedy = { kind: 'sample' as const, folder: path.join(DEMO, 'onnx'), prompt: 'Q: 4*4+9\n', count: 1, maxNewTokens: 20, temperature: 1, topP: 1, greedy: true, seed: 0 };
+      const [localGreedy, remoteGreedy] = await Promise.all([host.sample(greedy), python.sample(greedy)]);
+      assert.equal(remoteGreedy.completions[0].text, localGreedy.completions[0].text);
+      const bad = await failure(python.sample({ ...greedy, count: 0 }));
+      assert.equal(bad.code, 'failed');
+      assert.match(bad.message, /'count' is invalid/);
+    } finally {
+      python.dispose();
+    }
   });
 });

@@ -1,8 +1,10 @@
-// The extension host's side of the local runtime: forks the runtime process on first use, sends requests,
-// routes replies, progress and cancellation. If the process dies (a native fault, killed, out of memory),
-// the requests in flight fail with a message saying so and the next request starts a fresh process.
+// The extension host's side of the two checkpoint backends. Both speak protocol.ts: the local ONNX runtime in
+// a forked Node process over IPC (OnnxHost), and the trainer's PyTorch server `python -m mgrpo serve` over JSON
+// lines on stdin/stdout (PythonBackend), for checkpoints too big to export. RequestChannel is what they share:
+// request ids, progress, cancellation, and failing the requests in flight when the process dies (the next
+// request starts a fresh one).
 
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import type { SessionSettings } from './exportLoader';
 import type { RuntimeError, RuntimeReply, RuntimeRequest, SampleRequest, SampleResult, ScoreRequest, ScoreResult } from './protocol';
@@ -15,14 +17,6 @@ export class RuntimeFailure extends Error {
   }
 }
 
-export interface HostOptions {
-  /** The runtime process's script: dist/onnxRuntime.js in the extension, the .ts entry under tsx in tests. */
-  entry: string;
-  execArgv?: string[];
-  settings: SessionSettings;
-  log?: (line: string) => void;
-}
-
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
@@ -30,74 +24,73 @@ interface Pending {
 }
 
 type Body<T> = T extends { id: number } ? Omit<T, 'id'> : never;
+export type ScoreBody = Body<ScoreRequest>;
+export type SampleBody = Body<SampleRequest>;
 
-export class OnnxHost {
+/** What the commands need of a backend. */
+export interface CheckpointBackend {
+  score(request: ScoreBody, signal?: AbortSignal): Promise<ScoreResult>;
+  sample(request: SampleBody, signal?: AbortSignal, progress?: (done: number, total: number) => void): Promise<SampleResult>;
+  dispose(): void;
+}
+
+export abstract class RequestChannel implements CheckpointBackend {
   private child: ChildProcess | undefined;
-  private nextId = 1;
+  protected nextId = 1;
   private readonly pending = new Map<number, Pending>();
-  private settings: SessionSettings;
 
-  constructor(private readonly options: HostOptions) {
-    this.settings = options.settings;
-  }
+  constructor(protected readonly log?: (line: string) => void, private readonly name = 'ONNX runtime') {}
 
-  score(request: Body<ScoreRequest>, signal?: AbortSignal): Promise<ScoreResult> {
+  /** Starts the process; replies must reach `onReply`. */
+  protected abstract launch(): ChildProcess;
+  protected abstract transmit(child: ChildProcess, request: RuntimeRequest): void;
+
+  score(request: ScoreBody, signal?: AbortSignal): Promise<ScoreResult> {
     return this.request(request, signal) as Promise<ScoreResult>;
   }
 
-  sample(request: Body<SampleRequest>, signal?: AbortSignal, progress?: (done: number, total: number) => void): Promise<SampleResult> {
+  sample(request: SampleBody, signal?: AbortSignal, progress?: (done: number, total: number) => void): Promise<SampleResult> {
     return this.request(request, signal, progress) as Promise<SampleResult>;
   }
 
-  /** New thread count or provider: sessions are rebuilt on the next request. */
-  async configure(settings: SessionSettings): Promise<void> {
-    this.settings = settings;
-    if (this.child) await this.request({ kind: 'configure', settings });
-  }
-
-  /** The runtime process's pid while one runs (for tests and the log). */
+  /** The process's pid while one runs (for tests and the log). */
   get pid(): number | undefined {
     return this.child?.pid;
+  }
+
+  protected get running(): ChildProcess | undefined {
+    return this.child;
   }
 
   dispose(): void {
     const child = this.child;
     this.child = undefined;
     child?.kill();
-    this.failAll(new RuntimeFailure('exited', 'the ONNX runtime was shut down'));
+    this.failAll(new RuntimeFailure('exited', `the ${this.name} was shut down`));
   }
 
   private start(): ChildProcess {
-    const child = fork(this.options.entry, [], {
-      execArgv: this.options.execArgv ?? [],
-      // In VS Code, execPath is the editor's own binary: this makes it run the script as plain Node.
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      serialization: 'json',
-    });
-    child.stdout?.on('data', (data: Buffer) => this.options.log?.(`[onnx runtime] ${data.toString().trimEnd()}`));
-    child.stderr?.on('data', (data: Buffer) => this.options.log?.(`[onnx runtime] ${data.toString().trimEnd()}`));
-    child.on('message', (message: RuntimeReply) => this.onReply(message));
-    child.on('error', (error) => this.options.log?.(`[onnx runtime] ${error.message}`));
+    const child = this.launch();
+    child.stderr?.on('data', (data: Buffer) => this.log?.(`[${this.name}] ${data.toString().trimEnd()}`));
+    child.on('error', (error) => this.log?.(`[${this.name}] ${error.message}`));
     child.on('exit', (code, signal) => {
       if (this.child !== child) return;
       this.child = undefined;
       const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-      this.options.log?.(`[onnx runtime] process ${how}`);
-      this.failAll(new RuntimeFailure('exited', `the ONNX runtime process ${how}; the next request starts a new one`));
+      this.log?.(`[${this.name}] process ${how}`);
+      this.failAll(new RuntimeFailure('exited', `the ${this.name} process ${how}; the next request starts a new one`));
     });
     this.child = child;
-    child.send({ kind: 'configure', id: this.nextId++, settings: this.settings } satisfies RuntimeRequest);
     return child;
   }
 
-  private request(body: Body<RuntimeRequest>, signal?: AbortSignal, progress?: (done: number, total: number) => void): Promise<unknown> {
+  protected request(body: Body<RuntimeRequest>, signal?: AbortSignal, progress?: (done: number, total: number) => void): Promise<unknown> {
     if (signal?.aborted) return Promise.reject(new RuntimeFailure('cancelled', 'cancelled'));
     const child = this.child ?? this.start();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       const onAbort = (): void => {
-        if (this.child === child && child.connected) child.send({ kind: 'cancel', id } satisfies RuntimeRequest);
+        if (this.child === child) this.transmit(child, { kind: 'cancel', id });
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       const settle = <T>(fn: (value: T) => void) => (value: T): void => {
@@ -105,13 +98,13 @@ export class OnnxHost {
         fn(value);
       };
       this.pending.set(id, { resolve: settle(resolve), reject: settle(reject), progress });
-      child.send({ ...body, id } as RuntimeRequest);
+      this.transmit(child, { ...body, id } as RuntimeRequest);
     });
   }
 
-  private onReply(message: RuntimeReply): void {
+  protected onReply(message: RuntimeReply): void {
     const waiting = this.pending.get(message.id);
-    if (!waiting) return; // the reply to the start-up configure, or to a request already failed
+    if (!waiting) return; // the reply to a start-up configure, or to a request already failed
     if (message.kind === 'progress') {
       waiting.progress?.(message.done, message.total);
       return;
@@ -125,5 +118,92 @@ export class OnnxHost {
     const waiting = [...this.pending.values()];
     this.pending.clear();
     for (const each of waiting) each.reject(error);
+  }
+}
+
+export interface HostOptions {
+  /** The runtime process's script: dist/onnxRuntime.js in the extension, the .ts entry under tsx in tests. */
+  entry: string;
+  execArgv?: string[];
+  settings: SessionSettings;
+  log?: (line: string) => void;
+}
+
+/** The local ONNX runtime (runtimeProcess.ts) in a forked Node process. */
+export class OnnxHost extends RequestChannel {
+  private settings: SessionSettings;
+
+  constructor(private readonly options: HostOptions) {
+    super(options.log);
+    this.settings = options.settings;
+  }
+
+  /** New thread count or provider: sessions are rebuilt on the next request. */
+  async configure(settings: SessionSettings): Promise<void> {
+    this.settings = settings;
+    if (this.running) await this.request({ kind: 'configure', settings });
+  }
+
+  protected launch(): ChildProcess {
+    const child = fork(this.options.entry, [], {
+      execArgv: this.options.execArgv ?? [],
+      // In VS Code, execPath is the editor's own binary: this makes it run the script as plain Node.
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
+    child.stdout?.on('data', (data: Buffer) => this.log?.(`[ONNX runtime] ${data.toString().trimEnd()}`));
+    child.on('message', (message: RuntimeReply) => this.onReply(message));
+    child.send({ kind: 'configure', id: this.nextId++, settings: this.settings } satisfies RuntimeRequest);
+    return child;
+  }
+
+  protected transmit(child: ChildProcess, request: RuntimeRequest): void {
+    if (child.connected) child.send(request);
+  }
+}
+
+export interface PythonBackendOptions {
+  python: string;
+  checkpoint: string;
+  env?: NodeJS.ProcessEnv;
+  log?: (line: string) => void;
+}
+
+/** The trainer's PyTorch server (`python -m mgrpo serve`, GPU when there is one), same requests and replies. */
+export class PythonBackend extends RequestChannel {
+  private buffered = '';
+
+  constructor(private readonly options: PythonBackendOptions) {
+    super(options.log, 'PyTorch server');
+  }
+
+  protected launch(): ChildProcess {
+    const child = spawn(this.options.python, ['-m', 'mgrpo', 'serve', '--checkpoint', this.options.checkpoint], {
+      env: this.options.env ?? process.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    this.buffered = '';
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (text: string) => {
+      this.buffered += text;
+      let newline: number;
+      while ((newline = this.buffered.indexOf('\n')) >= 0) {
+        const line = this.buffered.slice(0, newline).trim();
+        this.buffered = this.buffered.slice(newline + 1);
+        if (!line) continue;
+        try {
+          const message = JSON.parse(line) as RuntimeReply;
+          if (message && typeof message.id === 'number') this.onReply(message);
+        } catch {
+          this.log?.(`[PyTorch server] ${line}`); // not a reply: a stray print
+        }
+      }
+    });
+    return child;
+  }
+
+  protected transmit(child: ChildProcess, request: RuntimeRequest): void {
+    if (child.stdin?.writable) child.stdin.write(`${JSON.stringify(request)}\n`);
   }
 }
