@@ -9,7 +9,7 @@ import type { RolloutRecord } from '../../format/types';
 import { codeSpan, escapeMarkdown } from '../../model/text';
 import type { SessionSettings } from '../../onnx/exportLoader';
 import { HEAT_LEVELS, placeTokens, scoreOfSpan, tokenAt, type PlacedStep } from '../../onnx/heatMap';
-import { OnnxHost, RuntimeFailure } from '../../onnx/host';
+import { OnnxHost, PythonBackend, RuntimeFailure, type CheckpointBackend } from '../../onnx/host';
 import { MANIFEST_NAME, exportCommand } from '../../onnx/manifest';
 import type { ScoreResult } from '../../onnx/protocol';
 import type { CommandFactory, Ctx } from '../ctx';
@@ -50,6 +50,26 @@ export function onnxHost(ctx: Ctx): OnnxHost {
     if (event.affectsConfiguration('mgrpo.onnx')) void host.configure(runtimeSettings());
   }));
   return host;
+}
+
+/** The PyTorch servers started for checkpoints (python -m mgrpo serve), one per checkpoint, kept until shutdown. */
+const pythonBackends = new Map<string, PythonBackend>();
+
+async function pythonBackend(ctx: Ctx, checkpoint: string): Promise<PythonBackend | undefined> {
+  const running = pythonBackends.get(checkpoint);
+  if (running) return running;
+  if (!(await mayRunPython(vscode.l10n.t('running a checkpoint with PyTorch')))) return undefined;
+  const python = await resolveTrainerPython(ctx.python, ctx.extensionRoot);
+  if (!python) return undefined;
+  const backend = new PythonBackend({ python: python.python, checkpoint, env: trainerEnvironment(ctx.extensionRoot), log: (line) => ctx.log.info(line) });
+  pythonBackends.set(checkpoint, backend);
+  ctx.register({ dispose: () => { backend.dispose(); pythonBackends.delete(checkpoint); } });
+  return backend;
+}
+
+/** `mgrpo.checkpointBackend`: the local ONNX runtime (default) or the trainer's PyTorch for every checkpoint. */
+function prefersPython(): boolean {
+  return vscode.workspace.getConfiguration('mgrpo').get<string>('checkpointBackend', 'onnx') === 'python';
 }
 
 // ---- choosing a checkpoint ------------------------------------------------------------------------------------
@@ -101,23 +121,26 @@ export async function pickCheckpoint(ctx: Ctx, runDir: string | undefined, title
 }
 
 /**
- * Says why a request failed. A missing or stale export offers to run the export (Python, so only in a trusted
- * workspace) and to copy the command; true when the export was made and the caller may retry.
+ * Says why a request failed. A missing, stale, broken or mismatched export offers to run the export (Python, so
+ * only in a trusted workspace), to answer with PyTorch instead (the trainer's `serve`, for checkpoints too big to
+ * export) or to copy the command. Returns what to do next.
  */
-export async function explainFailure(ctx: Ctx, error: unknown, chosen: ChosenCheckpoint): Promise<boolean> {
-  if (error instanceof RuntimeFailure && error.code === 'cancelled') return false;
+async function explainFailure(ctx: Ctx, error: unknown, chosen: ChosenCheckpoint): Promise<'retry' | 'python' | 'stop'> {
+  if (error instanceof RuntimeFailure && error.code === 'cancelled') return 'stop';
   const message = error instanceof Error ? error.message : String(error);
-  ctx.log.error(`[onnx] ${message}`);
+  ctx.log.error(`[checkpoint] ${message}`);
   if (!(error instanceof RuntimeFailure) || !['missing', 'stale', 'broken', 'mismatch'].includes(error.code)) {
     void vscode.window.showErrorMessage(vscode.l10n.t('MGRPO: {0}', message));
-    return false;
+    return 'stop';
   }
   const exportNow = vscode.l10n.t('Export Now');
+  const usePython = vscode.l10n.t('Use PyTorch');
   const copy = vscode.l10n.t('Copy Command');
-  const choice = await vscode.window.showErrorMessage(vscode.l10n.t('MGRPO: {0}', message), exportNow, copy);
+  const choice = await vscode.window.showErrorMessage(vscode.l10n.t('MGRPO: {0}', message), exportNow, usePython, copy);
   if (choice === copy) await vscode.env.clipboard.writeText(exportCommand(chosen.checkpoint));
-  if (choice !== exportNow) return false;
-  return runExport(ctx, chosen);
+  if (choice === usePython) return 'python';
+  if (choice !== exportNow) return 'stop';
+  return (await runExport(ctx, chosen)) ? 'retry' : 'stop';
 }
 
 async function runExport(ctx: Ctx, chosen: ChosenCheckpoint): Promise<boolean> {
@@ -142,19 +165,22 @@ async function runExport(ctx: Ctx, chosen: ChosenCheckpoint): Promise<boolean> {
   return false;
 }
 
-/** Runs `request` on the chosen export; after a successful "Export Now" it runs it once more. */
-export async function withExport<T>(ctx: Ctx, chosen: ChosenCheckpoint, request: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await request();
-  } catch (error) {
-    if (!(await explainFailure(ctx, error, chosen))) return undefined;
+/**
+ * Runs `request` on a backend for the chosen checkpoint: the local ONNX runtime, unless the settings prefer
+ * PyTorch or the user chose it after an export problem; after a successful "Export Now" it runs once more.
+ */
+export async function withCheckpoint<T>(ctx: Ctx, chosen: ChosenCheckpoint, request: (backend: CheckpointBackend) => Promise<T>): Promise<T | undefined> {
+  let backend: CheckpointBackend | undefined = prefersPython() ? await pythonBackend(ctx, chosen.checkpoint) : onnxHost(ctx);
+  for (let attempt = 0; backend && attempt < 3; attempt++) {
+    try {
+      return await request(backend);
+    } catch (error) {
+      const next = await explainFailure(ctx, error, chosen);
+      if (next === 'stop' || backend instanceof PythonBackend) return undefined;
+      backend = next === 'python' ? await pythonBackend(ctx, chosen.checkpoint) : onnxHost(ctx);
+    }
   }
-  try {
-    return await request();
-  } catch (error) {
-    await explainFailure(ctx, error, chosen);
-    return undefined;
-  }
+  return undefined;
 }
 
 // ---- Score Trace -------------------------------------------------------------------------------------------
@@ -302,13 +328,12 @@ export const scoreTrace: CommandFactory = (ctx) => async (arg?: unknown) => {
   }
   const chosen = await pickCheckpoint(ctx, target.ref.runDir, vscode.l10n.t('MGRPO: Score Trace with Checkpoint'));
   if (!chosen) return;
-  const host = onnxHost(ctx);
   const result = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('MGRPO: scoring {0} with {1}', record.id, chosen.label), cancellable: true },
-    (_progress, token) => withExport(ctx, chosen, () => {
+    (_progress, token) => withCheckpoint(ctx, chosen, (backend) => {
       const abort = new AbortController();
       token.onCancellationRequested(() => abort.abort());
-      return host.score({ kind: 'score', folder: chosen.folder, prompt: record.prompt!, completion: record.completion }, abort.signal);
+      return backend.score({ kind: 'score', folder: chosen.folder, prompt: record.prompt!, completion: record.completion }, abort.signal);
     }),
   );
   if (!result) return;

@@ -9,7 +9,7 @@ import type { RolloutRecord } from '../../format/types';
 import { DEFAULT_GUIDING_PHRASES, DEFAULT_LAYER2_TEMPLATE, buildLayer2Prompt, judgeCorrections, whatIfReport } from '../../onnx/whatIf';
 import type { CommandFactory, Ctx } from '../ctx';
 import { activeTraceUri, asSampleRef } from './targets';
-import { onnxHost, pickCheckpoint, withExport, type ChosenCheckpoint } from './scoreTrace';
+import { pickCheckpoint, withCheckpoint, type ChosenCheckpoint } from './scoreTrace';
 
 interface WhatIfSession {
   runDir: string;
@@ -107,14 +107,13 @@ async function runWhatIf(ctx: Ctx, session: WhatIfSession, editor: vscode.TextEd
   if (!chosen) return;
   session.checkpoint = chosen;
   const settings = whatIfSettings();
-  const host = onnxHost(ctx);
   const result = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('MGRPO What If: {0} samples with {1}', settings.samples, chosen.label), cancellable: true },
-    (progress, token) => withExport(ctx, chosen, () => {
+    (progress, token) => withCheckpoint(ctx, chosen, (backend) => {
       const abort = new AbortController();
       token.onCancellationRequested(() => abort.abort());
       let reported = 0;
-      return host.sample({
+      return backend.sample({
         kind: 'sample', folder: chosen.folder, prompt, count: settings.samples, maxNewTokens: settings.maxNewTokens,
         temperature: settings.temperature, topP: settings.topP, greedy: false, seed: Date.now() % 2 ** 31,
       }, abort.signal, (done, total) => {
