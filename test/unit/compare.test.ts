@@ -24,4 +24,14 @@ describe('Compare Across Steps', () => {
     assert.deepEqual(await compareAcrossSteps(reader, 'train-999999'), []);
     assert.deepEqual(await compareAcrossSteps(reader, 'train-0000'), [], 'a prefix of an id is not the id');
   });
+
+  it('gives the same answer from the step indexes as from searching the files', async () => {
+    const searched = await compareAcrossSteps(await RunReader.open(FIXTURE_RUN), 'train-000017');
+    const reader = await RunReader.open(FIXTURE_RUN);
+    await reader.buildIndexes();
+    assert.deepEqual(reader.steps().map((s) => reader.isIndexed(s)), [true, true]);
+    const indexed = await compareAcrossSteps(reader, 'train-000017');
+    assert.deepEqual(indexed, searched);
+    assert.equal(indexed.flatMap((s) => [...s.layer1, ...s.layer2]).length, 12);
+  });
 });

@@ -45,6 +45,19 @@ describe('sample filters', () => {
     assert.equal(describeFilter(undefined), 'all samples');
   });
 
+  it('answers a first outcome filter by searching the files, then indexes them for the next one', async () => {
+    const reader = await RunReader.open(FIXTURE_RUN);
+    const first = await matchingStepCounts(reader, { outcomes: ['i->c'] });
+    assert.equal(first.get(1), 2);
+    await reader.buildIndexes(); // what the first filter started in the background
+    assert.deepEqual(reader.steps().map((s) => reader.isIndexed(s)), [true, true]);
+    for (const outcome of ['c->i', 'c->c', 'i->i', 'i->c'] as const) {
+      const fromIndex = await matchingStepCounts(reader, { outcomes: [outcome] });
+      const fresh = await matchingStepCounts(await RunReader.open(FIXTURE_RUN), { outcomes: [outcome] });
+      assert.deepEqual([...fromIndex], [...fresh], outcome);
+    }
+  });
+
   it('counts the same matches from the step indexes as over fully parsed records, for every preset', async () => {
     const reader = await RunReader.open(FIXTURE_RUN);
     for (const preset of FILTER_PRESETS) {

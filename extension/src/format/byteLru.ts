@@ -18,6 +18,10 @@ export class ByteLru<K, V> {
     return this.total;
   }
 
+  has(key: K): boolean {
+    return this.entries.has(key);
+  }
+
   /** The value, now the most recently used. */
   get(key: K): V | undefined {
     const entry = this.entries.get(key);

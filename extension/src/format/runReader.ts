@@ -274,6 +274,25 @@ export class RunReader {
     return work;
   }
 
+  /** Whether the step's index is held (it may still need to catch up with its file). */
+  isIndexed(step: number): boolean {
+    return this.indexes.has(step);
+  }
+
+  /**
+   * Builds (or brings up to date) the indexes of the given steps (default: all), one file at a
+   * time, yielding between files: what a caller starts in the background after answering a
+   * first filter the old way, so that the next one is answered from the indexes. Stops quietly
+   * when the signal fires.
+   */
+  async buildIndexes(opts: Pick<ScanOptions, 'signal' | 'steps'> = {}): Promise<void> {
+    for (const step of opts.steps ?? this.steps()) {
+      if (opts.signal?.aborted) return;
+      await this.stepIndexIfPresent(step);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
   /**
    * Records per step for which `keep` holds, from the steps' indexes (default: every step with a
    * rollout file). Steps whose file vanished meanwhile count 0. Rejects with AbortError when the

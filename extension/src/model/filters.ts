@@ -104,3 +104,23 @@ export function describeFilter(filter: SampleFilter | undefined): string {
   else if (f.maxReward !== undefined) parts.push(`reward ≤ ${f.maxReward}`);
   return parts.join(' · ');
 }
+
+/**
+ * Raw text that a matching record's JSON line must contain, for RunReader.scan's pre-check
+ * (parse only lines that can match); a false hit only costs one JSON.parse. It answers a first
+ * filter on a run whose steps are not indexed yet as fast as a search of the files. An outcome
+ * is the JSON string "c->i"; the needles are chosen for Buffer.indexOf speed (a needle that
+ * starts with '"', the commonest byte of a JSON line, is several times slower), so they drop the
+ * opening quote. Encoders that write ">" as \u003e are matched by "u003ei\"" (both cases of e),
+ * which also hits the other outcome ending in the same letter: harmless.
+ * Undefined: no pre-check possible for this filter.
+ */
+export function rawLineNeedles(filter: SampleFilter | undefined): string[] | undefined {
+  if (!filter?.outcomes) return undefined;
+  const needles = new Set<string>();
+  for (const outcome of filter.outcomes) {
+    const [from, to] = outcome.split('->');
+    needles.add(`${from}->${to}"`).add(`u003e${to}"`).add(`u003E${to}"`);
+  }
+  return [...needles];
+}

@@ -10,7 +10,7 @@
 import { AbortError, type Layer1Sample, type QuestionGroup, type RunReader, type ScanOptions } from '../format/runReader';
 import type { CorrectionOutcome, MetricsLine, RolloutRecord, RunManifest } from '../format/types';
 import { correctnessText, notRecorded, orNotRecorded, recordSourceKind, runSourceKind } from './absence';
-import { describeOutcome, filterKey, isEmptyFilter, matchesFilter, type SampleFilter } from './filters';
+import { describeOutcome, filterKey, isEmptyFilter, matchesFilter, rawLineNeedles, type SampleFilter } from './filters';
 import { isFlawedChain } from './stepTruth';
 import { clip, codeSpan, escapeMarkdown, formatNumber, formatSigned } from './text';
 
@@ -147,7 +147,7 @@ export async function matchingStepCounts(reader: RunReader, filter: SampleFilter
   // filters, which need each record's steps and its parent.
   const fresh = filter.stepTruth !== undefined
     ? await countInParsedSteps(reader, filter, { steps: toScan, signal: opts.signal, onProgress: opts.onProgress })
-    : await reader.countRows((row) => matchesFilter(row, filter), { steps: toScan, signal: opts.signal, onProgress: opts.onProgress });
+    : await countMatchingRows(reader, filter, toScan, opts);
   for (const [step, count] of fresh) if (reader.isStepComplete(step)) cache.counts.set(step, count);
   const result = new Map<number, number>();
   for (const step of steps) {
@@ -155,6 +155,28 @@ export async function matchingStepCounts(reader: RunReader, filter: SampleFilter
     if (count > 0) result.set(step, count);
   }
   return result;
+}
+
+/**
+ * Matches per step. Indexed steps are counted from their indexes (no record parsed). Steps not
+ * indexed yet are, when the filter has a raw pre-check, searched the old way (a native search of
+ * the files, parsing only candidate lines: as fast as a first filter was before the indexes),
+ * and indexed in the background for the next filter; without a pre-check they are indexed now,
+ * which is still faster than parsing every record.
+ */
+async function countMatchingRows(reader: RunReader, filter: SampleFilter, steps: number[], opts: Pick<ScanOptions, 'signal' | 'onProgress'>): Promise<Map<number, number>> {
+  const needles = rawLineNeedles(filter);
+  const searched = needles ? steps.filter((s) => !reader.isIndexed(s)) : [];
+  const indexed = needles ? steps.filter((s) => reader.isIndexed(s)) : steps;
+  const counts = await reader.countRows((row) => matchesFilter(row, filter), { steps: indexed, signal: opts.signal, onProgress: searched.length === 0 ? opts.onProgress : undefined });
+  if (searched.length > 0) {
+    for (const step of searched) counts.set(step, 0);
+    await reader.scan((record) => {
+      if (matchesFilter(record, filter)) counts.set(record.step, (counts.get(record.step) ?? 0) + 1);
+    }, { steps: searched, mustContain: needles, signal: opts.signal, onProgress: opts.onProgress });
+    void reader.buildIndexes({ steps: searched, signal: opts.signal }).catch(() => undefined);
+  }
+  return counts;
 }
 
 async function countInParsedSteps(reader: RunReader, filter: SampleFilter, opts: Pick<ScanOptions, 'signal' | 'onProgress' | 'steps'>): Promise<Map<number, number>> {
