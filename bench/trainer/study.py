@@ -270,14 +270,62 @@ def curve_lines(mgrpo: dict, grpo: dict, reps: int, heading: str, intro: str) ->
     return lines
 
 
+def trl_row(seed: int) -> dict | None:
+    """TRL's GRPOTrainer on seed ``seed``'s GRPO config at STEPS (learning_bench.run_trl's folder), if run."""
+    config = RunSpec(f"grpo-s{seed}", "grpo", seed, STEPS, STEPS).config()
+    out = POOL / f"trl-s{seed}-{learning_bench.config_tag(config)}"
+    if not (out / "eval.json").is_file():
+        return None
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    return {"eval": json.loads((out / "eval.json").read_text(encoding="utf-8")), "samples": summary["samples_generated"],
+            "seconds": summary["train_seconds"], "step": summary["steps"], "reused": True}
+
+
+def comparison_tables(rows_by_seed: list[dict], seeds: list[int], policies: list[str], names: dict[str, str],
+                      pairs: list[tuple[tuple[str, str], tuple[str, str], str]], reps: int) -> list[str]:
+    """A figure table and a difference table over the seeds given, every policy present in every seed."""
+    matrices = [learning_bench.outcome_matrix(rows, policies, chain_task=True) for rows in rows_by_seed]
+    analysis = learning_bench.Analysis(matrices, policies, reps)
+    figure_rows = []
+    for policy in policies:
+        samples = sum(rows[policy]["samples"] for rows in rows_by_seed) / len(rows_by_seed)
+        seconds = sum(rows[policy]["seconds"] for rows in rows_by_seed) / len(rows_by_seed)
+        figure_rows.append([names[policy], f"{samples:.0f}", "-" if policy == "before" else f"{seconds:.0f} s",
+                            *(cell(analysis.figure(policy, key), "signed" if key.startswith("delta") else "percent")
+                              for key in ("acc_t1", "acc_t2", "best", "delta_i2c", "delta_c2i")),
+                            cell(analysis.figure(policy, "flawed_t1"), "ratio"),
+                            cell(analysis.figure(policy, "flawed_t2"), "ratio")])
+    diffs = []
+    for first, second, words in pairs:
+        above, total = analysis.seeds_above_zero(first, second)
+        p_value = analysis.mcnemar(first, second)
+        diffs.append([words, cell(analysis.diff(first, second), "signed"), f"{above} of {total}",
+                      "-" if p_value is None else f"{p_value:.3g}"])
+    lines = [f"Seeds {', '.join(map(str, seeds))}; mean over seeds, 95% interval by the paired two-stage bootstrap "
+             "over seeds and problems:", ""]
+    lines += bench_common.markdown_table(["policy", "samples", "training time", "Acc@t1", "Acc@t2", "best",
+                                          "Delta i->c", "Delta c->i", "flawed chains t1", "flawed chains t2"],
+                                         figure_rows)
+    lines += ["", "Differences (percentage points):", ""]
+    lines += bench_common.markdown_table(["difference", "mean [95% interval]", "seeds above 0", "exact McNemar p"],
+                                         diffs)
+    return lines
+
+
 def final_lines(reps: int, chosen_label: str | None, chosen: dict | None, budget: int = STEPS) -> list[str]:
-    """The 5-seed comparison at ``budget`` steps (every final run is evaluated every STEPS // 2 steps and,
-    with a constant learning rate, its state at ``budget`` is a ``budget``-step run's): MGRPO at the defaults
-    (and the chosen setting) against GRPO at equal samples and at twice the steps (about equal time)."""
-    rows_by_seed, seeds = [], []
+    """The final comparison at ``budget`` steps over the seeds that have reached it (every final run is
+    evaluated every STEPS // 2 steps and, with a constant learning rate, its state at ``budget`` is a
+    ``budget``-step run's): MGRPO at the defaults (and a chosen setting) against GRPO at equal samples; then,
+    on the seeds that have them, GRPO at twice the steps (about equal training time) and TRL's GRPOTrainer."""
+    names = {"before": "shipped checkpoint (before)", "mgrpo": "MGRPO, defaults",
+             "chosen": f"MGRPO, {json.dumps(chosen)}" if chosen else "",
+             "grpo": f"GRPO, equal samples ({budget} steps)",
+             "grpo_wall": f"GRPO, {2 * budget} steps (about equal training time)",
+             "trl": f"TRL GRPOTrainer, equal samples ({budget} steps)"}
+    per_seed = {}
     for seed in FINAL_SEEDS:
         mgrpo = load_spec(RunSpec(f"mgrpo-base-s{seed}", "mgrpo", seed, budget, budget))
-        grpo = load_spec(RunSpec(f"grpo-s{seed}", "grpo", seed, 2 * budget, budget))
+        grpo = load_spec(RunSpec(f"grpo-s{seed}", "grpo", seed, budget, budget))
         if mgrpo is None or grpo is None:
             continue
         rows = {"before": learning_bench.at_step(mgrpo, 0), "mgrpo": learning_bench.at_step(mgrpo, budget)}
@@ -287,49 +335,45 @@ def final_lines(reps: int, chosen_label: str | None, chosen: dict | None, budget
                 continue
             rows["chosen"] = learning_bench.at_step(run, budget)
         rows["grpo"] = learning_bench.at_step(grpo, budget)
-        rows["grpo_wall"] = learning_bench.at_step(grpo, 2 * budget)
-        rows_by_seed.append(rows)
-        seeds.append(seed)
-    heading = (f"## Final comparison at {budget} steps ({len(seeds)} seeds: "
-               f"{', '.join(map(str, seeds))}; 500 problems each)")
-    if not rows_by_seed:
-        return [heading, "", "Not run yet."]
-    policies = list(rows_by_seed[0])
-    matrices = [learning_bench.outcome_matrix(rows, policies, chain_task=True) for rows in rows_by_seed]
-    analysis = learning_bench.Analysis(matrices, policies, reps)
-    names = {"before": "shipped checkpoint (before)", "mgrpo": "MGRPO, defaults",
-             "chosen": f"MGRPO, {json.dumps(chosen)}" if chosen else "",
-             "grpo": f"GRPO, equal samples ({budget} steps)",
-             "grpo_wall": f"GRPO, {2 * budget} steps (about equal training time)"}
-    figure_rows = []
-    for policy in policies:
-        samples = sum(rows[policy]["samples"] for rows in rows_by_seed) / len(rows_by_seed)
-        seconds = sum(rows[policy]["seconds"] for rows in rows_by_seed) / len(rows_by_seed)
-        figure_rows.append([names[policy], f"{samples:.0f}", f"{seconds:.0f} s",
-                            *(cell(analysis.figure(policy, key), "signed" if key.startswith("delta") else "percent")
-                              for key in ("acc_t1", "acc_t2", "best", "delta_i2c", "delta_c2i")),
-                            cell(analysis.figure(policy, "flawed_t1"), "ratio"),
-                            cell(analysis.figure(policy, "flawed_t2"), "ratio")])
-    diffs = []
-    for policy in [p for p in ("mgrpo", "chosen") if p in policies]:
-        for peer in ("grpo", "grpo_wall"):
-            for first, second, words in ((("acc_t2"), "best", "Acc@t2 minus best"), ("best", "best", "best minus best")):
-                pair = ((policy, first), (peer, second))
-                above, total = analysis.seeds_above_zero(*pair)
-                p_value = analysis.mcnemar(*pair)
-                diffs.append([f"{names[policy]} vs {names[peer]}: {words}", cell(analysis.diff(*pair), "signed"),
-                              f"{above} of {total}", "-" if p_value is None else f"{p_value:.3g}"])
-        pair = ((policy, "delta_i2c"), (policy, "delta_c2i"))
-        diffs.append([f"{names[policy]}: Delta i->c minus Delta c->i", cell(analysis.diff(*pair), "signed"),
-                      "%d of %d" % analysis.seeds_above_zero(*pair), "-"])
-    lines = [heading, "",
-             "Mean over seeds, 95% interval by the paired two-stage bootstrap over seeds and problems:", ""]
-    lines += bench_common.markdown_table(["policy", "samples", "training time", "Acc@t1", "Acc@t2", "best",
-                                          "Delta i->c", "Delta c->i", "flawed chains t1", "flawed chains t2"],
-                                         figure_rows)
-    lines += ["", "Differences (percentage points):", ""]
-    lines += bench_common.markdown_table(["difference", "mean [95% interval]", "seeds above 0", "exact McNemar p"],
-                                         diffs)
+        longer = load_spec(RunSpec(f"grpo-s{seed}", "grpo", seed, 2 * budget, budget))
+        if longer is not None:
+            rows["grpo_wall"] = learning_bench.at_step(longer, 2 * budget)
+        trl = trl_row(seed) if budget == STEPS else None
+        if trl is not None:
+            rows["trl"] = trl
+        per_seed[seed] = rows
+    heading = f"## Final comparison at {budget} steps ({len(per_seed)} seeds of {len(FINAL_SEEDS)} planned; 500 problems each)"
+    if not per_seed:
+        return [heading, "", "No seed has reached this budget."]
+    mgrpos = [p for p in ("mgrpo", "chosen") if chosen is not None or p == "mgrpo"]
+    pairs = []
+    for policy in mgrpos:
+        pairs += [((policy, "acc_t2"), ("grpo", "best"), f"{names[policy]} Acc@t2 minus GRPO's best"),
+                  ((policy, "best"), ("grpo", "best"), f"{names[policy]} best minus GRPO's best"),
+                  ((policy, "acc_t1"), ("grpo", "acc_t1"), f"{names[policy]} Acc@t1 minus GRPO's Acc@t1"),
+                  ((policy, "acc_t2"), ("before", "acc_t2"), f"{names[policy]}: trained minus before, Acc@t2"),
+                  ((policy, "delta_i2c"), ("before", "delta_i2c"), f"{names[policy]}: trained minus before, Delta i->c"),
+                  ((policy, "delta_c2i"), ("before", "delta_c2i"), f"{names[policy]}: trained minus before, Delta c->i"),
+                  ((policy, "delta_i2c"), (policy, "delta_c2i"), f"{names[policy]}: Delta i->c minus Delta c->i")]
+    pairs.append((("grpo", "acc_t2"), ("grpo", "acc_t1"), "GRPO: Acc@t2 minus Acc@t1 (its untrained correction pass)"))
+    seeds = sorted(per_seed)
+    lines = [heading, "", "### Equal samples", ""]
+    lines += comparison_tables([per_seed[s] for s in seeds], seeds, ["before", *mgrpos, "grpo"], names, pairs, reps)
+    wall_seeds = [s for s in seeds if "grpo_wall" in per_seed[s]]
+    if wall_seeds:
+        lines += ["", f"### About equal training time (GRPO at {2 * budget} steps)", ""]
+        lines += comparison_tables(
+            [per_seed[s] for s in wall_seeds], wall_seeds, [*mgrpos, "grpo_wall"], names,
+            [((p, "acc_t2"), ("grpo_wall", "best"), f"{names[p]} Acc@t2 minus GRPO's best") for p in mgrpos]
+            + [((p, "best"), ("grpo_wall", "best"), f"{names[p]} best minus GRPO's best") for p in mgrpos], reps)
+    trl_seeds = [s for s in seeds if "trl" in per_seed[s]]
+    if trl_seeds:
+        lines += ["", "### TRL's GRPOTrainer as a peer (equal samples)", ""]
+        lines += comparison_tables(
+            [per_seed[s] for s in trl_seeds], trl_seeds, ["mgrpo", "grpo", "trl"], names,
+            [(("grpo", "acc_t1"), ("trl", "acc_t1"), "GRPO (ours) minus TRL: Acc@t1"),
+             (("grpo", "acc_t2"), ("trl", "acc_t2"), "GRPO (ours) minus TRL: Acc@t2"),
+             (("mgrpo", "acc_t2"), ("trl", "best"), "MGRPO Acc@t2 minus TRL's best")], reps)
     return lines
 
 
