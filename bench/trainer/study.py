@@ -231,6 +231,23 @@ PILOT_POOL = bench_common.OUT_DIR / "runs-pilot"
 
 def pilot_lines(reps: int) -> list[str]:
     lines: list[str] = []
+    weight, base = PILOT_POOL / "mgrpo-w025-s0", PILOT_POOL / "mgrpo-long-s0"
+    if all((path / "eval" / f"step-{STEPS:06d}.json").is_file() for path in (weight, base)):
+        rows = {name: learning_bench.at_step(dict(run_tools.load_run(path, upto=STEPS), reused=True, run_dir=path), STEPS)
+                for name, path in (("weight", weight), ("base", base))}
+        analysis = one_seed_analysis(rows, reps)
+        lines += ["## Layer-2 loss weight (pilot, seed 0, earlier trainer code)", "",
+                  "The one screening run that finished, in the pilot: MGRPO at 40 steps with layer2_loss_weight 0.25 "
+                  "(both layers weigh the same) against the defaults (1.0, the pilot's long run at step 40). The 0.25 "
+                  "run started 12 minutes after the other, on the checkout as it then was (other helpers were "
+                  "committing trainer changes), so part of the difference may be code, not the weight:", ""]
+        lines += bench_common.markdown_table(
+            ["layer2_loss_weight", "Acc@t1", "Acc@t2", "Delta i->c", "Delta c->i"],
+            [[label, cell(analysis.figure(name, "acc_t1")), cell(analysis.figure(name, "acc_t2")),
+              cell(analysis.figure(name, "delta_i2c"), "signed"), cell(analysis.figure(name, "delta_c2i"), "signed")]
+             for name, label in (("base", "1.0 (defaults)"), ("weight", "0.25"))])
+        lines += ["", f"0.25 minus 1.0: Acc@t2 {cell(analysis.diff(('weight', 'acc_t2'), ('base', 'acc_t2')), 'signed')}, "
+                  f"best {cell(analysis.diff(('weight', 'best'), ('base', 'best')), 'signed')} (percentage points).", ""]
     pilot = PILOT_POOL / "mgrpo-long-s0", PILOT_POOL / "grpo-long-s0"
     if all((path / "run.json").is_file() for path in pilot):
         lines += ["", *curve_lines(
