@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { Locator } from 'playwright-core';
 import { fixtureRunFiles } from './harness/runFiles';
 import { useVSCode, vscodeIt, waitFor } from './harness/session';
-import { selectors } from './harness/workbench';
+import { renderedText, selectors } from './harness/workbench';
 
 const RUN = 'example run (hand-made fixture)';
 const LUCKY = 's000002-q000-l1-001-l2-001';
@@ -188,11 +188,30 @@ describe('step truth: a flawed chain in the Runs view and its trace', function (
     const hover = await workbench.hoverBelow('### step 1');
     assert.match(hover, new RegExp(`step value\\s+${estimate.values[0].toFixed(2)}`), hover);
     await session.screenshot('stepTruth-estimated');
+
+    // The inspector marks the same steps: step 1 of the correction wrong, its first answer all right.
+    await workbench.runCommand('MGRPO: Show Inspector');
+    const frame = await workbench.webview(/MGRPO Inspector/);
+    await frame.locator(`#root[data-correction="${LUCKY}"]`).waitFor({ state: 'attached' });
+    const diff = frame.locator(selectors.diffEditor);
+    await diff.locator('.editor.modified .mgrpo-step-wrong').first().waitFor({ state: 'attached' });
+    assert.equal(await diff.locator('.editor.modified .mgrpo-step-wrong').count(), 1);
+    assert.equal(await diff.locator('.editor.modified .mgrpo-step-right').count(), 2);
+    assert.equal(await diff.locator('.editor.original .mgrpo-step-wrong').count(), 0);
+    assert.equal(await diff.locator('.editor.original .mgrpo-step-right').count(), 3);
+    // The note follows the step's line (after the departure note; the editor may wrap it).
+    const modified = await renderedText(diff.locator('.editor.modified'));
+    const note = modified.search(/✗\s+first wrong step/);
+    assert.ok(note > modified.indexOf('3+5=3') && note < modified.indexOf('3*2=6'), modified);
+    await session.screenshot('stepTruth-inspector');
   });
   vscodeIt('Export Step Labels writes the implicit labels and shows their agreement with the checker', vscode, ['runsTree'], async function (session) {
     const { workbench, page, workspace } = session;
     await page.keyboard.press('Escape');
     await page.locator(selectors.quickInput).waitFor({ state: 'hidden' });
+    // No webview in front: a quick pick run over a focused webview can lose focus to it and close.
+    await workbench.runCommand('View: Close All Editors');
+    await page.locator(selectors.webview).first().waitFor({ state: 'detached' });
     await workbench.runCommand('MGRPO: Export Step Labels');
     await workbench.pickQuickItem('Implicit (layer 2)');
     // The save dialog (VS Code's own, a quick input in a browser) proposes a file in the run folder.

@@ -10,6 +10,7 @@ import { childrenOf, matchingStepCounts, presentation, runNode, type Layer1Node,
 import { STEP_TRUTH_FILTERS } from '../../extension/src/model/stepTruth';
 import { stepTruthMarks, valueLevel, VALUE_BAR_LEVELS } from '../../extension/src/model/stepTruthMarks';
 import { inspectorState } from '../../extension/src/vscode/panels/inspectorData';
+import { annotations } from '../../webview/src/inspector/annotations';
 import { FIXTURE_RUN, fixtureRecord, fixtureRecords } from './fixture';
 
 const LUCKY = 's000002-q000-l1-001-l2-001'; // 3+5=3 (wrong), 3*2=6, 6-7=9, A: 9: right answer, flawed chain
@@ -153,5 +154,30 @@ describe('step truth in the inspector', () => {
       'right (checker)', 'wrong (checker) · first wrong step', 'right (checker)',
     ]);
     assert.deepEqual(state.correction.steps.map((s) => /\| step check \| ([^|]*) \|/.exec(s.hover)?.[1]), ['right (checker)', 'right (checker)', 'right (checker)']);
+  });
+
+  it('marks each checked step in the gutter and notes the first wrong one', () => {
+    const layer1 = fixtureRecord('s000002-q000-l1-000');
+    const fix = fixtureRecord('s000002-q000-l1-000-l2-000');
+    const state = inspectorState('/runs/example', 'example', layer1, fix, [fix]);
+    assert.deepEqual(state.layer1.steps.map((s) => [s.truth, s.firstError]), [['right', false], ['wrong', true], ['right', false]]);
+    const marks = annotations(state.layer1).filter((m) => m.kind === 'truth');
+    // Steps "3+5=8", "8*2=9", "9-7=2" at characters 0-5, 6-11, 12-17 of the completion.
+    assert.deepEqual(marks.map((m) => [m.start, m.end, m.gutterClassName, m.note]), [
+      [0, 5, 'mgrpo-step-right', undefined],
+      [6, 11, 'mgrpo-step-wrong', '  ✗ first wrong step'],
+      [12, 17, 'mgrpo-step-right', undefined],
+    ]);
+  });
+
+  it('marks nothing for a step the checker could not read, or without labels', () => {
+    // s000002-q001-l1-001's second line is <script>…</script>: unchecked, no gutter mark.
+    const layer1 = fixtureRecord('s000002-q001-l1-001');
+    const correction = fixtureRecord('s000002-q001-l1-001-l2-000');
+    const state = inspectorState('/r', 'r', layer1, correction, [correction]);
+    assert.deepEqual(state.layer1.steps.map((s) => s.truth), ['right', 'unchecked']);
+    assert.deepEqual(annotations(state.layer1).filter((m) => m.kind === 'truth').map((m) => m.gutterClassName), ['mgrpo-step-right']);
+    const unlabelled = inspectorState('/r', 'r', { ...layer1, step_labels: null, first_wrong_step: null }, correction, [correction]);
+    assert.equal(annotations(unlabelled.layer1).some((m) => m.kind === 'truth'), false);
   });
 });

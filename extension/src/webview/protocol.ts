@@ -9,7 +9,7 @@
 // - Webview -> host: requests `{ kind: 'request', id, method, params }`, each answered by exactly
 //   one `{ kind: 'reply', id, result }` or `{ kind: 'error', id, message }`.
 
-import type { CorrectionOutcome, RunStatus } from '../format/types';
+import type { CorrectionOutcome, RunStatus, StepLabelValue } from '../format/types';
 
 // ---- the dashboard ---------------------------------------------------------------------------
 
@@ -141,6 +141,10 @@ export interface InspectorStep {
   hover: string;
   /** Layer 2 changed it (left: the correction did not keep it; right: it differs from layer 1). */
   changed: boolean;
+  /** The step checker's label (format 2); absent or null without one. */
+  truth?: StepLabelValue | null;
+  /** The sample's first wrong step. */
+  firstError?: boolean;
 }
 
 export interface InspectorSide {

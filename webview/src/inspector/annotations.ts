@@ -30,7 +30,9 @@ export interface Annotation {
   hover?: string;
   /** A note after the step's last character. */
   note?: string;
-  kind: 'step' | 'divergent' | 'leastConfident';
+  kind: 'step' | 'divergent' | 'leastConfident' | 'truth';
+  /** Step truth: the gutter class of a checked step (right or wrong). */
+  gutterClassName?: string;
 }
 
 function probability(value: number | null): string {
@@ -48,6 +50,9 @@ export function annotations(side: InspectorSide): Annotation[] {
     if (side.divergentStep === step.index) {
       const note = side.layer === 2 ? '  ← layer 2 departs from layer 1 here' : '  ← the correction departs from here';
       result.push({ kind: 'divergent', start, end, wholeLine: true, className: 'mgrpo-divergent', note });
+    }
+    if (step.truth === 'right' || step.truth === 'wrong') {
+      result.push({ kind: 'truth', start, end, gutterClassName: `mgrpo-step-${step.truth}`, note: step.firstError ? '  ✗ first wrong step' : undefined });
     }
     if (side.leastConfident.includes(step.index)) {
       result.push({ kind: 'leastConfident', start, end, note: `  ⚠ least confident: min p ${probability(step.minProb)}, mean p ${probability(step.meanProb)}` });

@@ -21,6 +21,9 @@ export function decorate(editor: monaco.editor.ICodeEditor, side: InspectorSide,
       if (mark.kind === 'divergent') {
         options.linesDecorationsClassName = 'mgrpo-divergent-gutter';
         options.overviewRuler = { color: '#3794ff', position: 1 /* OverviewRulerLane.Left */ };
+      } else if (mark.kind === 'truth') {
+        options.linesDecorationsClassName = mark.gutterClassName;
+        if (mark.gutterClassName === 'mgrpo-step-wrong') options.overviewRuler = { color: '#f14c4c', position: 1 /* OverviewRulerLane.Left */ };
       } else if (mark.kind === 'leastConfident') {
         options.overviewRuler = { color: '#cca700', position: 4 /* OverviewRulerLane.Right */ };
       }

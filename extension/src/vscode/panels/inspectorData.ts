@@ -27,16 +27,21 @@ function side(record: RolloutRecord, changed: Set<number>, divergentStep: number
     rewards: { ...record.rewards },
     advantage: record.advantage,
     finishReason: record.finish_reason,
-    steps: steps.map((step) => ({
-      index: step.index,
-      start: step.span.start,
-      end: step.span.end,
-      minProb: step.minProb,
-      meanProb: step.meanProb,
+    steps: steps.map((step) => {
       // Step labels only: step values are read from files, which this pure builder does not do.
-      hover: stepHoverMarkdown(record, step, { parent, changedByLayer2: changed.has(step.index), truth: stepVerdict(record, step.index) }),
-      changed: changed.has(step.index),
-    })),
+      const truth = stepVerdict(record, step.index);
+      return {
+        index: step.index,
+        start: step.span.start,
+        end: step.span.end,
+        minProb: step.minProb,
+        meanProb: step.meanProb,
+        hover: stepHoverMarkdown(record, step, { parent, changedByLayer2: changed.has(step.index), truth }),
+        changed: changed.has(step.index),
+        truth: truth.label,
+        firstError: truth.isFirstError,
+      };
+    }),
     divergentStep,
     leastConfident,
   };
