@@ -347,12 +347,14 @@ async function main(): Promise<void> {
     const reader = await RunReader.open(RUN_DIR);
     const first = await timed(() => childrenOf(runNode(reader), reader, cToI));
     const matches = first.value.reduce((n, s) => n + (s.kind === 'step' ? s.matches ?? 0 : 0), 0);
+    // The first filter started indexing in the background; wait for it to finish.
+    const build = await timed(() => reader.buildIndexes());
     const indexed = await timed(() => childrenOf(runNode(reader), reader, { outcomes: ['i->c'] }));
     const again = await timed(() => childrenOf(runNode(reader), reader, cToI));
     sampleRss();
-    return { first, matches, indexed, again };
+    return { first, matches, build, indexed, again };
   };
-  const { first: firstFilter, matches: newMatches, indexed: indexedFilter, again: sameAgain } = await measureFilters();
+  const { first: firstFilter, matches: newMatches, build: indexBuild, indexed: indexedFilter, again: sameAgain } = await measureFilters();
   if (newMatches !== oldMatches) throw new Error(`index filter found ${newMatches} samples, the full parse ${oldMatches}`);
   gc();
   const summaryReader = await RunReader.open(RUN_DIR);
@@ -368,7 +370,7 @@ async function main(): Promise<void> {
   const rawRate = plainForRatio.value / 2 ** 20 / (plainForRatio.ms / 1000);
   const rate = (ms: number): number => runBytes / 2 ** 20 / (ms / 1000);
   beforeAfter.push(
-    ['filter by outcome (c->i) across the run', `${fmtMs(oldFilter.ms)} ms (fresh reader)`, `${fmtMs(firstFilter.ms)} ms building the indexes, ${fmtMs(indexedFilter.ms)} ms once indexed (i->c, another filter)`, `${newMatches.toLocaleString('en-US')} matching samples, same count both ways; goal once indexed < 1 s`],
+    ['filter by outcome (c->i) across the run', `${fmtMs(oldFilter.ms)} ms (fresh reader)`, `${fmtMs(firstFilter.ms)} ms first (files searched, as before), then ${fmtMs(indexBuild.ms)} ms more to finish the background indexing; ${fmtMs(indexedFilter.ms)} ms once indexed (i->c, another filter)`, `${newMatches.toLocaleString('en-US')} matching samples, same count both ways; goal once indexed < 1 s`],
     ['summary scan rate / plain read rate', `${(rate(oldScan.ms) / rawRate).toFixed(3)} (${rate(oldScan.ms).toFixed(0)} MB/s, JSON.parse of every record)`, `${(rate(summaryScan.ms) / rawRate).toFixed(3)} (${rate(summaryScan.ms).toFixed(0)} MB/s, indexes built from the files by a fresh reader)`, `plain read ${rawRate.toFixed(0)} MB/s; goal >= 0.5`],
     ['peak memory (RSS) of the phase', `${mib(oldPeak)} MiB`, `${mib(newPeak)} MiB`, 'each phase from a collected heap, one reader at a time, sampled every 10 ms; the after phase holds the indexes of all 1,000 steps (about 52 bytes a record); goal: after not above before'],
   );

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { ByteLru } from './byteLru';
 import { errorText } from './errorText';
 import { JsonlFollower, parseJsonLine, tooLongLine, type Malformed } from './jsonlFollower';
-import { DEFAULT_MAX_LINE_BYTES, readBytes, readSmallFile, streamLines } from './lines';
+import { DEFAULT_MAX_LINE_BYTES, READ_CHUNK_BYTES, readBytes, readSmallFile, streamLines } from './lines';
 import { StepIndex, type RowFields } from './stepIndex';
 import type { MetricsLine, RolloutRecord, RunManifest } from './types';
 import { RunPaths } from './types';
@@ -119,6 +119,7 @@ export class RunReader {
   /** Step indexes, bounded by the bytes they hold, and the updates in flight. */
   private readonly indexes: ByteLru<number, StepIndex>;
   private readonly indexing = new Map<number, Promise<StepIndex>>();
+  private spareReadBuffer: Buffer | undefined;
   private readonly malformedKeys = new Set<string>();
   private _generation = 0;
 
@@ -382,7 +383,15 @@ export class RunReader {
     const index = this.indexes.get(step) ?? new StepIndex(step, this.rolloutPath(step), this.maxLineBytes);
     let kept: boolean;
     try {
-      kept = await index.update();
+      // One read buffer for the reader's index builds (they are mostly one after another):
+      // a 1,000-step run then allocates one buffer, not a thousand.
+      const buffer = this.spareReadBuffer ?? Buffer.allocUnsafe(READ_CHUNK_BYTES);
+      this.spareReadBuffer = undefined;
+      try {
+        kept = await index.update(buffer);
+      } finally {
+        this.spareReadBuffer = buffer;
+      }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         const missing = new Error(`step ${step} has no rollout file (${index.file})`) as NodeJS.ErrnoException;

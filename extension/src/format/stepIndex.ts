@@ -127,9 +127,9 @@ export class StepIndex {
    * Brings the index up to date with the file: nothing to do when it is unchanged, the appended
    * lines when it only grew, everything when it was rewritten. Returns false when the file was
    * rewritten (the caller must drop what it derived from this index) and true otherwise.
-   * Rejects with ENOENT when the file is gone.
+   * Rejects with ENOENT when the file is gone. `buffer`: a read buffer to use (and reuse).
    */
-  async update(): Promise<boolean> {
+  async update(buffer?: Buffer): Promise<boolean> {
     const handle = await fs.open(this.file, 'r');
     let kept = true;
     try {
@@ -159,7 +159,7 @@ export class StepIndex {
         },
         tooLong: (lineNumber, _offset, length) => this.malformed.push(tooLongLine({ file: this.file, line: lineNumber }, length, this.maxLineBytes)),
       },
-      { fromOffset: this.end, firstLine: this.lines, maxLineBytes: this.maxLineBytes },
+      { fromOffset: this.end, firstLine: this.lines, maxLineBytes: this.maxLineBytes, buffer },
     );
     this.end = read.consumed;
     this.lines = read.lines;
