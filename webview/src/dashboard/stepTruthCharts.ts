@@ -31,6 +31,13 @@ const DEPARTURE_FILTERS: Record<string, OpenSamplesParams> = {
   'all:after': { stepTruth: 'departed-after-error' },
 };
 
+const DEPARTURE_WORDS: Record<string, string> = {
+  before: "departing before layer 1's first wrong step",
+  exact: "departing exactly at layer 1's first wrong step",
+  after: "departing after layer 1's first wrong step",
+  'no departure': 'keeping every step of layer 1',
+};
+
 function colour([name, fallback]: [string, string]): string {
   return themeVar(name, fallback);
 }
@@ -162,7 +169,7 @@ export class StepTruthCharts {
       const [series, category] = bar.key.split(':');
       const open = DEPARTURE_FILTERS[`${series}:${category}`];
       const who = series === 'i2c' ? 'wrong → right corrections' : 'all corrections';
-      this.bar(root, bar, colour(SERIES_COLOURS[series === 'i2c' ? 0 : 1]), `${who} departing ${category === 'exact' ? 'exactly at' : category === 'no departure' ? 'nowhere from' : `${category}`} layer 1's first error: ${bar.count}${open ? ' — click to open them' : ''}`, open);
+      this.bar(root, bar, colour(SERIES_COLOURS[series === 'i2c' ? 0 : 1]), `${who} ${DEPARTURE_WORDS[category]}: ${bar.count}${open ? ' — click to open them' : ''}`, open);
     }
     categories.forEach((category, i) => this.label(root, box.left + (i + 0.5) * (box.width / categories.length), HEIGHT - 6, category, 'middle'));
     this.label(root, box.left - 4, box.top + 8, String(maxCount), 'end');
