@@ -1,11 +1,12 @@
 #!/usr/bin/env python
 """Where one MGRPO step's time goes: layer-1 generation, layer-2 generation, and the policy update.
 
-Runs ``python -m mgrpo train --preset demo`` for a few steps (no evaluation) and reads the per-step timings
-the trainer writes into ``metrics.jsonl`` (``layer1.generation_seconds``, ``layer2.generation_seconds``,
-``train_seconds``, ``step_seconds``). The first step is left out as warm-up; the table gives the median of
-the rest, and a GRPO run of the same preset at the same samples per step beside it; each with the packed
-update and with shared_prefix_forward, and the MGRPO/GRPO step-time ratio of both.
+Trains the demo preset in one process (no evaluation) as four variants: MGRPO, and GRPO at the same samples
+per step, each with the packed update and with ``shared_prefix_forward``. The variants take turns, one step
+each per round, so load from other work on a shared machine falls on all of them alike; each step's own
+timings (``layer1.generation_seconds``, ``layer2.generation_seconds``, ``train_seconds``, ``step_seconds``)
+are kept, round 1 is warm-up, and the table gives the medians and the MGRPO/GRPO step-time ratio of both
+update paths.
 
 Usage: python bench/trainer/step_bench.py [--steps 6] [--model DIR]
 """
@@ -13,12 +14,12 @@ Usage: python bench/trainer/step_bench.py [--steps 6] [--model DIR]
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_common  # noqa: E402
-import run_tools  # noqa: E402
 
 
 def step_timings(lines: list[dict]) -> dict[str, float]:
@@ -55,32 +56,51 @@ def variant_name(algorithm: str, shared_prefix: bool) -> str:
 
 
 def run(args: argparse.Namespace) -> dict[str, dict]:
-    """Both algorithms, each with the packed update and with shared_prefix_forward."""
+    """Both algorithms, each with the packed and the shared-prefix update, in ONE process and round-robin:
+    round r runs step r of every variant in turn, so a load that comes and goes on a shared machine falls on
+    all four alike. A variant's timings are the medians over rounds 2.. of the step's own metrics line."""
+    import io
+    import shutil
+
     from mgrpo.config import resolve_config
+    from mgrpo.protocol import Protocol
+    from mgrpo.trainer import Trainer
 
     out = bench_common.OUT_DIR / "step"
-    results = {}
-    for algorithm, shared_prefix in VARIANTS:
-        name = variant_name(algorithm, shared_prefix)
+    trainers, configs = {}, {}
+    for algorithm in ("mgrpo", "grpo"):
         overrides = {"algorithm": algorithm, "max_steps": args.steps, "eval_size": 0, "save_steps": 0,
-                     "seed": args.seed, "shared_prefix_forward": shared_prefix}
+                     "seed": args.seed}
         if args.model:
             overrides["model_name_or_path"] = str(Path(args.model).resolve())
         if bench_common.quick_mode():
             overrides.update({"questions_per_step": 2, "num_generations": 2, "layer2_num_generations": 2,
                               "max_completion_length": 24})
-        config = resolve_config(overrides=overrides, preset="demo")
         if algorithm == "grpo":
             # The same number of generated samples per step as MGRPO: Q*(1+G2) questions of G answers.
-            mgrpo_config = results[variant_name("mgrpo", shared_prefix)]["config"]
+            mgrpo_config = configs["mgrpo"]
             overrides["questions_per_step"] = mgrpo_config["questions_per_step"] * (
                 1 + mgrpo_config["layer2_num_generations"])
-            config = resolve_config(overrides=overrides, preset="demo")
-        config_path = run_tools.write_config(out / f"{name}.config.json", config)
-        run_dir = out / name
-        run_tools.train(config_path, run_dir, out / f"{name}.log")
-        timings = step_timings(run_tools.read_metrics(run_dir))
-        timings["config"] = config
+        configs[algorithm] = resolve_config(overrides=overrides, preset="demo")
+        run_dir = out / algorithm
+        if run_dir.exists():
+            shutil.rmtree(run_dir)
+        trainers[algorithm] = Trainer(dict(configs[algorithm]), run_dir, Protocol(io.StringIO()))
+        trainers[algorithm].setup()
+    lines: dict[str, list[dict]] = {variant_name(*variant): [] for variant in VARIANTS}
+    for step in range(1, args.steps + 1):
+        for algorithm, shared_prefix in VARIANTS:
+            trainer = trainers[algorithm]
+            trainer.config["shared_prefix_forward"] = shared_prefix
+            # Each variant runs its own step numbers, so its problems are its own stream's.
+            trainer.step = len(lines[variant_name(algorithm, shared_prefix)])
+            lines[variant_name(algorithm, shared_prefix)].append(trainer.train_step(trainer.step + 1).metrics_line)
+        print(f"round {step}/{args.steps}", file=sys.stderr, flush=True)
+    results = {}
+    for algorithm, shared_prefix in VARIANTS:
+        name = variant_name(algorithm, shared_prefix)
+        timings = step_timings(lines[name])
+        timings["config"] = dict(configs[algorithm], shared_prefix_forward=shared_prefix)
         results[name] = timings
         print(
             f"{name}: step {timings['step']:.2f} s = layer-1 generation {timings['layer1']:.2f} s + layer-2 "
@@ -101,7 +121,8 @@ def write_page(args: argparse.Namespace, results: dict[str, dict]) -> None:
             "Preset": f"demo: {config['questions_per_step']} questions x {config['num_generations']} layer-1 samples, "
                       f"{config['layer2_num_generations']} corrections each (layer2_inputs {config['layer2_inputs']}), "
                       f"max {config['max_completion_length']} new tokens, micro-batch {config['micro_batch_size']}",
-            "Measure": f"median over steps 2..{args.steps} of the timings in metrics.jsonl (step 1 is warm-up)",
+            "Measure": f"one process, the four variants round-robin for {args.steps} rounds; median over rounds "
+                       f"2..{args.steps} of each step's own timings (round 1 is warm-up)",
         },
     )
 
@@ -126,6 +147,10 @@ def write_page(args: argparse.Namespace, results: dict[str, dict]) -> None:
         rows,
     )
     lines.append("")
+    load = os.getloadavg()[0]
+    if load > (os.cpu_count() or 1):
+        lines += [f"The machine was busy (load {load:.1f} on {os.cpu_count()} cores while this ran): seconds are "
+                  "inflated and noisy; the ratios below compare runs that shared that load.", ""]
     for shared_prefix in (False, True):
         mgrpo = results[variant_name("mgrpo", shared_prefix)]
         grpo = results[variant_name("grpo", shared_prefix)]
