@@ -246,3 +246,20 @@ def test_serve_answers_score_and_sample_with_the_export_numbers():
     assert results[4]["error"] == {"code": "failed", "message": "request field 'count' is invalid: 0"}
     assert "unknown request kind 'train'" in results[5]["error"]["message"]
     assert results[None]["error"]["message"].startswith("not JSON")
+
+
+def test_real_architecture_exports_and_matches(tiny_qwen2_dir, tmp_path):
+    """Qwen2 with a byte-level BPE tokenizer and a chat EOS (<|im_end|>): the export runs, its manifest names
+    the chat stop token, and onnxruntime gives PyTorch's numbers and greedy tokens, as for the demo model."""
+    from mgrpo.export_onnx import export_onnx
+
+    manifest = export_onnx(tiny_qwen2_dir, tmp_path / "onnx")
+    assert manifest["model_type"] == "qwen2"
+    assert manifest["checkpoint"] == str(tiny_qwen2_dir.resolve())  # not inside the checkpoint: absolute
+    assert manifest["special_tokens"]["eos"]["text"] == "<|im_end|>"
+    assert manifest["special_tokens"]["eos"]["id"] in manifest["stop_token_ids"]
+    session = _session(tmp_path / "onnx")
+    for case in manifest["parity"]:
+        ours = ort_token_logprobs(session, manifest, case["input_ids"])
+        assert np.max(np.abs(ours - np.array(case["token_logprobs"]))) < 1e-4
+        assert ort_greedy(session, manifest, case["input_ids"], len(case["greedy_ids"])) == case["greedy_ids"]
