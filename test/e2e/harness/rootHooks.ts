@@ -19,13 +19,15 @@ export const mochaHooks = {
     const extension = await installExtensionUnderTest(extensionsDir, path.join(tempRoot, 'install-user-data'));
     setE2ERun({ tempRoot, extensionsDir, extension });
   },
-  async afterAll() {
+  async afterAll(this: Mocha.Context) {
+    // The installed-user test leaves a trainer environment (torch: gigabytes of small files) to delete.
+    this.timeout(600_000);
     let tempRoot: string | undefined;
     try { tempRoot = e2eRun().tempRoot; } catch { return; }
     if (process.env.MGRPO_E2E_KEEP === '1') {
       process.stderr.write(`[e2e] kept ${tempRoot}\n`);
     } else {
-      fs.rmSync(tempRoot, { recursive: true, force: true });
+      await fs.promises.rm(tempRoot, { recursive: true, force: true });
     }
     setE2ERun(undefined);
   },
