@@ -27,7 +27,12 @@ EVAL_FILE = re.compile(r"^step-(\d{6,})\.json$")
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return utc_time(datetime.now(timezone.utc).timestamp())
+
+
+def utc_time(seconds: float) -> str:
+    """A POSIX time as the run format writes times: ISO 8601, UTC, whole seconds, ``Z``."""
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def step_name(step: int) -> str:

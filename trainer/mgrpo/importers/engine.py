@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from ..runlog import RunWriter, dumps_line, utc_now, write_atomic
+from ..runlog import RunWriter, dumps_line, utc_now, utc_time, write_atomic
 from .base import Source, StepFiles
 from .records import (NON_NULLABLE_LAYER_FIELDS, NON_NULLABLE_METRICS_FIELDS, absent_fields, build_metrics_line,
                       build_records)
@@ -71,7 +71,7 @@ class RunImporter:
         self.absent |= absent_fields(records)
         path, count = self.writer.write_rollouts(files.step, records)
         self.stats.rows += count
-        line = build_metrics_line(records, step=files.step, time=utc_now(),
+        line = build_metrics_line(records, step=files.step, time=_written_at(files),
                                   source_metrics=self.source.step_metrics(files, self.stats))
         self.absent |= {name for name in NON_NULLABLE_METRICS_FIELDS if line.get(name) is None}
         self.absent |= {f"layer1.{name}" for name in NON_NULLABLE_LAYER_FIELDS if line["layer1"].get(name) is None}
@@ -201,3 +201,16 @@ def _stdin_is_pipe() -> bool:
         return stat.S_ISFIFO(os.fstat(sys.stdin.fileno()).st_mode)
     except (OSError, ValueError, AttributeError):
         return False
+
+
+def _written_at(files: StepFiles) -> str:
+    """When the source wrote the step (its newest file), so a re-import writes the same metrics line."""
+    mtimes = []
+    for path in files.paths:
+        try:
+            mtimes.append(path.stat().st_mtime)
+        except OSError:
+            pass
+    if not mtimes:
+        return utc_now()
+    return utc_time(max(mtimes))
