@@ -99,3 +99,72 @@ describe('onnx: decoding arithmetic', () => {
     assert.deepEqual(Array.from({ length: 20 }, () => sampleTopP(log, 1, again)), Array.from({ length: 20 }, ((r) => () => sampleTopP(log, 1, r))(seededRandom(7))));
   });
 });
+
+describe('onnx: a real-architecture export (Qwen2, byte-level BPE) on onnxruntime-node', function () {
+  // Built here like the Python tests build it (trainer/scripts/make_tiny_qwen2.py, then export-onnx): ~30 s.
+  this.timeout(240_000);
+  const root = path.resolve(__dirname, '../..');
+  const python = path.join(root, '.venv', 'bin', 'python');
+  const env = { ...process.env, PYTHONPATH: path.join(root, 'trainer'), OMP_NUM_THREADS: '1', HF_HUB_OFFLINE: '1' };
+  let scratch: string;
+  let folder: string;
+  let service: RuntimeService;
+  let manifest: OnnxManifest;
+  const tricky = 'Évaluer 3×4 = √144, 漢字!\n';
+
+  before(async () => {
+    const { spawnSync } = await import('node:child_process');
+    const os = await import('node:os');
+    scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'mgrpo-qwen2-'));
+    const checkpoint = path.join(scratch, 'ckpt');
+    for (const args of [[path.join(root, 'trainer', 'scripts', 'make_tiny_qwen2.py'), '--out', checkpoint], ['-m', 'mgrpo', 'export-onnx', '--checkpoint', checkpoint]]) {
+      const run = spawnSync(python, args, { env, encoding: 'utf8' });
+      assert.equal(run.status, 0, run.stderr.slice(-2000));
+    }
+    folder = path.join(checkpoint, 'onnx');
+    manifest = JSON.parse(await fs.readFile(path.join(folder, 'onnx-manifest.json'), 'utf8'));
+    service = new RuntimeService(ort, { threads: 1, executionProvider: 'cpu' });
+  });
+  after(async () => {
+    await service?.releaseAll();
+    if (scratch) await fs.rm(scratch, { recursive: true, force: true });
+  });
+
+  it('tokenizes as the Python tokenizer does, multi-byte characters included', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const loaded = await service.open(folder);
+    for (const parity of manifest.parity ?? []) assert.deepEqual(loaded.tokenizer.encode(parity.text, true), parity.input_ids);
+    const script = 'import json,sys; from transformers import AutoTokenizer; t=AutoTokenizer.from_pretrained(sys.argv[1]); print(json.dumps(t(sys.argv[2], add_special_tokens=False)["input_ids"]))';
+    const run = spawnSync(python, ['-c', script, folder, tricky], { env, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr.slice(-1000));
+    const pythonIds = JSON.parse(run.stdout.trim().split('\n').pop()!);
+    const ids = loaded.tokenizer.encode(tricky, false);
+    assert.deepEqual(ids, pythonIds);
+    assert.equal(loaded.tokenizer.decode(ids), tricky);
+    assert.ok(ids.length > [...tricky].length / 3, 'byte-level pieces');
+  });
+
+  it('scores within 1e-4 of PyTorch, continues greedily with its tokens, and places tokens split inside a character', async () => {
+    const loaded = await service.open(folder);
+    for (const parity of manifest.parity ?? []) {
+      const scores = await scoreTokens(ort, loaded.session, loaded.manifest, parity.input_ids);
+      const worst = Math.max(...scores.logprobs.map((value, i) => Math.abs(value - parity.token_logprobs[i])));
+      assert.ok(worst < 1e-4, `largest log-prob difference ${worst}`);
+      const [greedy] = await sampleCompletions(ort, loaded.session, loaded.manifest, [parity.input_ids], loaded.padId, { maxNewTokens: parity.greedy_ids.length, temperature: 1, topP: 1, greedy: true, seed: 0 });
+      assert.deepEqual(greedy.ids, parity.greedy_ids);
+    }
+    const scored = await service.score({ kind: 'score', id: 0, folder, prompt: 'Q: 1+1\n', completion: tricky });
+    const starts = scored.tokens.map((t) => t.start);
+    assert.equal(starts[0], 0);
+    assert.ok(starts.every((start, i) => i === 0 || start >= starts[i - 1]), `offsets ${starts}`);
+    assert.ok(scored.tokens.every((t) => t.end <= tricky.length && t.start <= t.end));
+    assert.equal(scored.tokens[scored.tokens.length - 1].end, tricky.length);
+    // The same offsets as the trainer's token_offsets (what records carry), split characters included.
+    const { spawnSync } = await import('node:child_process');
+    const script = 'import json,sys; from transformers import AutoTokenizer; from mgrpo.sampling import token_offsets; t=AutoTokenizer.from_pretrained(sys.argv[1]); ids=t(sys.argv[2], add_special_tokens=False)["input_ids"]; print(json.dumps(token_offsets(t, ids, sys.argv[2])))';
+    const run = spawnSync(python, ['-c', script, folder, tricky], { env, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr.slice(-1000));
+    assert.deepEqual(starts, JSON.parse(run.stdout.trim().split('\n').pop()!));
+    assert.ok(new Set(starts).size < starts.length, 'some character is split over several tokens');
+  });
+});

@@ -46,9 +46,9 @@ export class TraceTokenizer {
   }
 
   /**
-   * Character offset in `text` where each token starts, when the ids decode back to `text`; the text is
-   * decoded prefix by prefix, so a token that is half of a character (byte-level BPE) gets the offset of the
-   * character it completes. Returns null when the ids do not decode to `text`.
+   * Character offset in `text` where each token starts, when the ids decode back to `text`; where pieces do not
+   * decode alone (byte-level BPE splitting a character) the text is decoded prefix by prefix, and the pieces of
+   * a split character share the start of the first (the trainer's token_offsets, so recorded offsets line up). Returns null when the ids do not decode to `text`.
    */
   offsets(ids: number[], text: string): number[] | null {
     // Fast path: tokens that each decode to whole characters (character-level and most BPE tokens) concatenate
@@ -67,7 +67,8 @@ export class TraceTokenizer {
     for (let index = 0; index < ids.length; index++) {
       starts.push(previous.length);
       const decoded = this.decode(ids.slice(0, index + 1));
-      // A partial multi-byte character decodes to U+FFFD; keep the last clean prefix until it completes.
+      // A partial multi-byte character decodes to U+FFFD: keep the last clean prefix until it completes, so the
+      // pieces of a split character share one start, as the trainer's token_offsets gives them.
       if (!decoded.endsWith('\uFFFD')) previous = decoded;
     }
     return this.decode(ids) === text ? starts.map((start) => Math.min(start, text.length)) : null;
