@@ -24,7 +24,7 @@ describe('a helper process run with its log (venv, pip)', function () {
     const exit = await running;
     assert.equal(exit.cancelled, true);
     assert.equal(exit.signal, 'SIGTERM');
-    assert.ok(Date.now() - started < 3000);
+    assert.ok(Date.now() - started < 15_000, "the process runs forever unless the cancel stopped it");
   });
 
   it('says why a command could not start', async () => {
