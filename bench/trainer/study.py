@@ -158,6 +158,12 @@ def cell(estimate, kind="percent") -> str:
     return learning_bench.fmt_estimate(estimate, kind)
 
 
+def not_run(spec: RunSpec) -> str:
+    """Why a screening row is empty: never started, or stopped before its budget (both for compute)."""
+    done = run_tools.steps_done(POOL / spec.name)
+    return f"stopped at step {done} of {spec.steps} (compute)" if done else "not run (compute)"
+
+
 SCREEN_HEADING = "## Screening grid (seed 0, 500 held-out problems, about 3200 generated samples each)"
 
 
@@ -175,7 +181,7 @@ def screening_lines(reps: int) -> list[str]:
     for spec in [defaults] + [s for s in screening_specs() if s.algorithm == "mgrpo"]:
         run = base_run if spec is defaults else load_spec(spec)
         if run is None:
-            table.append([spec.note, "not run (compute)", *["-"] * 9])
+            table.append([spec.note, not_run(spec), *["-"] * 9])
             continue
         row = learning_bench.at_step(run, spec.steps)
         grpo_step = nearest_by_samples(grpo_run, row["samples"])
@@ -195,7 +201,7 @@ def screening_lines(reps: int) -> list[str]:
     for spec in [grpo_defaults] + [s for s in screening_specs() if s.algorithm == "grpo"]:
         run = grpo_run if spec is grpo_defaults else load_spec(spec)
         if run is None:
-            grpo_rows.append([spec.note, "not run (compute)", *["-"] * 3])
+            grpo_rows.append([spec.note, not_run(spec), *["-"] * 3])
             continue
         row = learning_bench.at_step(run, spec.steps)
         analysis = one_seed_analysis({"variant": row, "grpo": grpo_base}, reps)
