@@ -1,21 +1,11 @@
 import { strict as assert } from 'node:assert';
 import type { RolloutRecord } from '../../extension/src/format/types';
 import { changedSteps, divergenceNote, firstDivergence, normalizeStepText } from '../../extension/src/model/divergence';
-import { fixtureRecord } from './fixture';
+import { chainRecord, fixtureRecord } from './fixture';
 
 /** A record whose steps are the given lines, followed by an answer line. */
 function record(stepLines: string[], layer: 1 | 2 = 1): RolloutRecord {
-  const base = fixtureRecord('s000001-q000-l1-000');
-  const steps: { start: number; end: number }[] = [];
-  let completion = '';
-  for (const line of stepLines) {
-    steps.push({ start: completion.length, end: completion.length + line.length });
-    completion += `${line}\n`;
-  }
-  const answer_span = { start: completion.length, end: completion.length + 4 };
-  completion += 'A: 0\n';
-  const offsets = Array.from({ length: completion.length }, (_, i) => i);
-  return { ...base, layer, completion, steps, answer_span, token_offsets: offsets, token_logprobs: offsets.map(() => -0.1) };
+  return chainRecord(stepLines, '0', layer);
 }
 
 describe('layer-1 / layer-2 divergence', () => {

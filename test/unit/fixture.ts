@@ -23,6 +23,24 @@ export function fixtureRecord(id: string): RolloutRecord {
   return found;
 }
 
+/**
+ * A copy of the fixture's first layer-1 record (question 3+5*2-7) whose completion is the given step lines, one per
+ * line, then `A: <answer>`; steps and answer span point at them and every character is a token of log-prob -0.1.
+ */
+export function chainRecord(stepLines: string[], answer: string, layer: 1 | 2 = 1): RolloutRecord {
+  const base = fixtureRecord('s000001-q000-l1-000');
+  const steps: { start: number; end: number }[] = [];
+  let completion = '';
+  for (const line of stepLines) {
+    steps.push({ start: completion.length, end: completion.length + line.length });
+    completion += `${line}\n`;
+  }
+  const answer_span = { start: completion.length, end: completion.length + 3 + answer.length };
+  completion += `A: ${answer}\n`;
+  const offsets = Array.from({ length: completion.length }, (_, i) => i);
+  return { ...base, layer, completion, steps, answer_span, token_offsets: offsets, token_logprobs: offsets.map(() => -0.1) };
+}
+
 /** A fresh temp directory, removed by the returned cleanup. */
 export async function tempDir(prefix = 'mgrpo-test-'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));

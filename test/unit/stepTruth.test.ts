@@ -17,23 +17,13 @@ import {
   stepLabels,
   stepVerdict,
 } from '../../extension/src/model/stepTruth';
-import { fixtureRecord, fixtureRecords } from './fixture';
+import { chainRecord, fixtureRecord, fixtureRecords } from './fixture';
 
 /** A record of the fixture's question 3+5*2-7 whose steps are the given lines, labelled as given. */
 function chain(id: string, stepLines: string[], answer: string, labels: StepLabelValue[], first: number | null, layer: 1 | 2 = 1, parentId: string | null = null): RolloutRecord {
-  const base = fixtureRecord('s000001-q000-l1-000');
-  const steps: { start: number; end: number }[] = [];
-  let completion = '';
-  for (const line of stepLines) {
-    steps.push({ start: completion.length, end: completion.length + line.length });
-    completion += `${line}\n`;
-  }
-  const answer_span = { start: completion.length, end: completion.length + 3 + answer.length };
-  completion += `A: ${answer}\n`;
-  const offsets = Array.from({ length: completion.length }, (_, i) => i);
   return {
-    ...base, id, layer, parent_id: parentId, completion, steps, answer_span, correct: answer === '9', token_offsets: offsets,
-    token_logprobs: offsets.map(() => -0.1), step_labels: labels.map((label) => ({ label, source: 'checker' as const })), first_wrong_step: first,
+    ...chainRecord(stepLines, answer, layer), id, parent_id: parentId, correct: answer === '9',
+    step_labels: labels.map((label) => ({ label, source: 'checker' as const })), first_wrong_step: first,
   };
 }
 
