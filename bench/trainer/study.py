@@ -422,15 +422,16 @@ def write_report(args: argparse.Namespace) -> Path:
     total = sum(value for value in wall if value)
     page = bench_common.RESULTS_DIR / "trainer-study.md"
     lines = bench_common.header_lines(
-        "Does MGRPO beat GRPO on the demo task? A screening grid, longer budgets and a 5-seed comparison",
+        "Does MGRPO beat GRPO on the demo task? A screening grid, longer budgets and a comparison over seeds",
         None,
         {"Model": bench_common.model_description(bench_common.SHIPPED_MODEL),
          "Trainer": bench_common.trainer_version(),
-         "Runs": f"{len(runs)} training runs in `{bench_common.display_path(POOL)}`, {bench_common.fmt_seconds(total)} "
-                 "of run wall time together (two at a time, nice 15, on a 2-core machine shared with other work, "
-                 "so training times are inflated and only comparable within a page)",
-         "Training commands": "`.venv/bin/python bench/trainer/study.py run --phase all` (two workers) and "
-                              "`... study.py run --phase final --final-mgrpo JSON` for the chosen setting",
+         "Runs": f"{len(runs)} training runs in `{bench_common.display_path(POOL)}` (finished or stopped), "
+                 f"{bench_common.fmt_seconds(total)} of run durations together as their run.json records them "
+                 "(several at once, nice 15, on a 2-core machine shared with other work: training times are "
+                 "inflated and differ with how many ran beside them, so only their order of magnitude means anything)",
+         "Training command": "`BENCH_TRAINER_DIR=bench/out/snap-COMMIT/trainer .venv/bin/python bench/trainer/study.py "
+                             "run --phase all` in several workers at once (each claims the next run; see bench/README.md)",
          "Evaluation": "greedy two-pass on 500 held-out problems per seed (sampled accuracy off), the same problems "
                        "for every policy of a seed",
          "Intervals": f"95% percentile bootstrap, {args.reps} resamples, paired (stats.py)"},
