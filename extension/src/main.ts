@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import { COMMANDS } from './vscode/commands';
 import { Ctx } from './vscode/ctx';
+import { importedRunsOf } from './vscode/importedRuns';
 import { RunsTreeProvider } from './vscode/runsTree';
 import { TraceCodeLensProvider } from './vscode/traceCodeLens';
 import { TraceDecorations } from './vscode/traceDecorations';
@@ -27,6 +28,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   ctx.setSampleFilter(undefined);
   ctx.updateLiveContextKeys();
   await ctx.runs.discover();
+  // Imports of other trainers' runs still in the view follow their source again (issue 11).
+  void importedRunsOf(ctx).resumeAfterReload();
 }
 
 export async function deactivate(): Promise<void> {

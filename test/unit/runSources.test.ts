@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readdirSync, statSync } from 'node:fs';
 import * as path from 'node:path';
-import { detectSourceKinds, importArgs, parseGroupSize, worthListing } from '../../extension/src/model/runSources';
+import { detectSourceKinds, importArgs, importsToResume, parseGroupSize, worthListing } from '../../extension/src/model/runSources';
 
 const SOURCES = path.join(__dirname, '..', '..', 'trainer', 'tests', 'fixtures', 'sources');
 
@@ -77,5 +77,46 @@ describe('run sources: which trainer wrote a folder', () => {
     assert.equal(typeof parseGroupSize('0'), 'string');
     assert.equal(typeof parseGroupSize('2.5'), 'string');
     assert.equal(typeof parseGroupSize('-3'), 'string');
+  });
+});
+
+describe('run sources: imports restarted after a window reload', () => {
+  const imports = path.resolve('/storage/imports');
+  const run = (hash: string, source?: { kind: string; path?: string }) => ({ runDir: path.join(imports, hash), manifest: source ? { source } : {} });
+
+  it('restarts the imports in the view from run.json source, with the TRL group size remembered', () => {
+    const resumed = importsToResume(
+      [run('aa', { kind: 'verl', path: '/data/verl-rollouts' }), run('bb', { kind: 'trl', path: '/out/trl' })],
+      imports,
+      { [path.join(imports, 'bb')]: 8 },
+    );
+    assert.deepEqual(resumed, [
+      { runDir: path.join(imports, 'aa'), sourceDir: '/data/verl-rollouts', kind: 'verl' },
+      { runDir: path.join(imports, 'bb'), sourceDir: '/out/trl', kind: 'trl', groupSize: 8 },
+    ]);
+    // The command line of each is the one Open Run Folder... ran.
+    assert.deepEqual(importArgs(resumed[1].sourceDir, resumed[1].runDir, resumed[1].kind, resumed[1].groupSize),
+      ['import', '/out/trl', '--to', path.join(imports, 'bb'), '--from', 'trl', '--follow', '--group-size', '8']);
+  });
+
+  it('leaves alone runs that are not its imports, runs without a readable source, and the TRL recorder', () => {
+    const resumed = importsToResume([
+      { runDir: '/work/runs/mine', manifest: { source: { kind: 'verl', path: '/data/v' } } }, // imported by hand elsewhere
+      { runDir: path.join(imports, 'deep', 'x'), manifest: { source: { kind: 'verl', path: '/data/v' } } }, // not directly in imports/
+      run('own'), // the trainer's own run: no source
+      { runDir: path.join(imports, 'unread'), manifest: undefined }, // run.json unreadable
+      run('live', { kind: 'trl-live', path: '/out/live' }),
+      run('nopath', { kind: 'nemo-rl' }),
+      run('blank', { kind: 'prime-rl', path: ' ' }),
+      run('ok', { kind: 'nemo-rl', path: '/logs/nemo' }),
+    ], imports, {});
+    assert.deepEqual(resumed, [{ runDir: path.join(imports, 'ok'), sourceDir: '/logs/nemo', kind: 'nemo-rl' }]);
+  });
+
+  it('ignores a remembered group size that is not a positive integer, and one for a source that is not TRL', () => {
+    const resumed = importsToResume([run('t', { kind: 'trl', path: '/t' }), run('v', { kind: 'verl', path: '/v' })], imports,
+      { [path.join(imports, 't')]: 0, [path.join(imports, 'v')]: 4 });
+    assert.deepEqual(resumed.map((r) => r.groupSize), [undefined, undefined]);
+    assert.deepEqual(importsToResume([run('t', { kind: 'trl', path: '/t' })], imports, { [path.join(imports, 't')]: '8' })[0].groupSize, undefined);
   });
 });

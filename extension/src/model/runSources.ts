@@ -3,6 +3,9 @@
 // the ones `python -m mgrpo import` detects (trainer/mgrpo/importers/*.py), so a folder offered here
 // is one the importer accepts; the importer remains the judge (its exit code 2 says why not).
 
+import * as path from 'node:path';
+import type { RunManifest } from '../format/types';
+
 export type SourceKind = 'verl' | 'trl' | 'nemo-rl' | 'prime-rl';
 
 export interface SourceKindInfo {
@@ -84,4 +87,39 @@ export function parseGroupSize(text: string): number | string {
   const trimmed = text.trim();
   if (!/^\d+$/.test(trimmed) || Number(trimmed) < 1 || !Number.isSafeInteger(Number(trimmed))) return 'a positive whole number (TRL num_generations)';
   return Number(trimmed);
+}
+
+/** An import to start again after a window reload: `python -m mgrpo import` with importArgs(sourceDir, runDir, kind, groupSize). */
+export interface ImportToResume {
+  runDir: string;
+  sourceDir: string;
+  kind: SourceKind;
+  groupSize?: number;
+}
+
+/**
+ * Which imports a reloaded window restarts: the runs in the view (removed ones are not there) whose
+ * folder is one of the extension's import folders (`importsDir`/<hash>) and whose run.json names the
+ * source (`source.kind`, one the importers read, and `source.path`). The TRL recorder's runs
+ * (`trl-live`) and runs imported by hand elsewhere are not ours to follow. `groupSizes`: the group
+ * size given when each import folder was first imported (run.json does not keep it).
+ */
+export function importsToResume(
+  runs: ReadonlyArray<{ runDir: string; manifest: Pick<RunManifest, 'source'> | undefined }>,
+  importsDir: string,
+  groupSizes: Readonly<Record<string, unknown>>,
+): ImportToResume[] {
+  const resumable: ImportToResume[] = [];
+  const home = path.resolve(importsDir);
+  for (const run of runs) {
+    const runDir = path.resolve(run.runDir);
+    if (path.dirname(runDir) !== home) continue;
+    const source = run.manifest?.source;
+    const kind = SOURCE_KINDS.find((info) => info.kind === source?.kind)?.kind;
+    if (!kind || typeof source?.path !== 'string' || source.path.trim() === '') continue;
+    const size = groupSizes[runDir];
+    const groupSize = kind === 'trl' && typeof size === 'number' && Number.isSafeInteger(size) && size >= 1 ? size : undefined;
+    resumable.push(groupSize === undefined ? { runDir, sourceDir: source.path, kind } : { runDir, sourceDir: source.path, kind, groupSize });
+  }
+  return resumable;
 }

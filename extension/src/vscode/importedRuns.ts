@@ -3,7 +3,8 @@
 // `python -m mgrpo import SRC --to <global storage>/imports/<hash> --from KIND --follow` converts
 // them into a run folder that the Runs view follows live. The importer runs with the trainer's
 // interpreter and environment; its stdin stays a pipe, and closing it stops the import (on
-// deactivate, or when the run is removed from the view).
+// deactivate, or when the run is removed from the view). After a window reload the imports of the
+// runs still in the view start again (resumeAfterReload), so a live source stays followed.
 
 import { ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -12,7 +13,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { errorText } from '../format/errorText';
 import { RunPaths } from '../format/types';
-import { detectSourceKinds, importArgs, parseGroupSize, SOURCE_KINDS, sourceKindInfo, worthListing, type SourceKind } from '../model/runSources';
+import { detectSourceKinds, importArgs, importsToResume, parseGroupSize, SOURCE_KINDS, sourceKindInfo, worthListing, type SourceKind } from '../model/runSources';
 import type { Ctx } from './ctx';
 import { Disposable, disposableFrom } from './disposable';
 import { LogLineSplitter } from './logLines';
@@ -26,6 +27,8 @@ const MAX_LISTED = 20_000;
 const MAX_STDERR_CHARS = 4000;
 /** How often to look for run.json before the importer's first event. */
 const ATTACH_POLL_MS = 250;
+/** Import folder -> the TRL group size it was imported with (run.json's source does not keep it). */
+const GROUP_SIZES_KEY = 'mgrpo.importGroupSizes';
 
 /** Relative file paths under `root`, descending only into folders that can hold a source's files. */
 export async function listSourceFiles(root: string): Promise<string[]> {
@@ -52,10 +55,15 @@ export async function listSourceFiles(root: string): Promise<string[]> {
   return files;
 }
 
+/** The folder that holds the run folders of imports (one per source path). */
+export function importsFolder(storageDir: string): string {
+  return path.join(storageDir, 'imports');
+}
+
 /** Where the run folder of an import of `sourceDir` goes: one per source path. */
 export function importRunDir(storageDir: string, sourceDir: string): string {
   const hash = createHash('sha256').update(path.resolve(sourceDir)).digest('hex').slice(0, 16);
-  return path.join(storageDir, 'imports', hash);
+  return path.join(importsFolder(storageDir), hash);
 }
 
 interface LiveImport {
@@ -67,9 +75,12 @@ interface LiveImport {
 /** The live imports of this window (one per run folder). */
 export class ImportedRuns extends Disposable {
   private readonly live = new Map<string, LiveImport>();
+  private resuming: Promise<void> | undefined;
 
   constructor(private readonly ctx: Ctx) {
     super();
+    // Imports not restarted at activation for want of trust start once the user trusts the workspace.
+    this.register(vscode.workspace.onDidGrantWorkspaceTrust(() => void this.resumeAfterReload()));
     // Remove from View: a run no longer in the registry stops being imported.
     this.register(ctx.runs.onDidChangeRuns(() => {
       for (const runDir of [...this.live.keys()]) if (!ctx.runs.get(runDir)) this.stop(runDir);
@@ -122,9 +133,56 @@ export class ImportedRuns extends Disposable {
     const python = await resolveTrainerPython(this.ctx.python, this.ctx.extensionRoot);
     if (!python) return true;
     await fs.promises.mkdir(runDir, { recursive: true });
+    await this.rememberGroupSize(runDir, groupSize);
     const session = await this.start(python.python, sourceDir, runDir, kind, groupSize);
     if (session) await this.reveal(session, kind);
     return true;
+  }
+
+  /**
+   * After a window reload: starts again the imports of the runs the view still lists (removed ones
+   * are not listed), as Open Run Folder... started them. Only in a trusted workspace (it runs
+   * Python); a source folder that is gone is logged and left as imported.
+   */
+  resumeAfterReload(): Promise<void> {
+    this.resuming ??= this.resume().catch((error: unknown) => {
+      this.ctx.log.warn(`[import] restarting imports after a reload failed: ${errorText(error)}`);
+    }).finally(() => {
+      this.resuming = undefined;
+    });
+    return this.resuming;
+  }
+
+  private async resume(): Promise<void> {
+    const storage = this.ctx.extension.globalStorageUri.fsPath;
+    const runs = this.ctx.runs.all().map((session) => ({ runDir: session.runDir, manifest: session.reader?.manifest }));
+    const wanted = importsToResume(runs, importsFolder(storage), this.ctx.extension.globalState.get<Record<string, unknown>>(GROUP_SIZES_KEY, {}))
+      .filter((resumable) => !this.live.has(resumable.runDir));
+    if (wanted.length === 0 || this.isDisposed) return;
+    if (!vscode.workspace.isTrusted) {
+      this.ctx.log.info(`[import] ${wanted.length} import(s) not restarted: the workspace is not trusted`);
+      return;
+    }
+    const present = wanted.filter((resumable) => {
+      if (fs.existsSync(resumable.sourceDir)) return true;
+      this.ctx.log.info(`[import] not restarted: its source ${resumable.sourceDir} is gone (${resumable.runDir} keeps what was imported)`);
+      return false;
+    });
+    if (present.length === 0) return;
+    const python = await resolveTrainerPython(this.ctx.python, this.ctx.extensionRoot);
+    if (!python || this.isDisposed) return;
+    for (const { runDir, sourceDir, kind, groupSize } of present) {
+      if (this.live.has(runDir)) continue;
+      this.ctx.log.info(`[import] restarting the ${kind} import of ${sourceDir} after a reload`);
+      void this.start(python.python, sourceDir, runDir, kind, groupSize);
+    }
+  }
+
+  private async rememberGroupSize(runDir: string, groupSize: number | undefined): Promise<void> {
+    const sizes = { ...this.ctx.extension.globalState.get<Record<string, unknown>>(GROUP_SIZES_KEY, {}) };
+    if (groupSize === undefined) delete sizes[runDir];
+    else sizes[runDir] = groupSize;
+    await this.ctx.extension.globalState.update(GROUP_SIZES_KEY, sizes);
   }
 
   /** Spawns the importer; resolves with the attached run once run.json exists, or undefined when it failed first. */
