@@ -31,7 +31,7 @@ from typing import Any, Iterator
 
 import torch
 
-from . import algorithm, checkpoint, lengths, lora, metrics, optim, prompts, sampling
+from . import algorithm, checkpoint, checkpoint_export, lengths, lora, metrics, optim, prompts, sampling
 from .evaluate import evaluate
 from .distributed import Distributed
 from .generation import GenerationBackend, LocalGeneration
@@ -422,7 +422,7 @@ class Trainer:
                 # is dropped, nothing of it was written; the last completed step is saved below.
                 log.info("stop requested during generation: dropping step %d in progress", self.step + 1)
                 stop = True
-            self.save()
+            self.save(final=True)
             if not stop and self.config["eval_size"] > 0 and self.last_eval_step != self.step:
                 try:
                     self.run_evaluation()
@@ -756,11 +756,12 @@ class Trainer:
                  line["loss"], line["step_seconds"])
 
     # checkpoints and evaluation ---------------------------------------------------------------------
-    def save(self, requested: bool = False) -> None:
+    def save(self, requested: bool = False, final: bool = False) -> None:
         """Checkpoint the last completed step (rank 0 writes; under DDP everyone has the same weights, under
         FSDP2 every rank takes part in gathering them). A step is saved once; asking again (``requested``, the
         "checkpoint" command) only re-announces it. The command reaches rank 0 alone, so under FSDP2 it cannot
-        gather the shards: it re-announces the last checkpoint (saves happen at save_steps, on stop, at the end)."""
+        gather the shards: it re-announces the last checkpoint (saves happen at save_steps, on stop, at the end).
+        ``final``: the save on stop or at the end, which onnx_export "final" exports."""
         if requested and self.dist.sharded and self.last_saved_step != self.step:
             if self.writer:
                 self.protocol.warning("with distributed_strategy fsdp a checkpoint is written at save_steps, on "
@@ -772,6 +773,8 @@ class Trainer:
         if self.last_saved_step == self.step:
             if requested and self.last_checkpoint and self.writer:
                 self.protocol.emit("checkpoint", step=self.step, path=str(self.run_dir / self.last_checkpoint))
+            if final:  # the last step was saved at save_steps: that checkpoint is the final one
+                self.export_onnx(final=True)
             return
         # Collective under FSDP2 (whole state dicts on rank 0); the objects' own state otherwise.
         model_state = self.dist.full_state_dict(self.model)
@@ -790,6 +793,12 @@ class Trainer:
         self.last_checkpoint = str(folder.relative_to(self.run_dir))
         self.write_manifest()
         self.protocol.emit("checkpoint", step=self.step, path=str(folder))
+        self.export_onnx(final)
+
+    def export_onnx(self, final: bool) -> None:
+        """onnx_export: the newest checkpoint as ONNX too, on rank 0 (the only writer); failures are warnings."""
+        if self.writer and self.last_checkpoint and checkpoint_export.wants_export(self.config["onnx_export"], final):
+            checkpoint_export.export_checkpoint(self.run_dir / self.last_checkpoint, self.protocol.warning)
 
     def run_evaluation(self) -> None:
         self.last_eval_step = self.step
