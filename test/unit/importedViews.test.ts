@@ -7,6 +7,7 @@ import { correctnessText, notRecorded, sourceFieldEntries } from '../../extensio
 import { stepHoverMarkdown } from '../../extension/src/model/hoverContent';
 import { presentation } from '../../extension/src/model/runTree';
 import { traceSteps } from '../../extension/src/model/segmentation';
+import { dashboardPoint, MetricPresence } from '../../extension/src/vscode/panels/dashboardData';
 import { renderTrace } from '../../extension/src/model/traceDocument';
 import { REPO_ROOT, fixtureRecord, tempDir } from './fixture';
 
@@ -102,6 +103,12 @@ describe('imported runs: the extension reads what python -m mgrpo import writes'
       assert.ok(Math.abs((first.group_reward_mean ?? NaN) - 2 / 3) < 1e-9);
       assert.ok(Math.abs((first.group_reward_std ?? NaN) - Math.sqrt(2 / 9)) < 1e-9);
       assert.equal(reader.metricsFor(1)?.loss, null);
+      // The dashboard says which of its charts verl does not fill, instead of drawing them empty.
+      const presence = new MetricPresence();
+      presence.reset(reader.metrics.map(dashboardPoint));
+      const unrecorded = presence.unrecorded(reader.manifest);
+      for (const key of ['loss', 'kl', 'clipFraction', 'tokensPerSecond', 'accT2', 'rewardLayer2'] as const) assert.equal(unrecorded[key], 'not recorded by verl', key);
+      assert.equal(unrecorded.rewardLayer1, undefined); // verl's score is its reward
     } finally {
       await cleanup();
     }

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { MetricsLine, RunManifest } from '../../extension/src/format/types';
-import { dashboardPoint, evalRow, parseEvalResult, recentSecondsPerStep, runHeader } from '../../extension/src/vscode/panels/dashboardData';
+import { dashboardPoint, evalRow, MetricPresence, parseEvalResult, recentSecondsPerStep, runHeader } from '../../extension/src/vscode/panels/dashboardData';
 import { FIXTURE_RUN } from './fixture';
 
 function fixtureMetrics(): MetricsLine[] {
@@ -116,5 +116,50 @@ describe('dashboard data: the run header', () => {
     assert.equal(header.status, 'unreadable');
     assert.equal(header.error, 'no run.json in /r');
     assert.equal(header.step, 0);
+  });
+});
+
+describe('dashboard data: what an imported run does not record', () => {
+  /** A metrics line as `python -m mgrpo import` writes one from verl: layer 1 only, no optimizer numbers or timings. */
+  const verlLine = (step: number, extra: Partial<MetricsLine> = {}): MetricsLine => {
+    const base = fixtureMetrics()[0];
+    return {
+      ...base, step, correction: null, layer2: null, loss: null, kl: null, clip_fraction: null, tokens_per_second: null,
+      layer1: { ...base.layer1, accuracy: null, reward_mean: 0.6 }, ...extra,
+    };
+  };
+  const verl: Pick<RunManifest, 'source'> = { source: { kind: 'verl', path: '/data/verl' } };
+
+  it('names every chart series that is null at every step, "not recorded by <kind>"', () => {
+    const presence = new MetricPresence();
+    presence.reset([verlLine(1), verlLine(2)].map(dashboardPoint));
+    assert.deepEqual(presence.unrecorded(verl), {
+      accT1: 'not recorded by verl', accT2: 'not recorded by verl', deltaI2C: 'not recorded by verl', deltaC2I: 'not recorded by verl',
+      cl: 'not recorded by verl', cs: 'not recorded by verl', rss: 'not recorded by verl', rewardLayer2: 'not recorded by verl',
+      loss: 'not recorded by verl', kl: 'not recorded by verl', clipFraction: 'not recorded by verl', tokensPerSecond: 'not recorded by verl',
+    });
+  });
+
+  it('a value at any step makes a series recorded; appended steps count as they come', () => {
+    const presence = new MetricPresence();
+    presence.reset([verlLine(1)].map(dashboardPoint));
+    assert.equal(presence.unrecorded(verl).kl, 'not recorded by verl');
+    presence.add([verlLine(2, { kl: 0.002, loss: Number.NaN })].map(dashboardPoint));
+    const unrecorded = presence.unrecorded(verl);
+    assert.equal(unrecorded.kl, undefined);
+    assert.equal(unrecorded.loss, 'not recorded by verl'); // a NaN is no value
+    assert.equal(unrecorded.rewardLayer1, undefined);
+  });
+
+  it('says nothing before the first step, nor for the trainer\'s own runs (their gaps are undefined values)', () => {
+    const presence = new MetricPresence();
+    presence.reset([]);
+    assert.deepEqual(presence.unrecorded(verl), {});
+    presence.reset([verlLine(1)].map(dashboardPoint));
+    assert.deepEqual(presence.unrecorded(fixtureManifest()), {});
+    assert.deepEqual(presence.unrecorded(undefined), {});
+    // A resumed or rewritten run starts over.
+    presence.reset([]);
+    assert.deepEqual(presence.unrecorded(verl), {});
   });
 });

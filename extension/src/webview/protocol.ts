@@ -31,6 +31,21 @@ export interface DashboardPoint {
   tokensPerSecond: number | null;
 }
 
+/** A charted metric: every DashboardPoint field but the step. */
+export type DashboardMetricKey = Exclude<keyof DashboardPoint, 'step'>;
+
+export const DASHBOARD_METRIC_KEYS: readonly DashboardMetricKey[] = [
+  'accT1', 'accT2', 'deltaI2C', 'deltaC2I', 'cl', 'cs', 'rss',
+  'rewardLayer1', 'rewardLayer2', 'loss', 'kl', 'clipFraction', 'tokensPerSecond',
+];
+
+/**
+ * The metrics an imported run's source does not record (null at every step so far), each with the
+ * text to show instead of an empty chart: "not recorded by verl" (model/absence.ts's wording).
+ * Empty for the trainer's own runs.
+ */
+export type UnrecordedMetrics = Partial<Record<DashboardMetricKey, string>>;
+
 /** One evaluation (eval/step-N.json) as a table row; undefined metrics are null, shown as "—". */
 export interface EvalRow {
   step: number;
@@ -68,6 +83,7 @@ export interface DashboardState {
   points: DashboardPoint[];
   /** Every evaluation of the run, oldest first (the table shows the newest first). */
   evals: EvalRow[];
+  unrecorded: UnrecordedMetrics;
 }
 
 // ---- the dashboard's step-truth section (issue 9) ------------------------------------------
@@ -199,7 +215,7 @@ export interface HostNotifications {
   /** The dashboard's whole state (after `ready`, after a resumed run truncated its files). */
   'dashboard/reset': DashboardState;
   /** Steps appended since the last message, and the header as of now. */
-  'dashboard/append': { header: RunHeader; points: DashboardPoint[] };
+  'dashboard/append': { header: RunHeader; points: DashboardPoint[]; unrecorded: UnrecordedMetrics };
   'dashboard/evals': { evals: EvalRow[] };
   /** No run to show (none exists yet). */
   'dashboard/empty': { message: string };

@@ -2,10 +2,10 @@
 // cursor (hovering a step in one shows it in all), and are redrawn by setData only: uPlot draws a
 // few thousand points per chart in well under a frame.
 import uPlot from 'uplot';
-import { h } from '../shared/dom';
+import { h, replaceChildren } from '../shared/dom';
 import { compact, percent } from '../shared/format';
 import { themeVar } from '../shared/theme';
-import type { AxisFormat, ChartSpec } from './chartSpecs';
+import type { AxisFormat, ChartAbsence, ChartSpec } from './chartSpecs';
 import type { MetricsColumns } from './series';
 
 const HEIGHT = 190;
@@ -28,13 +28,31 @@ function showLatestInLegend(plot: uPlot): void {
 export class ChartView {
   readonly element: HTMLElement;
   private readonly plotHost: HTMLElement;
+  /** What an imported run's source does not record, in place of (or above) the plot. */
+  private readonly absenceNote: HTMLElement;
+  private absenceKey = '';
   private plot: uPlot | undefined;
 
   constructor(readonly spec: ChartSpec, private readonly columns: MetricsColumns) {
     this.plotHost = h('div', { className: 'chart-plot' });
+    this.absenceNote = h('p', { className: 'chart-absent muted' });
+    this.absenceNote.hidden = true;
     this.element = h('figure', { className: 'chart', id: `chart-${spec.id}`, title: spec.description },
       h('figcaption', {}, spec.title),
+      this.absenceNote,
       this.plotHost);
+  }
+
+  /** Says which series the source does not record; a chart with none of its series recorded shows only that. */
+  showAbsence(absence: ChartAbsence): void {
+    const key = JSON.stringify(absence);
+    if (key === this.absenceKey) return;
+    this.absenceKey = key;
+    const lines = absence.whole !== null ? [absence.whole] : absence.series;
+    replaceChildren(this.absenceNote, ...lines.flatMap((line, i) => (i === 0 ? [line] : [h('br'), line])));
+    this.absenceNote.hidden = lines.length === 0;
+    this.plotHost.hidden = absence.whole !== null;
+    this.element.classList.toggle('chart-not-recorded', absence.whole !== null);
   }
 
   /** (Re)creates the plot: first draw, and after a theme change (uPlot bakes colours in). */

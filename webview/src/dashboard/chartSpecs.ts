@@ -1,5 +1,6 @@
 // Which charts the dashboard draws and what goes in each. Pure data (no DOM), so the list of
 // metrics per chart is checked by test/unit/webviewSeries.test.ts against MGRPO.md's table.
+import type { UnrecordedMetrics } from '../../../extension/src/webview/protocol';
 import type { MetricKey } from './series';
 
 export type AxisFormat = 'percent' | 'number';
@@ -86,3 +87,21 @@ export const CHARTS: readonly ChartSpec[] = [
     left: { label: 'tokens/s', format: 'number' },
   },
 ];
+
+/** What a chart says about the series an imported run's source does not record (protocol UnrecordedMetrics). */
+export interface ChartAbsence {
+  /** Every series of the chart is unrecorded: this text ("not recorded by verl") replaces the chart. */
+  whole: string | null;
+  /** Some are: one "KL: not recorded by verl" per missing series, under the caption. */
+  series: string[];
+}
+
+export function chartAbsence(spec: ChartSpec, unrecorded: UnrecordedMetrics): ChartAbsence {
+  const missing = spec.series.filter((series) => unrecorded[series.key] !== undefined);
+  if (missing.length > 0 && missing.length === spec.series.length) {
+    const texts = [...new Set(missing.map((series) => unrecorded[series.key]!))];
+    // One source per run, so one text; were they ever to differ, each series says its own.
+    return texts.length === 1 ? { whole: texts[0], series: [] } : { whole: missing.map((series) => `${series.label}: ${unrecorded[series.key]}`).join('; '), series: [] };
+  }
+  return { whole: null, series: missing.map((series) => `${series.label}: ${unrecorded[series.key]}`) };
+}

@@ -4,12 +4,12 @@
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import 'uplot/dist/uPlot.min.css';
 import './dashboard.css';
-import type { DashboardState, EvalRow, RunHeader } from '../../../extension/src/webview/protocol';
+import type { DashboardState, EvalRow, RunHeader, UnrecordedMetrics } from '../../../extension/src/webview/protocol';
 import { HostChannel } from '../shared/channel';
 import { h, replaceChildren, root } from '../shared/dom';
 import { onThemeChange } from '../shared/theme';
 import { ChartView } from './chart';
-import { CHARTS } from './chartSpecs';
+import { chartAbsence, CHARTS } from './chartSpecs';
 import { renderEvalTable } from './evalTable';
 import { renderHeader } from './header';
 import { MetricsColumns } from './series';
@@ -22,6 +22,8 @@ const chartGrid = h('section', { className: 'charts', id: 'charts', attrs: { 'ar
 const evalSection = h('section', { className: 'evals', id: 'evals' });
 const charts = CHARTS.map((spec) => new ChartView(spec, columns));
 let header: RunHeader | undefined;
+/** The series an imported run's source does not record, as the host last said. */
+let unrecorded: UnrecordedMetrics = {};
 // A click on a step-truth bar: the host filters the Runs view to those samples and offers them.
 const stepTruth = new StepTruthCharts((params) => void channel.request('dashboard/openSamples', params).catch(showError));
 let drawQueued = false;
@@ -31,7 +33,10 @@ function queueDraw(): void {
   drawQueued = true;
   requestAnimationFrame(() => {
     drawQueued = false;
-    for (const chart of charts) chart.redraw();
+    for (const chart of charts) {
+      chart.showAbsence(chartAbsence(chart.spec, unrecorded));
+      chart.redraw();
+    }
     if (header) renderHeader(headerSection, header, columns);
     // For tests and for reading the page state: how many steps are drawn.
     page.dataset.steps = String(columns.length);
@@ -57,6 +62,7 @@ function reset(state: DashboardState): void {
   performance.mark('mgrpo-dashboard-reset');
   showRun();
   header = state.header;
+  unrecorded = state.unrecorded ?? {};
   columns.reset(state.points);
   renderEvalTable(evalSection, state.evals);
   page.removeAttribute('aria-busy');
@@ -82,9 +88,10 @@ function showError(error: unknown): void {
 
 const channel = new HostChannel({
   'dashboard/reset': reset,
-  'dashboard/append': ({ header: fresh, points }) => {
+  'dashboard/append': ({ header: fresh, points, unrecorded: absent }) => {
     showRun();
     header = fresh;
+    unrecorded = absent ?? {};
     columns.append(points);
     queueDraw();
   },

@@ -2,14 +2,12 @@
 // what uPlot draws. Appending is O(new points); a step that is not after the last one means the
 // run was resumed from a checkpoint and rewrote later steps, so the columns are cut back to it
 // first. Pure (no DOM): test/unit/webviewSeries.test.ts.
-import type { DashboardPoint } from '../../../extension/src/webview/protocol';
+import { DASHBOARD_METRIC_KEYS, type DashboardMetricKey, type DashboardPoint } from '../../../extension/src/webview/protocol';
 
-export type MetricKey = Exclude<keyof DashboardPoint, 'step'>;
+export type MetricKey = DashboardMetricKey;
 
-export const METRIC_KEYS: readonly MetricKey[] = [
-  'accT1', 'accT2', 'deltaI2C', 'deltaC2I', 'cl', 'cs', 'rss',
-  'rewardLayer1', 'rewardLayer2', 'loss', 'kl', 'clipFraction', 'tokensPerSecond',
-];
+/** The charted metrics, defined once in the protocol (the host decides which ones a source does not record). */
+export const METRIC_KEYS: readonly MetricKey[] = DASHBOARD_METRIC_KEYS;
 
 /** uPlot's aligned data: x values first, then one array per series (null = no value, a gap). */
 export type AlignedColumns = [number[], ...(number | null)[][]];

@@ -3,9 +3,9 @@
 // test/unit/webviewDashboard.test.ts checks it against the example run.
 
 import type { CorrectionMetrics, EvalResult, MetricsLine, RunManifest } from '../../format/types';
-import { notRecorded } from '../../model/absence';
+import { notRecorded, runSourceKind } from '../../model/absence';
 import { ETA_WINDOW } from '../../model/runProgress';
-import type { DashboardPoint, EvalRow, RunHeader } from '../../webview/protocol';
+import { DASHBOARD_METRIC_KEYS, type DashboardMetricKey, type DashboardPoint, type EvalRow, type RunHeader, type UnrecordedMetrics } from '../../webview/protocol';
 
 /** A finite number, or null: NaN and infinities in a file would break a chart's scale. */
 function finiteOrNull(value: number | null | undefined): number | null {
@@ -31,6 +31,41 @@ export function dashboardPoint(line: MetricsLine): DashboardPoint {
     clipFraction: finiteOrNull(line.clip_fraction),
     tokensPerSecond: finiteOrNull(line.tokens_per_second),
   };
+}
+
+/**
+ * Which charted metrics have had a value at some step, fed each batch of points as the panel sends
+ * it (so a long live run costs O(new steps) per update, not a pass over every step).
+ */
+export class MetricPresence {
+  private readonly recorded = new Set<DashboardMetricKey>();
+  private steps = 0;
+
+  reset(points: readonly DashboardPoint[] = []): void {
+    this.recorded.clear();
+    this.steps = 0;
+    this.add(points);
+  }
+
+  add(points: readonly DashboardPoint[]): void {
+    for (const point of points) {
+      this.steps++;
+      for (const key of DASHBOARD_METRIC_KEYS) if (point[key] !== null) this.recorded.add(key);
+    }
+  }
+
+  /**
+   * For an imported run (run.json has `source`): every metric null at every step so far, as
+   * "not recorded by <kind>". Nothing before the first step (nothing is known yet), and nothing
+   * for the trainer's own runs, whose gaps mean "undefined at that step", not "not recorded".
+   */
+  unrecorded(manifest: Pick<RunManifest, 'source'> | undefined): UnrecordedMetrics {
+    const kind = runSourceKind(manifest);
+    if (kind === undefined || this.steps === 0) return {};
+    const unrecorded: UnrecordedMetrics = {};
+    for (const key of DASHBOARD_METRIC_KEYS) if (!this.recorded.has(key)) unrecorded[key] = notRecorded(kind);
+    return unrecorded;
+  }
 }
 
 const METRIC_KEYS = ['acc_t1', 'acc_t2', 'delta', 'delta_i2c', 'delta_c2i', 'cl', 'cs', 'rss'] as const;

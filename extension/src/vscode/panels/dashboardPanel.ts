@@ -6,7 +6,7 @@ import type { Ctx } from '../ctx';
 import { Disposable } from '../disposable';
 import type { RunSession } from '../runSession';
 import { WebviewChannel } from './channel';
-import { dashboardPoint, evalRow, parseEvalResult, runHeader } from './dashboardData';
+import { dashboardPoint, evalRow, MetricPresence, parseEvalResult, runHeader } from './dashboardData';
 import { createPanel, DASHBOARD_VIEW_TYPE, preparePanel } from './panel';
 import { openDashboardSamples } from './stepTruthDashboard';
 import { stepTruthSummary } from './stepTruthData';
@@ -28,6 +28,8 @@ export class DashboardPanel extends Disposable {
   private sentGeneration = -1;
   /** eval file name -> mtime, as last sent; a changed listing re-sends the table. */
   private evalSignature = '';
+  /** Which metrics the sent steps had values for: an imported run's charts say what its source does not record. */
+  private readonly presence = new MetricPresence();
   private updating: Promise<void> = Promise.resolve();
 
   /** `restored`: the panel VS Code hands back after a reload (else a new one is created). */
@@ -89,7 +91,9 @@ export class DashboardPanel extends Disposable {
     this.sentGeneration = reader?.generation ?? -1;
     this.evalSignature = '';
     this.channel.notify('panel/restoreState', { runDir: this.runDir });
-    this.channel.notify('dashboard/reset', { header: this.header(), points: metrics.map(dashboardPoint), evals: [] });
+    const points = metrics.map(dashboardPoint);
+    this.presence.reset(points);
+    this.channel.notify('dashboard/reset', { header: this.header(), points, evals: [], unrecorded: this.presence.unrecorded(reader?.manifest) });
     this.channel.notify('dashboard/stepTruth', stepTruthSummary(metrics));
     this.scheduleUpdate();
   }
@@ -111,7 +115,9 @@ export class DashboardPanel extends Disposable {
     }
     const fresh = metrics.slice(this.sentMetrics);
     this.sentMetrics = metrics.length;
-    this.channel.notify('dashboard/append', { header: this.header(), points: fresh.map(dashboardPoint) });
+    const points = fresh.map(dashboardPoint);
+    this.presence.add(points);
+    this.channel.notify('dashboard/append', { header: this.header(), points, unrecorded: this.presence.unrecorded(reader?.manifest) });
     // Totals over the whole run: sent whole, and only when steps were added.
     if (fresh.length > 0) this.channel.notify('dashboard/stepTruth', stepTruthSummary(metrics));
     const evals = await this.readEvalsIfChanged();
