@@ -13,12 +13,12 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { errorText } from '../format/errorText';
 import { RunPaths } from '../format/types';
-import { detectSourceKinds, importArgs, importsToResume, parseGroupSize, SOURCE_KINDS, sourceKindInfo, worthListing, type SourceKind } from '../model/runSources';
+import { detectSourceKinds, importArgs, importsToResume, parseGroupSize, SOURCE_KINDS, sourceKindInfo, worthListing, type ImportToResume, type SourceKind } from '../model/runSources';
 import type { Ctx } from './ctx';
 import { Disposable, disposableFrom } from './disposable';
 import { LogLineSplitter } from './logLines';
 import { resolveTrainerPython } from './python';
-import type { RunSession } from './runSession';
+import { isProcessAlive, type RunSession } from './runSession';
 import { trainerEnvironment } from './trainerProcess';
 
 /** Entries a listing reads at most: a huge folder (a checkpoint dump) must not stall the dialog. */
@@ -29,6 +29,11 @@ const MAX_STDERR_CHARS = 4000;
 const ATTACH_POLL_MS = 250;
 /** Import folder -> the TRL group size it was imported with (run.json's source does not keep it). */
 const GROUP_SIZES_KEY = 'mgrpo.importGroupSizes';
+/**
+ * How long a reload waits for the previous window's importer (its stdin closed) to finish its last
+ * pass before starting a new one in the same folder; one still alive after that is another window's.
+ */
+const PREVIOUS_IMPORTER_GRACE_MS = 5000;
 
 /** Relative file paths under `root`, descending only into folders that can hold a source's files. */
 export async function listSourceFiles(root: string): Promise<string[]> {
@@ -163,11 +168,19 @@ export class ImportedRuns extends Disposable {
       this.ctx.log.info(`[import] ${wanted.length} import(s) not restarted: the workspace is not trusted`);
       return;
     }
-    const present = wanted.filter((resumable) => {
-      if (fs.existsSync(resumable.sourceDir)) return true;
-      this.ctx.log.info(`[import] not restarted: its source ${resumable.sourceDir} is gone (${resumable.runDir} keeps what was imported)`);
-      return false;
-    });
+    const present: ImportToResume[] = [];
+    for (const resumable of wanted) {
+      if (!fs.existsSync(resumable.sourceDir)) {
+        this.ctx.log.info(`[import] not restarted: its source ${resumable.sourceDir} is gone (${resumable.runDir} keeps what was imported)`);
+        continue;
+      }
+      const manifest = this.ctx.runs.get(resumable.runDir)?.reader?.manifest;
+      if (manifest?.status === 'running' && typeof manifest.pid === 'number' && !(await processEnded(manifest.pid, PREVIOUS_IMPORTER_GRACE_MS))) {
+        this.ctx.log.info(`[import] not restarted: ${resumable.runDir} is still imported by process ${manifest.pid} (another window's)`);
+        continue;
+      }
+      present.push(resumable);
+    }
     if (present.length === 0) return;
     const python = await resolveTrainerPython(this.ctx.python, this.ctx.extensionRoot);
     if (!python || this.isDisposed) return;
@@ -249,6 +262,16 @@ export class ImportedRuns extends Disposable {
     await this.ctx.revealRun?.(session);
     void vscode.window.showInformationMessage(vscode.l10n.t('MGRPO: importing the {0} run in {1}; the view follows it while the folder grows. Removing it from the view stops the import.', sourceKindInfo(kind).label, this.live.get(session.runDir)?.sourceDir ?? session.runDir));
   }
+}
+
+/** Resolves true once process `pid` is gone, false if it still runs after `withinMs`. */
+async function processEnded(pid: number, withinMs: number): Promise<boolean> {
+  const deadline = Date.now() + withinMs;
+  while (isProcessAlive(pid)) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, ATTACH_POLL_MS));
+  }
+  return true;
 }
 
 async function pickKind(kinds: SourceKind[], sourceDir: string): Promise<SourceKind | undefined> {

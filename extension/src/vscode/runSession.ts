@@ -189,7 +189,8 @@ export class RunSession extends Disposable {
   }
 }
 
-function isProcessAlive(pid: number): boolean {
+/** Whether a process exists (signal 0); a process of another user counts. */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
