@@ -85,6 +85,16 @@ describe('trainer protocol codec', () => {
     assert.throws(() => encodeCommand({ command: 'explode' } as never), /unknown trainer command "explode"/);
   });
 
+  it('encodes Save Checkpoint Now as the line the trainer reads between steps', () => {
+    // mgrpo.saveCheckpoint sends exactly this; the trainer's stdin reader (trainer/mgrpo/protocol.py) splits on "\n".
+    const line = encodeCommand({ command: 'checkpoint' });
+    assert.equal(line, '{"command":"checkpoint"}\n');
+    assert.equal(line.indexOf('\n'), line.length - 1, 'one line, newline-terminated');
+    assert.deepEqual(JSON.parse(line), { command: 'checkpoint' });
+    assert.ok(commandSchema(JSON.parse(line)));
+    assert.equal(commandSchema({ command: 'checkpoint', step: 3 }), false, 'the schema admits no extra fields');
+  });
+
   describe('LineSplitter', () => {
     it('reassembles events split across chunks anywhere, CRLF included', () => {
       const stream = Object.values(EXAMPLES).map((e) => JSON.stringify(e)).join('\r\n') + '\r\n';

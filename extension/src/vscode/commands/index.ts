@@ -2,7 +2,7 @@ import type { CommandFactory } from '../ctx';
 import { compareAcrossSteps } from './compare';
 import { clearFilter, filterSamples } from './filter';
 import { openRunFolder } from './openRunFolder';
-import { pauseRun, refreshRuns, removeRun, resumeRun, showLog, stopRun } from './runControl';
+import { pauseRun, refreshRuns, removeRun, resumeRun, saveCheckpoint, showLog, stopRun } from './runControl';
 import { startRun } from './startRun';
 import { estimateStepValues } from './stepValues';
 import { exportStepLabels } from './exportStepLabels';
@@ -18,6 +18,7 @@ export const COMMANDS: Record<string, CommandFactory> = {
   'mgrpo.stopRun': stopRun,
   'mgrpo.pauseRun': pauseRun,
   'mgrpo.resumeRun': resumeRun,
+  'mgrpo.saveCheckpoint': saveCheckpoint,
   'mgrpo.openRunFolder': openRunFolder,
   'mgrpo.openTrace': openTrace,
   'mgrpo.diffCorrection': diffCorrection,

@@ -36,6 +36,21 @@ export const resumeRun: CommandFactory = (ctx) => async (arg?: unknown) => {
   session.trainer.resume();
 };
 
+/**
+ * Save Checkpoint Now: the trainer checkpoints the last completed step between steps (at once when paused)
+ * and keeps training; a step already saved is only announced again.
+ */
+export const saveCheckpoint: CommandFactory = (ctx) => async (arg?: unknown) => {
+  const candidates = ctx.runs.live().filter((s) => s.trainer?.state === 'running' || s.trainer?.state === 'paused');
+  const session = await pickRun(ctx, arg, candidates, 'Save Checkpoint Now');
+  if (!session?.trainer?.isAlive) {
+    if (!arg) void vscode.window.showInformationMessage(vscode.l10n.t('MGRPO: no running or paused run to checkpoint.'));
+    return;
+  }
+  session.trainer.send('checkpoint');
+  vscode.window.setStatusBarMessage(vscode.l10n.t('MGRPO: run "{0}" saves a checkpoint after its current step.', session.name), 5000);
+};
+
 export const showLog: CommandFactory = (ctx) => () => {
   ctx.log.show(true);
 };
