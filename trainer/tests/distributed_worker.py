@@ -32,6 +32,11 @@ def main(config_path: str, run_dir: str, out: str) -> None:
               "params": {n: whole(p) for n, p in trainer.model.named_parameters()}}
     if trainer.dist.is_main:
         torch.save(result, out)
+    # No rank tears gloo down while another is still busy (a rank leaving early was seen to abort with
+    # "terminate called without an active exception"); then the wrapped model goes before its process group.
+    if trainer.dist.enabled:
+        torch.distributed.barrier()
+    del trainer.model
     trainer.dist.close()
 
 
