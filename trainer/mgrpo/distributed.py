@@ -135,7 +135,16 @@ class Distributed:
 
         set_optimizer_state_dict(model, optimizer, state, options=StateDictOptions(full_state_dict=True))
 
-    # numbers and objects ---------------------------------------------------------------------------------
+    # shares of work and numbers and objects ----------------------------------------------------------------
+    def shard(self, count: int) -> slice:
+        """This rank's contiguous share of ``count`` items: sizes differ by at most one, earlier ranks take the
+        extra ones, so the shares concatenated in rank order are the items in their original order."""
+        if count < 0:
+            raise ValueError(f"shard needs a count >= 0, got {count}")
+        base, extra = divmod(count, self.world_size)
+        start = self.rank * base + min(self.rank, extra)
+        return slice(start, start + base + (1 if self.rank < extra else 0))
+
     def sum_numbers(self, values: list[float], device: torch.device) -> list[float]:
         if not self.enabled:
             return values

@@ -801,14 +801,12 @@ class Trainer:
             checkpoint_export.export_checkpoint(self.run_dir / self.last_checkpoint, self.protocol.warning)
 
     def run_evaluation(self) -> None:
+        """Every rank evaluates its share of the held-out problems; rank 0 gathers them and writes the eval file
+        and event. Under FSDP2 the whole model is gathered once for the block, so the evaluation's forwards are
+        no collectives and ranks with different shares never wait on each other's forwards."""
         self.last_eval_step = self.step
-        with self.dist.full_weights(self.model):  # FSDP2: rank 0 evaluates on the whole model, alone
-            self._evaluate_on_main()
-        self._barrier()
-
-    def _evaluate_on_main(self) -> None:
-        if self.writer:
-            config = self.config
+        config = self.config
+        with self.dist.full_weights(self.model):
             result = evaluate(
                 self.model, self.tokenizer, self.task.eval_problems(config["eval_size"]), step=self.step,
                 layer1_template=config["layer1_template"], layer2_template=config["layer2_template"],
@@ -817,11 +815,14 @@ class Trainer:
                 batch_size=config["generation_batch_size"], num_samples=config["eval_num_samples"],
                 temperature=config["temperature"], top_p=config["top_p"], seed=config["seed"],
                 step_labeller=self.step_labeller, prompt_builder=self.prompt_builder,
-                prompt_limit=self.lengths.prompt_limit, verifier=self.task.verify, should_stop=self._stop_requested)
+                prompt_limit=self.lengths.prompt_limit, verifier=self.task.verify, should_stop=self._stop_requested,
+                dist=self.dist)
+        if self.writer and result is not None:
             path = self.writer.write_eval(self.step, result)
             self.protocol.emit("eval", step=self.step, path=str(path), metrics=result["metrics"])
             m = result["metrics"]
             log.info("eval at step %d: Acc@t1 %s, Acc@t2 %s", self.step, _fmt(m["acc_t1"]), _fmt(m["acc_t2"]))
+        self._barrier()
 
 
 def _groups(records: list[dict], key: str) -> list[list[float]]:
