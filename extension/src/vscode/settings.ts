@@ -10,6 +10,11 @@ export const settings = {
   defaultConfig(): string {
     return config().get<string>('defaultConfig', '').trim();
   },
+  /** Trainer processes "Start MGRPO Run" launches on this machine (torchrun when more than 1). */
+  processesPerNode(): number {
+    const value = Math.floor(config().get<number>('processesPerNode', 1));
+    return Number.isFinite(value) ? value : 1;
+  },
   maxCachedSteps(): number {
     return Math.max(1, Math.floor(config().get<number>('maxCachedSteps', 64)));
   },

@@ -7,9 +7,9 @@ import { errorText } from '../format/errorText';
 import { Disposable, disposableFrom } from './disposable';
 import { LogLineSplitter } from './logLines';
 import { sendSignal, shutdownRungs, SignalLadder, stopRungs } from './stopLadder';
+import { trainerCommandLine, type TrainerSource } from '../model/trainerCommand';
 
-/** What to train: the embedded demo preset or a config file. */
-export type TrainerSource = { kind: 'preset'; preset: 'demo' } | { kind: 'config'; file: string };
+export type { TrainerSource } from '../model/trainerCommand';
 
 export interface TrainerLaunch {
   python: string;
@@ -18,6 +18,8 @@ export interface TrainerLaunch {
   /** Also the working directory: nothing of the workspace's is importable from there. */
   runDir: string;
   source: TrainerSource;
+  /** Processes on this machine (`mgrpo.processesPerNode`): more than 1 launches them through torchrun. */
+  processesPerNode?: number;
 }
 
 /**
@@ -78,12 +80,8 @@ export class TrainerProcess extends Disposable {
 
   constructor(readonly launch: TrainerLaunch, private readonly log: vscode.LogOutputChannel, readonly label: string) {
     super();
-    const sourceArgs = launch.source.kind === 'preset'
-      ? ['--preset', launch.source.preset]
-      : ['--config', launch.source.file];
-    // --stop-on-stdin-close: if this extension host dies in any way, the pipe closes and the trainer
-    // checkpoints and exits instead of outliving it.
-    this.commandLine = [launch.python, '-m', 'mgrpo', 'train', ...sourceArgs, '--run-dir', launch.runDir, '--stop-on-stdin-close'];
+    this.commandLine = trainerCommandLine({ python: launch.python, source: launch.source, runDir: launch.runDir,
+      processesPerNode: launch.processesPerNode ?? 1 });
     const env = trainerEnvironment(launch.extensionRoot);
     this.log.info(`[${label}] starting: ${this.commandLine.map(quoteArg).join(' ')}`);
     this.child = spawn(this.commandLine[0], this.commandLine.slice(1), {

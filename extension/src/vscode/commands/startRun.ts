@@ -147,7 +147,9 @@ async function launch(ctx: Ctx, source: TrainerSource): Promise<RunSession | und
   const session = ctx.runs.addStarted(runDir);
   let trainer: TrainerProcess;
   try {
-    trainer = new TrainerProcess({ python: python.python, extensionRoot: ctx.extensionRoot, runDir, source }, ctx.log, runName);
+    trainer = new TrainerProcess({
+      python: python.python, extensionRoot: ctx.extensionRoot, runDir, source, processesPerNode: settings.processesPerNode(),
+    }, ctx.log, runName);
   } catch (error) {
     void vscode.window.showErrorMessage(vscode.l10n.t('MGRPO: could not start the trainer: {0}', errorText(error)));
     return undefined;
