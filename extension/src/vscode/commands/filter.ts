@@ -15,14 +15,14 @@ export const filterSamples: CommandFactory = (ctx) => async () => {
     picked: false,
   }));
   // Step truth (runs whose records carry step labels): flawed chains and where layer 2 departed.
-  items.push({ label: 'step truth', kind: vscode.QuickPickItemKind.Separator });
+  items.push({ label: vscode.l10n.t('step truth'), kind: vscode.QuickPickItemKind.Separator });
   for (const truth of STEP_TRUTH_FILTERS) items.push({ label: truth.label, detail: truth.detail, filter: { stepTruth: truth.id } });
   items.push({ label: '', kind: vscode.QuickPickItemKind.Separator });
-  items.push({ label: '$(symbol-number) Reward range...', detail: 'samples whose reward is in min..max (either end may be open)', custom: 'reward' });
-  if (!isEmptyFilter(current)) items.push({ label: '$(clear-all) Clear filter', detail: `now: ${describeFilter(current)}`, custom: 'clear' });
+  items.push({ label: `$(symbol-number) ${vscode.l10n.t('Reward range...')}`, detail: vscode.l10n.t('samples whose reward is in min..max (either end may be open)'), custom: 'reward' });
+  if (!isEmptyFilter(current)) items.push({ label: `$(clear-all) ${vscode.l10n.t('Clear filter')}`, detail: vscode.l10n.t('now: {0}', describeFilter(current)), custom: 'clear' });
   const picked = await vscode.window.showQuickPick(items, {
-    title: 'MGRPO: Filter Samples',
-    placeHolder: isEmptyFilter(current) ? 'Show only samples that...' : `Active: ${describeFilter(current)}`,
+    title: vscode.l10n.t('MGRPO: Filter Samples'),
+    placeHolder: isEmptyFilter(current) ? vscode.l10n.t('Show only samples that...') : vscode.l10n.t('Active: {0}', describeFilter(current)),
     matchOnDetail: true,
   });
   if (!picked) return;
@@ -32,8 +32,8 @@ export const filterSamples: CommandFactory = (ctx) => async () => {
   }
   if (picked.custom === 'reward') {
     const text = await vscode.window.showInputBox({
-      title: 'MGRPO: Filter Samples by Reward',
-      prompt: 'Reward range min..max (inclusive): 0.5..1, ..0, 1.., or one number',
+      title: vscode.l10n.t('MGRPO: Filter Samples by Reward'),
+      prompt: vscode.l10n.t('Reward range min..max (inclusive): 0.5..1, ..0, 1.., or one number'),
       value: current?.minReward !== undefined || current?.maxReward !== undefined ? `${current?.minReward ?? ''}..${current?.maxReward ?? ''}` : '',
       validateInput: (value) => {
         const parsed = parseRewardRange(value);

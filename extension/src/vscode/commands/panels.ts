@@ -17,9 +17,9 @@ export const showDashboard: CommandFactory = (ctx) => async (arg?: unknown) => {
     return;
   }
   const live = ctx.runs.live();
-  const session = ref ? ctx.runs.get(ref.runDir) : await pickRun(ctx, undefined, live.length ? live : all, 'Show Dashboard');
+  const session = ref ? ctx.runs.get(ref.runDir) : await pickRun(ctx, undefined, live.length ? live : all, vscode.l10n.t('Show Dashboard'));
   if (!session) {
-    if (ref) throw new Error(`${ref.runDir} is not in the Runs view`);
+    if (ref) throw new Error(vscode.l10n.t('{0} is not in the Runs view', ref.runDir));
     return;
   }
   ctx.panels.dashboards.show(session);
@@ -38,7 +38,7 @@ export const showInspector: CommandFactory = (ctx) => async (arg?: unknown) => {
       ctx.panels.inspector.showEmpty(vscode.l10n.t('No run has rollouts yet. Start a run (or open a run folder), then choose a layer-2 correction in the Runs view.'));
       return;
     }
-    ref = await pickSample(ctx, { title: 'Show Inspector', layer: 2 });
+    ref = await pickSample(ctx, { title: vscode.l10n.t('Show Inspector'), layer: 2 });
     if (!ref) return;
   }
   await ctx.panels.inspector.show(ref);

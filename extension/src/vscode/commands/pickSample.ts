@@ -14,7 +14,7 @@ export function sampleSummary(record: RolloutRecord): string {
 }
 
 export function outcomeWords(record: RolloutRecord): string {
-  return record.outcome ? OUTCOME_WORDS[record.outcome].replace('->', '→') : record.correct ? 'right' : 'wrong';
+  return record.outcome ? OUTCOME_WORDS[record.outcome].replace('->', '→') : record.correct ? vscode.l10n.t('right') : vscode.l10n.t('wrong');
 }
 
 /**
@@ -24,7 +24,7 @@ export function outcomeWords(record: RolloutRecord): string {
 export async function pickSample(ctx: Ctx, opts: { title: string; layer?: 1 | 2 }): Promise<SampleRef | undefined> {
   const readable = ctx.runs.all().filter((s) => s.reader && s.reader.steps().length > 0);
   if (readable.length === 0) {
-    void vscode.window.showInformationMessage('MGRPO: no run with rollouts yet. Start a run or open a run folder.');
+    void vscode.window.showInformationMessage(vscode.l10n.t('MGRPO: no run with rollouts yet. Start a run or open a run folder.'));
     return undefined;
   }
   const session = await pickRun(ctx, undefined, readable, opts.title);
@@ -52,10 +52,12 @@ export async function pickSample(ctx: Ctx, opts: { title: string; layer?: 1 | 2 
     }
   }
   if (!items.some((i) => i.record)) {
-    void vscode.window.showInformationMessage(`MGRPO: step ${step} has no ${opts.layer === 2 ? 'layer-2 corrections' : 'samples'}.`);
+    void vscode.window.showInformationMessage(opts.layer === 2
+      ? vscode.l10n.t('MGRPO: step {0} has no layer-2 corrections.', step)
+      : vscode.l10n.t('MGRPO: step {0} has no samples.', step));
     return undefined;
   }
-  const picked = await vscode.window.showQuickPick(items, { title: `MGRPO: ${opts.title} · step ${step}`, placeHolder: 'Sample', matchOnDescription: true });
+  const picked = await vscode.window.showQuickPick(items, { title: vscode.l10n.t('MGRPO: {0} · step {1}', opts.title, step), placeHolder: vscode.l10n.t('Sample'), matchOnDescription: true });
   return picked?.record ? { runDir: session.runDir, recordId: picked.record.id } : undefined;
 }
 
@@ -69,9 +71,9 @@ async function pickStep(session: RunSession, title: string): Promise<number | un
       const acc = correction && correction.acc_t1 !== null && correction.acc_t2 !== null
         ? `Acc@t1 ${Math.round(correction.acc_t1 * 100)}% → Acc@t2 ${Math.round(correction.acc_t2 * 100)}%`
         : undefined;
-      return { label: `step ${step}`, description: acc, step };
+      return { label: vscode.l10n.t('step {0}', step), description: acc, step };
     }),
-    { title: `MGRPO: ${title} · ${session.name}`, placeHolder: 'Step (newest first)' },
+    { title: vscode.l10n.t('MGRPO: {0} · {1}', title, session.name), placeHolder: vscode.l10n.t('Step (newest first)') },
   );
   return picked?.step;
 }

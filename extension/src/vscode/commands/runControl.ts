@@ -4,7 +4,7 @@ import { pickRun } from './targets';
 
 /** Stop Run: checkpoint and exit (escalating to signals if the trainer does not respond). */
 export const stopRun: CommandFactory = (ctx) => async (arg?: unknown) => {
-  const session = await pickRun(ctx, arg, ctx.runs.live(), 'Stop Run');
+  const session = await pickRun(ctx, arg, ctx.runs.live(), vscode.l10n.t('Stop Run'));
   if (!session) {
     if (!arg) void vscode.window.showInformationMessage(vscode.l10n.t('MGRPO: no run started in this window is live.'));
     return;
@@ -18,7 +18,7 @@ export const stopRun: CommandFactory = (ctx) => async (arg?: unknown) => {
 
 export const pauseRun: CommandFactory = (ctx) => async (arg?: unknown) => {
   const candidates = ctx.runs.live().filter((s) => s.trainer?.state === 'running' || s.trainer?.state === 'starting');
-  const session = await pickRun(ctx, arg, candidates, 'Pause Run');
+  const session = await pickRun(ctx, arg, candidates, vscode.l10n.t('Pause Run'));
   if (!session?.trainer?.isAlive) {
     if (!arg) void vscode.window.showInformationMessage(vscode.l10n.t('MGRPO: no running run to pause.'));
     return;
@@ -28,7 +28,7 @@ export const pauseRun: CommandFactory = (ctx) => async (arg?: unknown) => {
 
 export const resumeRun: CommandFactory = (ctx) => async (arg?: unknown) => {
   const candidates = ctx.runs.live().filter((s) => s.trainer?.state === 'paused');
-  const session = await pickRun(ctx, arg, candidates, 'Resume Run');
+  const session = await pickRun(ctx, arg, candidates, vscode.l10n.t('Resume Run'));
   if (!session?.trainer?.isAlive) {
     if (!arg) void vscode.window.showInformationMessage(vscode.l10n.t('MGRPO: no paused run to resume.'));
     return;
@@ -42,7 +42,7 @@ export const resumeRun: CommandFactory = (ctx) => async (arg?: unknown) => {
  */
 export const saveCheckpoint: CommandFactory = (ctx) => async (arg?: unknown) => {
   const candidates = ctx.runs.live().filter((s) => s.trainer?.state === 'running' || s.trainer?.state === 'paused');
-  const session = await pickRun(ctx, arg, candidates, 'Save Checkpoint Now');
+  const session = await pickRun(ctx, arg, candidates, vscode.l10n.t('Save Checkpoint Now'));
   if (!session?.trainer?.isAlive) {
     if (!arg) void vscode.window.showInformationMessage(vscode.l10n.t('MGRPO: no running or paused run to checkpoint.'));
     return;
@@ -62,7 +62,7 @@ export const refreshRuns: CommandFactory = (ctx) => async () => {
 
 /** Remove from View: the run leaves the Runs view (its files stay); Open Run Folder... brings it back. */
 export const removeRun: CommandFactory = (ctx) => async (arg?: unknown) => {
-  const session = await pickRun(ctx, arg, ctx.runs.all().filter((s) => !s.hasLiveTrainer), 'Remove from View');
+  const session = await pickRun(ctx, arg, ctx.runs.all().filter((s) => !s.hasLiveTrainer), vscode.l10n.t('Remove from View'));
   if (!session) return;
   if (session.hasLiveTrainer) {
     void vscode.window.showWarningMessage(vscode.l10n.t('MGRPO: run "{0}" is training in this window; stop it first.', session.name));

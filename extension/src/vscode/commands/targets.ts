@@ -79,7 +79,7 @@ export async function pickRun(ctx: Ctx, arg: unknown, candidates: RunSession[], 
       detail: session.runDir,
       session,
     })),
-    { title: `MGRPO: ${purpose}`, placeHolder: 'Which run?' },
+    { title: vscode.l10n.t('MGRPO: {0}', purpose), placeHolder: vscode.l10n.t('Which run?') },
   );
   return picked?.session;
 }

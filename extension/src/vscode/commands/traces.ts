@@ -7,7 +7,7 @@ import { activeTraceUri, asSampleRef } from './targets';
 
 /** Open Trace: a sample as a read-only reasoning-trace document. */
 export const openTrace: CommandFactory = (ctx) => async (arg?: unknown) => {
-  const ref = asSampleRef(arg) ?? (await pickSample(ctx, { title: 'Open Trace' }));
+  const ref = asSampleRef(arg) ?? (await pickSample(ctx, { title: vscode.l10n.t('Open Trace') }));
   if (!ref) return;
   await showTrace(ref, { preview: true });
 };
@@ -17,7 +17,7 @@ export const showFullCompletion: CommandFactory = () => async (arg?: unknown) =>
   const uri = arg instanceof vscode.Uri ? arg : activeTraceUri();
   const ref = asSampleRef(arg);
   if (!uri && !ref) {
-    void vscode.window.showInformationMessage('MGRPO: open a trace first; this shows its completion without truncation.');
+    void vscode.window.showInformationMessage(vscode.l10n.t('MGRPO: open a trace first; this shows its completion without truncation.'));
     return;
   }
   const address = uri ? parseTraceUri(uri) : { ...ref!, full: false };
@@ -30,12 +30,12 @@ export const showFullCompletion: CommandFactory = () => async (arg?: unknown) =>
  * the outcome ("step 40 · q 7: wrong → right"). Given a layer-1 sample it asks which correction.
  */
 export const diffCorrection: CommandFactory = (ctx) => async (arg?: unknown) => {
-  const ref = asSampleRef(arg) ?? asSampleRef(activeTraceUri()) ?? (await pickSample(ctx, { title: 'Diff Correction Trace', layer: 2 }));
+  const ref = asSampleRef(arg) ?? asSampleRef(activeTraceUri()) ?? (await pickSample(ctx, { title: vscode.l10n.t('Diff Correction Trace'), layer: 2 }));
   if (!ref) return;
   const reader = await ctx.traces.readerFor(ref.runDir);
   const record = await reader.findRecord(ref.recordId);
   if (!record) {
-    void vscode.window.showErrorMessage(`MGRPO: no rollout record ${ref.recordId} in ${ref.runDir}.`);
+    void vscode.window.showErrorMessage(vscode.l10n.t('MGRPO: no rollout record {0} in {1}.', ref.recordId, ref.runDir));
     return;
   }
   let correction: RolloutRecord | undefined;
@@ -44,7 +44,7 @@ export const diffCorrection: CommandFactory = (ctx) => async (arg?: unknown) => 
     correction = record;
     layer1 = record.parent_id ? await reader.findRecord(record.parent_id) : undefined;
     if (!layer1) {
-      void vscode.window.showErrorMessage(`MGRPO: correction ${record.id} names parent ${record.parent_id ?? '(none)'}, which is not in the run.`);
+      void vscode.window.showErrorMessage(vscode.l10n.t('MGRPO: correction {0} names parent {1}, which is not in the run.', record.id, record.parent_id ?? vscode.l10n.t('(none)')));
       return;
     }
   } else {
@@ -58,7 +58,7 @@ export const diffCorrection: CommandFactory = (ctx) => async (arg?: unknown) => 
 export async function showCorrectionDiff(runDir: string, layer1: RolloutRecord, correction: RolloutRecord): Promise<void> {
   const left = traceUri({ runDir, recordId: layer1.id, full: false, against: correction.id });
   const right = traceUri({ runDir, recordId: correction.id, full: false, against: layer1.id });
-  const title = `step ${correction.step} · q ${correction.group}: ${outcomeWords(correction)} (L1 #${layer1.sample} → L2 #${correction.sample})`;
+  const title = vscode.l10n.t('step {0} · q {1}: {2} (L1 #{3} → L2 #{4})', correction.step, correction.group, outcomeWords(correction), layer1.sample, correction.sample);
   await vscode.commands.executeCommand('vscode.diff', left, right, title, { preview: true });
 }
 
@@ -67,13 +67,13 @@ async function pickCorrection(ctx: Ctx, runDir: string, layer1: RolloutRecord): 
   const step = await reader.loadStep(layer1.step);
   const corrections = step.groups.flatMap((g) => g.layer1).find((s) => s.record.id === layer1.id)?.corrections ?? [];
   if (corrections.length === 0) {
-    void vscode.window.showInformationMessage(`MGRPO: ${layer1.id} has no layer-2 corrections (a GRPO run, or layer 2 skipped it).`);
+    void vscode.window.showInformationMessage(vscode.l10n.t('MGRPO: {0} has no layer-2 corrections (a GRPO run, or layer 2 skipped it).', layer1.id));
     return undefined;
   }
   if (corrections.length === 1) return corrections[0];
   const picked = await vscode.window.showQuickPick(
     corrections.map((c) => ({ label: `L2 #${c.sample}  ${sampleSummary(c)}`, description: `${outcomeWords(c)} · ${c.id}`, record: c })),
-    { title: `MGRPO: Diff Correction Trace · ${layer1.id}`, placeHolder: 'Which correction?' },
+    { title: vscode.l10n.t('MGRPO: Diff Correction Trace · {0}', layer1.id), placeHolder: vscode.l10n.t('Which correction?') },
   );
   return picked?.record;
 }

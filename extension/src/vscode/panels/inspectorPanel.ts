@@ -19,13 +19,13 @@ export interface InspectTarget {
 /** The layer-1 sample and correction a record names, and the sample's other corrections. */
 export async function resolvePair(reader: RunReader, recordId: string): Promise<{ layer1: RolloutRecord; correction: RolloutRecord; siblings: RolloutRecord[] }> {
   const record = await reader.findRecord(recordId);
-  if (!record) throw new Error(`no rollout record ${recordId} in ${reader.runDir}`);
+  if (!record) throw new Error(vscode.l10n.t('no rollout record {0} in {1}', recordId, reader.runDir));
   const layer1Id = record.layer === 2 ? record.parent_id : record.id;
   const step = await reader.loadStep(record.step);
   const sample = step.groups.flatMap((g) => g.layer1).find((s) => s.record.id === layer1Id);
-  if (!sample) throw new Error(`correction ${record.id} names parent ${record.parent_id ?? '(none)'}, which is not in step ${record.step}`);
+  if (!sample) throw new Error(vscode.l10n.t('correction {0} names parent {1}, which is not in step {2}', record.id, record.parent_id ?? vscode.l10n.t('(none)'), record.step));
   const correction = record.layer === 2 ? record : sample.corrections[0];
-  if (!correction) throw new Error(`${record.id} has no layer-2 corrections (a GRPO run, or layer 2 skipped it)`);
+  if (!correction) throw new Error(vscode.l10n.t('{0} has no layer-2 corrections (a GRPO run, or layer 2 skipped it)', record.id));
   return { layer1: sample.record, correction, siblings: sample.corrections };
 }
 
@@ -128,7 +128,7 @@ export class InspectorPanel extends Disposable {
       this.channel?.notify('panel/restoreState', { runDir: this.current.runDir, recordId: this.current.correction.recordId });
       this.channel?.notify('inspector/show', this.current);
     }
-    else this.channel?.notify('inspector/empty', { message: this.emptyMessage || 'Choose a layer-2 correction to inspect.' });
+    else this.channel?.notify('inspector/empty', { message: this.emptyMessage || vscode.l10n.t('Choose a layer-2 correction to inspect.') });
   }
 }
 
