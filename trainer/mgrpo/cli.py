@@ -246,8 +246,10 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     quiet_transformers()
     run_dir.mkdir(parents=True, exist_ok=True)
-    setup_logging(run_dir if int(os.environ.get("RANK", "0")) == 0 else None)
-    protocol.start_reading(stop_on_close=args.stop_on_stdin_close)
+    main_rank = int(os.environ.get("RANK", "0")) == 0
+    setup_logging(run_dir if main_rank else None)
+    if main_rank:  # under torchrun every rank inherits the one stdin: a command read by another rank would be lost
+        protocol.start_reading(stop_on_close=args.stop_on_stdin_close)
     protocol.install_signal_handlers()
     try:
         return Trainer(config, run_dir, protocol, resume=args.resume).run()
