@@ -17,7 +17,7 @@ def test_torchrun_two_ranks_write_one_valid_run(tmp_path, tiny_model_dir, run_sc
     import torch
 
     questions_per_rank = 2
-    # fsdp: sampling, evaluation (rank 0 alone) and checkpoints all have to work on a sharded model.
+    # fsdp: sampling, evaluation (each rank its share) and checkpoints all have to work on a sharded model.
     config = tiny_config(tiny_model_dir, max_steps=2, save_steps=2, eval_size=2 if strategy == "fsdp" else 0,
                          questions_per_step=questions_per_rank, distributed_strategy=strategy,
                          layer2_inputs="wrong_only")
@@ -61,7 +61,7 @@ def test_torchrun_two_ranks_write_one_valid_run(tmp_path, tiny_model_dir, run_sc
 
     AutoModelForCausalLM.from_pretrained(str(folder))  # a whole model, also when it was sharded
     if strategy == "fsdp":
-        assert run["evals"], "rank 0 evaluated on the gathered model"
+        assert run["evals"], "the ranks evaluated on the gathered model"
 
 
 def _update_result(tmp_path, tiny_model_dir, name: str, ranks: int, **overrides):
