@@ -36,16 +36,27 @@ export class Workbench {
 
   // ---- command palette and quick picks -------------------------------------------------------
 
-  /** Opens the palette with F1 and types `query` (without the leading ">"). */
+  /**
+   * Opens the palette with F1 and types `query` (without the leading ">"). A quick input that is closing (the
+   * one a previous command showed) can look open and then vanish under the typing: then it opens a fresh one.
+   */
   async openCommandPalette(query = ''): Promise<Locator> {
     const input = this.page.locator(selectors.quickInputBox);
-    if (!(await input.isVisible())) {
-      await this.page.locator(selectors.workbench).focus();
-      await this.page.keyboard.press('F1');
+    const attempts = 3;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (!(await input.isVisible())) {
+          await this.page.locator(selectors.workbench).focus();
+          await this.page.keyboard.press('F1');
+        }
+        const timeout = attempt < attempts ? this.defaultTimeoutMs / 3 : this.defaultTimeoutMs;
+        await input.waitFor({ state: 'visible', timeout });
+        await input.fill(`>${query}`, { timeout });
+        return input;
+      } catch (error) {
+        if (attempt >= attempts) throw error;
+      }
     }
-    await input.waitFor({ state: 'visible', timeout: this.defaultTimeoutMs });
-    await input.fill(`>${query}`);
-    return input;
   }
 
   /** Rows of the open quick input whose label is exactly `label`. */
@@ -68,6 +79,9 @@ export class Workbench {
     const row = this.quickItem(title).first();
     await row.waitFor({ state: 'visible', timeout: this.defaultTimeoutMs });
     await row.click();
+    // The palette's rows go before the command runs; a quick pick the command shows replaces them. Waiting for
+    // that keeps a loaded machine from reading the palette's rows as the command's.
+    await this.quickItem(title).first().waitFor({ state: 'hidden', timeout: this.defaultTimeoutMs });
   }
 
   /** Picks an item in an open quick pick (the one a command just showed). */
