@@ -33,6 +33,8 @@ run extension-onnx npx --no-install tsx bench/extension/onnx-bench.ts
 run trainer-sampling "$py" bench/trainer/sampling_bench.py
 run trainer-step "$py" bench/trainer/step_bench.py
 run trainer-learning "$py" bench/trainer/learning_bench.py
+# Reads the MGRPO runs the learning bench just trained: where layer 2 departs vs the checker's first error.
+run trainer-implicit-labels "$py" bench/trainer/implicit_labels.py --out bench/results/trainer-implicit-labels.md
 
 if [ ${#failed[@]} -ne 0 ]; then
   echo "FAILED benchmarks: ${failed[*]}"
