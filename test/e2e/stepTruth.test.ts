@@ -203,6 +203,8 @@ describe('step truth: a flawed chain in the Runs view and its trace', function (
     const modified = await renderedText(diff.locator('.editor.modified'));
     const note = modified.search(/✗\s+first wrong step/);
     assert.ok(note > modified.indexOf('3+5=3') && note < modified.indexOf('3*2=6'), modified);
+    // ...and carries the value just estimated for that step.
+    assert.match(modified, new RegExp(`first wrong step\\s+value\\s+${estimate.values[0].toFixed(2)}`), modified);
     await session.screenshot('stepTruth-inspector');
   });
   vscodeIt('Export Step Labels writes the implicit labels and shows their agreement with the checker', vscode, ['runsTree'], async function (session) {

@@ -170,6 +170,26 @@ describe('step truth in the inspector', () => {
     ]);
   });
 
+  it('shows estimated step values beside the checks, and names the likely error by value', () => {
+    const layer1 = fixtureRecord('s000002-q000-l1-000'); // 3+5=8, 8*2=9 (first wrong), 9-7=2
+    const fix = fixtureRecord('s000002-q000-l1-000-l2-000');
+    const values: StepValues = {
+      record_id: layer1.id, step: 2, checkpoint: 'checkpoints/step-000002', k: 4, seed: 0, temperature: 1,
+      prefix_value: 0.75, values: [0.75, 0, 0], drops: [0, 0.75, 0], likely_error: 1, time: '2026-12-03T00:00:00Z',
+    };
+    const state = inspectorState('/runs/example', 'example', layer1, fix, [fix], { layer1: values, correction: null });
+    assert.deepEqual(state.layer1.steps.map((s) => [s.value, s.likelyError]), [[0.75, false], [0, true], [0, false]]);
+    assert.deepEqual(state.correction.steps.map((s) => s.value), [null, null, null]);
+    const notes = annotations(state.layer1).filter((m) => m.kind === 'truth').map((m) => m.note);
+    assert.deepEqual(notes, ['  value 0.75', '  ✗ first wrong step  value 0.00 ▼ likely error', '  value 0.00']);
+    // A step the checker could not read still shows its value, without a gutter mark.
+    const unlabelled = inspectorState('/r', 'r', { ...layer1, step_labels: null, first_wrong_step: null }, fix, [fix], { layer1: values, correction: null });
+    const marks = annotations(unlabelled.layer1).filter((m) => m.kind === 'truth');
+    assert.deepEqual(marks.map((m) => [m.gutterClassName, m.note]), [
+      [undefined, '  value 0.75'], [undefined, '  value 0.00 ▼ likely error'], [undefined, '  value 0.00'],
+    ]);
+  });
+
   it('marks nothing for a step the checker could not read, or without labels', () => {
     // s000002-q001-l1-001's second line is <script>…</script>: unchecked, no gutter mark.
     const layer1 = fixtureRecord('s000002-q001-l1-001');

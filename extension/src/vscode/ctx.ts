@@ -39,9 +39,10 @@ export class Ctx extends Disposable {
     this.log = this.register(vscode.window.createOutputChannel('MGRPO Trainer', { log: true }));
     this.runs = this.register(new RunRegistry(extension.workspaceState, this.log, path.join(extension.globalStorageUri.fsPath, 'runs')));
     this.traces = this.register(new TraceDocumentProvider(this.runs));
+    // Before the panels: the inspector follows new step values from its constructor.
+    this.stepValues = this.register(new StepValuesStore(this.log));
     this.panels = this.register(new Panels(this));
     this.python = this.register(new PythonLocator(extension, this.log));
-    this.stepValues = this.register(new StepValuesStore(this.log));
     this.register(this.runs.onDidChangeLive(() => this.updateLiveContextKeys()));
     this.register(this.runs.onDidChangeRuns(() => this.updateLiveContextKeys()));
   }

@@ -161,6 +161,10 @@ export interface InspectorStep {
   truth?: StepLabelValue | null;
   /** The sample's first wrong step. */
   firstError?: boolean;
+  /** Estimated chance of a right answer after this step (step values); absent or null when none was estimated. */
+  value?: number | null;
+  /** The step whose value drops most: the likely error by value. */
+  likelyError?: boolean;
 }
 
 export interface InspectorSide {

@@ -31,7 +31,7 @@ export interface Annotation {
   /** A note after the step's last character. */
   note?: string;
   kind: 'step' | 'divergent' | 'leastConfident' | 'truth';
-  /** Step truth: the gutter class of a checked step (right or wrong). */
+  /** Step truth: the gutter class of a checked step (right or wrong); none for a step with only a value. */
   gutterClassName?: string;
 }
 
@@ -51,8 +51,12 @@ export function annotations(side: InspectorSide): Annotation[] {
       const note = side.layer === 2 ? '  ← layer 2 departs from layer 1 here' : '  ← the correction departs from here';
       result.push({ kind: 'divergent', start, end, wholeLine: true, className: 'mgrpo-divergent', note });
     }
+    const valueNote = typeof step.value === 'number' ? `  value ${step.value.toFixed(2)}${step.likelyError ? ' ▼ likely error' : ''}` : '';
     if (step.truth === 'right' || step.truth === 'wrong') {
-      result.push({ kind: 'truth', start, end, gutterClassName: `mgrpo-step-${step.truth}`, note: step.firstError ? '  ✗ first wrong step' : undefined });
+      const note = `${step.firstError ? '  ✗ first wrong step' : ''}${valueNote}`;
+      result.push({ kind: 'truth', start, end, gutterClassName: `mgrpo-step-${step.truth}`, note: note || undefined });
+    } else if (valueNote) {
+      result.push({ kind: 'truth', start, end, note: valueNote });
     }
     if (side.leastConfident.includes(step.index)) {
       result.push({ kind: 'leastConfident', start, end, note: `  ⚠ least confident: min p ${probability(step.minProb)}, mean p ${probability(step.meanProb)}` });

@@ -2,7 +2,7 @@
 // same segmentation, divergence and hover code as the trace documents, and sent as plain data: the
 // webview never parses records and imports nothing from Node.
 
-import type { RolloutRecord } from '../../format/types';
+import type { RolloutRecord, StepValues } from '../../format/types';
 import { notRecorded, recordSourceKind } from '../../model/absence';
 import { changedSteps, firstDivergence } from '../../model/divergence';
 import { stepHoverMarkdown } from '../../model/hoverContent';
@@ -13,7 +13,7 @@ import type { CorrectionChoice, InspectorSide, InspectorState } from '../../webv
 /** How many steps per side are called out as least confident (as in the trace editor). */
 export { LEAST_CONFIDENT_STEPS };
 
-function side(record: RolloutRecord, changed: Set<number>, divergentStep: number | null, parent?: RolloutRecord): InspectorSide {
+function side(record: RolloutRecord, changed: Set<number>, divergentStep: number | null, values: StepValues | null, parent?: RolloutRecord): InspectorSide {
   const steps = traceSteps(record);
   const leastConfident = markedLeastConfidentSteps(steps);
   return {
@@ -28,8 +28,7 @@ function side(record: RolloutRecord, changed: Set<number>, divergentStep: number
     advantage: record.advantage,
     finishReason: record.finish_reason,
     steps: steps.map((step) => {
-      // Step labels only: step values are read from files, which this pure builder does not do.
-      const truth = stepVerdict(record, step.index);
+      const truth = stepVerdict(record, step.index, values);
       return {
         index: step.index,
         start: step.span.start,
@@ -40,6 +39,8 @@ function side(record: RolloutRecord, changed: Set<number>, divergentStep: number
         changed: changed.has(step.index),
         truth: truth.label,
         firstError: truth.isFirstError,
+        value: truth.value,
+        likelyError: truth.isLikelyError,
       };
     }),
     divergentStep,
@@ -51,12 +52,25 @@ export function correctionChoice(record: RolloutRecord): CorrectionChoice {
   return { recordId: record.id, sample: record.sample, outcome: record.outcome, reward: record.reward, correct: record.correct };
 }
 
+/** Estimated step values (step-values/ files, read by the caller) of the two sides, where there are any. */
+export interface InspectorStepValues {
+  layer1: StepValues | null;
+  correction: StepValues | null;
+}
+
 /**
  * The inspector's state: layer 1 on the left, `correction` on the right, `siblings` (every
  * correction of the same layer-1 sample) for the picker. Throws when `correction` does not
  * correct `layer1`.
  */
-export function inspectorState(runDir: string, runName: string, layer1: RolloutRecord, correction: RolloutRecord, siblings: readonly RolloutRecord[]): InspectorState {
+export function inspectorState(
+  runDir: string,
+  runName: string,
+  layer1: RolloutRecord,
+  correction: RolloutRecord,
+  siblings: readonly RolloutRecord[],
+  values: InspectorStepValues = { layer1: null, correction: null },
+): InspectorState {
   if (layer1.layer !== 1) throw new Error(`${layer1.id} is not a layer-1 sample`);
   if (correction.layer !== 2 || correction.parent_id !== layer1.id) {
     throw new Error(`${correction.id} is not a correction of ${layer1.id} (its parent is ${correction.parent_id ?? 'none'})`);
@@ -76,8 +90,8 @@ export function inspectorState(runDir: string, runName: string, layer1: RolloutR
     guidingPhrase: correction.guiding_phrase,
     outcome: correction.outcome,
     // Left: layer-1 steps the correction did not keep. Right: correction steps not in layer 1.
-    layer1: side(layer1, changedSteps(correction, layer1), divergence?.layer1Step ?? null),
-    correction: side(correction, changedSteps(layer1, correction), divergence?.layer2Step ?? null, layer1),
+    layer1: side(layer1, changedSteps(correction, layer1), divergence?.layer1Step ?? null, values.layer1),
+    correction: side(correction, changedSteps(layer1, correction), divergence?.layer2Step ?? null, values.correction, layer1),
     choices,
   };
 }

@@ -43,6 +43,12 @@ export class InspectorPanel extends Disposable {
   constructor(private readonly ctx: Ctx) {
     super();
     this.register({ dispose: () => this.panel?.dispose() });
+    // New step values (Estimate Step Values) for the pair on show: show them.
+    this.register(ctx.stepValues.onDidChange(({ runDir, step }) => {
+      const shown = this.current;
+      if (!shown || shown.runDir !== runDir || shown.step !== step || !this.panel) return;
+      this.refresh({ runDir, recordId: shown.correction.recordId }).catch((error) => this.ctx.log.warn(`inspector: ${errorText(error)}`));
+    }));
   }
 
   async show(target: InspectTarget): Promise<void> {
@@ -52,6 +58,13 @@ export class InspectorPanel extends Disposable {
     this.panel!.title = inspectorTitle(state);
     this.channel!.notify('panel/restoreState', { runDir: state.runDir, recordId: state.correction.recordId });
     this.channel!.notify('inspector/show', state);
+  }
+
+  /** Recomputes what the panel shows in place, without revealing it or taking focus. */
+  private async refresh(target: InspectTarget): Promise<void> {
+    const state = await this.stateFor(target);
+    this.current = state;
+    this.channel?.notify('inspector/show', state);
   }
 
   /**
@@ -85,7 +98,11 @@ export class InspectorPanel extends Disposable {
     const reader = await this.ctx.traces.readerFor(target.runDir);
     const { layer1, correction, siblings } = await resolvePair(reader, target.recordId);
     const runName = reader.manifest.name || reader.manifest.run_id;
-    return inspectorState(target.runDir, runName, layer1, correction, siblings);
+    const [layer1Values, correctionValues] = await Promise.all([
+      this.ctx.stepValues.valuesFor(target.runDir, layer1),
+      this.ctx.stepValues.valuesFor(target.runDir, correction),
+    ]);
+    return inspectorState(target.runDir, runName, layer1, correction, siblings, { layer1: layer1Values, correction: correctionValues });
   }
 
   /** Reveals the panel, creating it (or adopting `restored`, one VS Code kept across a reload). */
