@@ -28,13 +28,16 @@ async function openRunFolder(session: VSCodeSession, folder: string): Promise<vo
   // The dialog sets its starting folder asynchronously: wait for it, then replace it with ours.
   await page.locator(selectors.quickInput, { hasText: 'Open Run Folder (' }).waitFor({ state: 'visible' });
   await waitFor(async () => (await input.inputValue()).startsWith('/'), 20_000, 'the folder dialog\'s starting path');
+  // The dialog can still reset the box to its starting folder after a fill: type until the box holds our folder
+  // and the dialog lists its inside (a ".." row and no row named after the folder itself, which the parent lists).
+  const rows = page.locator(selectors.quickInputRow);
   await waitFor(async () => {
-    await input.fill(`${folder}/`);
-    return (await input.inputValue()) === `${folder}/`;
-  }, 20_000, `the folder dialog showing ${folder}/`, 500);
-  // Once the dialog has navigated into the folder it lists its subfolders (at least ".."); its
-  // accept button (the command's openLabel) then picks the folder itself.
-  await page.locator(selectors.quickInputRow).filter({ hasText: '..' }).first().waitFor({ state: 'visible', timeout: 20_000 });
+    if ((await input.inputValue()) !== `${folder}/`) await input.fill(`${folder}/`);
+    await page.waitForTimeout(300);
+    const inside = (await rows.filter({ hasText: '..' }).count()) > 0 && (await rows.filter({ hasText: path.basename(folder) }).count()) === 0;
+    return (await input.inputValue()) === `${folder}/` && inside;
+  }, 30_000, `the folder dialog showing ${folder}/`, 500);
+  // Its accept button (the command's openLabel) then picks the folder itself.
   await page.locator(`${selectors.quickInput} .monaco-button`, { hasText: 'Open Run' }).first().click();
   await page.locator(selectors.quickInput).waitFor({ state: 'hidden' });
 }
