@@ -15,6 +15,13 @@ export const benignExtensionHostErrors: ReadonlyArray<{ pattern: RegExp; why: st
     pattern: /open-vsx\.org\/vscode\/gallery.*(ENOTFOUND|EAI_AGAIN)/,
     why: 'no internet: code-server\'s extension gallery (open-vsx.org) lookups fail',
   },
+  {
+    // Written by VS Code's own ExtHostTreeView, not by the extension: a row expanded (or revealed) while the Runs
+    // view refreshes that run has a handle the refresh just dropped; the row expands on the next click. Seen in
+    // fresh-clone runs of the user-path and Score Trace tests (issue 7's note: refresh less than a whole run).
+    pattern: /No tree item with id '.*' found/,
+    why: 'VS Code tree-view race between an expansion and a refresh of the same rows',
+  },
 ];
 
 // "2025-01-01 12:00:00.000 [error] message" is how VS Code's log service writes a line.
