@@ -71,6 +71,8 @@ describe('step truth: a flawed chain in the Runs view and its trace', function (
     const rows = runsView.locator('.monaco-list-row');
     await waitFor(async () => (await rows.count()) >= 9, 20_000, 'step 2 · q 0 with both samples and their corrections');
     const flagged = rows.filter({ hasText: 'flawed chain' });
+    // A refresh can re-render the expanded rows after the count above: wait for the flagged one to be drawn.
+    await waitFor(async () => (await flagged.count()) >= 1, 20_000, 'the flawed-chain row').catch(() => undefined);
     assert.equal(await flagged.count(), 1, `rows: ${(await rows.allInnerTexts()).join(' | ')}`);
     const flaggedText = await flagged.innerText();
     assert.match(flaggedText, /c->c/);
