@@ -94,18 +94,6 @@ def parse_set(text: str) -> tuple[str, object]:
     return key.strip().replace("-", "_"), value
 
 
-def parse_set(text: str) -> tuple[str, object]:
-    """``--set key=value`` (a JSON value, or a bare string) for trying other hyperparameters."""
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"--set expects key=value, got {text!r}")
-    key, raw = text.split("=", 1)
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        value = raw
-    return key.strip().replace("-", "_"), value
-
-
 # The rows of the results, in order; "before" is the shipped checkpoint on each seed's problems.
 POLICY_NAMES = {
     "before": "shipped checkpoint (before)",
