@@ -431,6 +431,10 @@ class Trainer:
             self.status = "stopped" if stop else "finished"
             self.write_manifest()
             self.protocol.emit("finished", status=self.status, step=self.step)
+            # Every rank waits for rank 0's last checkpoint and manifest before tearing the group down: a rank
+            # that destroys its gloo group while a peer is still working can abort in C++ ("terminate called
+            # without an active exception", seen in CI on a torchrun stop).
+            self.dist.barrier()
             return 0
         except UsageError:
             raise
