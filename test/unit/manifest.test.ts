@@ -34,8 +34,34 @@ describe('extension manifest', () => {
     assert.deepEqual(registered, contributed);
   });
 
-  it('keeps the interpreter, runs folder and default config out of an untrusted workspace\'s hands', () => {
-    assert.deepEqual(manifest.capabilities.untrustedWorkspaces.restrictedConfigurations.sort(), ['mgrpo.defaultConfig', 'mgrpo.pythonPath', 'mgrpo.runsFolder']);
+  // Every setting, classified: does a workspace's value choose what runs (which program, which code or
+  // config it loads, how many processes, where the trainer writes)? A new setting fails here until it is
+  // classified, so a setting that spawns something cannot ship unrestricted by oversight.
+  const CHOOSES_WHAT_RUNS: Record<string, boolean> = {
+    'mgrpo.pythonPath': true, // the interpreter every trainer, probe and export runs
+    'mgrpo.runsFolder': true, // where the trainer writes (a workspace could aim it anywhere)
+    'mgrpo.defaultConfig': true, // the config the trainer loads: model, data set, its paths
+    'mgrpo.processesPerNode': true, // torchrun and N processes instead of one
+    'mgrpo.checkpointBackend': true, // "python" spawns the trainer's PyTorch on a checkpoint
+    'mgrpo.maxCachedSteps': false,
+    'mgrpo.maxLineBytes': false,
+    'mgrpo.onnx.threads': false,
+    'mgrpo.onnx.executionProvider': false, // the runtime shipped with the extension, on the GPU or not
+    'mgrpo.whatIf.samples': false,
+    'mgrpo.whatIf.temperature': false,
+    'mgrpo.whatIf.topP': false,
+    'mgrpo.whatIf.maxNewTokens': false,
+    'mgrpo.trace.maxCharacters': false,
+  };
+
+  it('keeps every setting that chooses what runs out of an untrusted workspace\'s hands', () => {
+    const settings = Object.keys(manifest.contributes.configuration.properties).sort();
+    assert.deepEqual(settings, Object.keys(CHOOSES_WHAT_RUNS).sort(), 'classify every setting in CHOOSES_WHAT_RUNS');
+    const restricted: string[] = manifest.capabilities.untrustedWorkspaces.restrictedConfigurations;
+    const expected = settings.filter((key) => CHOOSES_WHAT_RUNS[key]);
+    assert.deepEqual([...restricted].sort(), expected);
+    assert.ok(expected.includes('mgrpo.processesPerNode') && expected.includes('mgrpo.pythonPath'));
+    assert.equal(manifest.capabilities.untrustedWorkspaces.supported, 'limited');
     assert.equal(manifest.capabilities.virtualWorkspaces.supported, false);
   });
 
