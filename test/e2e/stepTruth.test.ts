@@ -153,7 +153,7 @@ describe('step truth: a flawed chain in the Runs view and its trace', function (
     await workbench.pickQuickItem(/q 0 · sample 0/);
     await workbench.waitForText('id: s000002-q000-l1-000-l2-000', workbench.activeEditor());
   });
-  vscodeIt('Estimate Step Values runs the trainer on the trace and its hover shows the new value', vscode, ['runsTree', 'traceDocuments'], async function (session) {
+  vscodeIt('Estimate Step Values draws continuations locally (ONNX) on the trace and its hover shows the new value', vscode, ['runsTree', 'traceDocuments'], async function (session) {
     const { workbench, page, workspace } = session;
     await page.locator(selectors.quickInput).waitFor({ state: 'hidden' });
     // The previous test's bar left an outcome filter: find the lucky correction through its own filter.
@@ -171,20 +171,22 @@ describe('step truth: a flawed chain in the Runs view and its trace', function (
 
     await workbench.runCommand('MGRPO: Estimate Step Values');
     await workbench.answerInputBox('4');
-    // The fixture run has no checkpoint: draw with its base model, the shipped demo model.
+    // The fixture run has no checkpoint: draw with its base model, the shipped demo model, whose ONNX export
+    // lets the extension draw the continuations itself (no Python).
     await workbench.pickQuickItem(/base model/);
     const done = page.locator(selectors.notificationToast).filter({ hasText: `${LUCKY}: values` }).first();
     await done.waitFor({ state: 'visible', timeout: 180_000 });
     const message = await done.innerText();
     assert.match(message, /values [\d.]+( → [\d.]+){3} \(k = 4\)/);
 
-    // The trainer appended a line for the record; the newest line wins in hovers and gutters.
+    // A line was appended for the record; the newest line wins in hovers and gutters.
     const file = path.join(workspace, '.mgrpo', 'runs', 'example-run', 'step-values', 'step-000002.jsonl');
     const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
-    assert.equal(lines.length, 2, 'the line the test wrote and the one the trainer appended');
-    const estimate = JSON.parse(lines[1]) as typeof STEP_VALUES;
+    assert.equal(lines.length, 2, 'the line the test wrote and the one the estimate appended');
+    const estimate = JSON.parse(lines[1]) as typeof STEP_VALUES & { backend?: string };
     assert.equal(estimate.record_id, LUCKY);
     assert.equal(estimate.k, 4);
+    assert.equal(estimate.backend, 'onnxruntime-node');
     await page.keyboard.press('Escape');
     await page.mouse.move(0, 0);
     const hover = await workbench.hoverBelow('### step 1');

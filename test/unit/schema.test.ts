@@ -81,7 +81,7 @@ const stepTruthLayerAll: KeySet<keyof StepTruthLayer> = {
 const departureAll: KeySet<keyof DepartureCounts> = { n: true, exact: true, before: true, after: true, no_departure: true, no_error: true, exact_rate: true };
 const stepTruthAll: KeySet<keyof StepTruth> = { t1: true, t2: true, implicit: true, checker_errors: true };
 const stepValuesAll: KeySet<keyof StepValues> = {
-  record_id: true, step: true, checkpoint: true, k: true, seed: true, temperature: true, max_completion_length: true, prefix_value: true,
+  record_id: true, step: true, checkpoint: true, backend: true, k: true, seed: true, temperature: true, max_completion_length: true, prefix_value: true,
   values: true, drops: true, likely_error: true, time: true,
 };
 const stepValuesRequired: KeySet<RequiredKeys<StepValues>> = {

@@ -23,6 +23,9 @@ from .runlog import utc_now
 from .task import verify
 
 
+BACKEND = "pytorch"  # $defs/stepValues.backend of the lines written here
+
+
 @dataclass(frozen=True)
 class ValueSettings:
     k: int
@@ -85,15 +88,17 @@ def estimate_step_values(model, tokenizer, record: dict, settings: ValueSettings
     fractions = [sum(right[i * settings.k:(i + 1) * settings.k]) / settings.k for i in range(len(prefixes))]
     prefix_value, values = fractions[0], fractions[1:]
     drops, likely_error = value_drops(prefix_value, values)
-    return {"record_id": record["id"], "step": record["step"], "checkpoint": checkpoint, "k": settings.k,
+    return {"record_id": record["id"], "step": record["step"], "checkpoint": checkpoint, "backend": BACKEND, "k": settings.k,
             "seed": settings.seed, "temperature": settings.temperature,
             "max_completion_length": settings.max_completion_length, "prefix_value": prefix_value,
             "values": values, "drops": drops, "likely_error": likely_error, "time": utc_now()}
 
 
 def matches(cached: dict, checkpoint: str, settings: ValueSettings) -> bool:
-    """Whether a cached line answers this request (same checkpoint, k, seed, temperature, length)."""
-    return (cached.get("checkpoint") == checkpoint and cached.get("k") == settings.k
+    """Whether a cached line answers this request (same backend, checkpoint, k, seed, temperature, length). A
+    line the extension drew with its ONNX runtime is not reused here: the same seed draws other samples there."""
+    return (cached.get("backend", BACKEND) == BACKEND and cached.get("checkpoint") == checkpoint
+            and cached.get("k") == settings.k
             and cached.get("seed") == settings.seed and cached.get("temperature") == settings.temperature
             and cached.get("max_completion_length") == settings.max_completion_length)
 

@@ -9,7 +9,7 @@ import pytest
 from conftest import EXAMPLE_RUN, run_mgrpo, schema_validator
 from mgrpo.config import DEMO_MODEL_DIR
 from mgrpo.runlog import read_run, read_step_values
-from mgrpo.step_values import (ValueSettings, estimate_step_values, records_to_value, step_prefixes,
+from mgrpo.step_values import (ValueSettings, estimate_step_values, matches, records_to_value, step_prefixes,
                                step_values_for_run, value_drops)
 
 
@@ -81,6 +81,15 @@ def test_values_are_cached_in_the_run_folder(tmp_path, demo_policy, run_schema):
                                      DEMO_MODEL_DIR, stop_ids=stop_ids, progress=lambda *args: seen.append(args)))
     assert again == lines and [args[3] for args in seen] == [True, True]
     assert sorted(read_step_values(run_dir)) == sorted(record["id"] for record in records)
+    assert all(line["backend"] == "pytorch" for line in lines)
+
+
+def test_a_line_the_extension_drew_is_not_reused_for_pytorch():
+    settings = ValueSettings(k=2, seed=3, max_completion_length=30)
+    line = {"checkpoint": "checkpoints/step-000040", "k": 2, "seed": 3, "temperature": 1.0, "max_completion_length": 30}
+    assert matches(line, "checkpoints/step-000040", settings)  # written before `backend` existed: pytorch
+    assert matches(dict(line, backend="pytorch"), "checkpoints/step-000040", settings)
+    assert not matches(dict(line, backend="onnxruntime-node"), "checkpoints/step-000040", settings)
 
 
 def test_step_values_command(tmp_path):

@@ -233,6 +233,8 @@ export interface StepValues {
   record_id: string;
   step: number;
   checkpoint: string;
+  /** Which runtime drew the continuations; absent: pytorch (lines written before the field existed). */
+  backend?: 'pytorch' | 'onnxruntime-node';
   k: number;
   seed: number;
   temperature: number;

@@ -35,6 +35,23 @@ export class StepValuesStore extends Disposable {
     return latestStepValues(await this.linesOf(runDir, record.step), record.id);
   }
 
+  /** Every estimate made for a record, oldest first (to reuse one that answers the same request). */
+  async estimatesOf(runDir: string, record: RolloutRecord): Promise<StepValues[]> {
+    return (await this.linesOf(runDir, record.step)).filter((line) => line.record_id === record.id);
+  }
+
+  /**
+   * Appends an estimate the extension made (validated against the schema first, so the file stays readable
+   * by every reader) and tells every view. One write of a whole line: a reader never sees half of it.
+   */
+  async append(runDir: string, values: StepValues): Promise<void> {
+    const line = parseStepValues(JSON.parse(JSON.stringify(values)));
+    const file = this.fileOf(runDir, line.step);
+    await fs.mkdir(path.dirname(file), { recursive: true });
+    await fs.appendFile(file, `${JSON.stringify(line)}\n`, 'utf8');
+    this.reload(runDir, line.step);
+  }
+
   /** Forget what was read for a step and tell every view (called after new estimates). */
   reload(runDir: string, step: number): void {
     this.files.delete(this.fileOf(runDir, step));

@@ -5303,7 +5303,7 @@ return errors === 0;
 validate28.evaluated = {"props":{"step":true,"time":true,"metrics_lines":true,"rollout_lines":true},"dynamicProps":false,"dynamicItems":false};
 
 export const stepValues = validate29;
-const schema53 = {"description":"Format 2: one line of step-values/step-NNNNNN.jsonl (NNNNNN: the record's training step), written by `python -m mgrpo step-values`. Monte-Carlo values of one rollout record's steps (Math-Shepherd): values[i] is the fraction of k continuations, drawn after the completion's text up to the end of step i, whose final answer is right.","type":"object","required":["record_id","step","checkpoint","k","seed","temperature","prefix_value","values","drops","likely_error","time"],"properties":{"record_id":{"type":"string"},"step":{"type":"integer","minimum":1},"checkpoint":{"type":"string","description":"The model folder the continuations were drawn with."},"k":{"type":"integer","minimum":1},"seed":{"type":"integer"},"temperature":{"type":"number","exclusiveMinimum":0},"max_completion_length":{"type":"integer","minimum":1},"prefix_value":{"type":"number","minimum":0,"maximum":1,"description":"The same from the empty completion (the prompt alone)."},"values":{"type":"array","items":{"type":"number","minimum":0,"maximum":1},"description":"One per entry of the record's steps."},"drops":{"type":"array","items":{"type":"number"},"description":"drops[i] = (values[i - 1], or prefix_value for i = 0) - values[i]."},"likely_error":{"type":["integer","null"],"minimum":0,"description":"Index of the largest positive drop (the first on ties); null when no value drops."},"time":{"type":"string","format":"date-time"}}};
+const schema53 = {"description":"Format 2: one line of step-values/step-NNNNNN.jsonl (NNNNNN: the record's training step), written by `python -m mgrpo step-values` or by the extension's local runtime. Monte-Carlo values of one rollout record's steps (Math-Shepherd): values[i] is the fraction of k continuations, drawn after the completion's text up to the end of step i, whose final answer is right.","type":"object","required":["record_id","step","checkpoint","k","seed","temperature","prefix_value","values","drops","likely_error","time"],"properties":{"record_id":{"type":"string"},"step":{"type":"integer","minimum":1},"checkpoint":{"type":"string","description":"The model folder the continuations were drawn with."},"backend":{"enum":["pytorch","onnxruntime-node"],"description":"Which runtime drew the continuations: the trainer's PyTorch (`python -m mgrpo step-values`; also when absent) or the extension's local ONNX runtime (the checkpoint's export). An estimate is reused only for a request to the same backend: their samplers differ, so the same seed gives other draws."},"k":{"type":"integer","minimum":1},"seed":{"type":"integer"},"temperature":{"type":"number","exclusiveMinimum":0},"max_completion_length":{"type":"integer","minimum":1},"prefix_value":{"type":"number","minimum":0,"maximum":1,"description":"The same from the empty completion (the prompt alone)."},"values":{"type":"array","items":{"type":"number","minimum":0,"maximum":1},"description":"One per entry of the record's steps."},"drops":{"type":"array","items":{"type":"number"},"description":"drops[i] = (values[i - 1], or prefix_value for i = 0) - values[i]."},"likely_error":{"type":["integer","null"],"minimum":0,"description":"Index of the largest positive drop (the first on ties); null when no value drops."},"time":{"type":"string","format":"date-time"}}};
 
 function validate29(data, {instancePath="", parentData, parentDataProperty, rootData=data, dynamicAnchors={}}={}){
 let vErrors = null;
@@ -5368,20 +5368,12 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.k !== undefined){
-let data3 = data.k;
+if(data.backend !== undefined){
+let data3 = data.backend;
 const _errs7 = errors;
-if(!(((typeof data3 == "number") && (!(data3 % 1) && !isNaN(data3))) && (isFinite(data3)))){
-validate29.errors = [{instancePath:instancePath+"/k",schemaPath:"#/properties/k/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+if(!((data3 === "pytorch") || (data3 === "onnxruntime-node"))){
+validate29.errors = [{instancePath:instancePath+"/backend",schemaPath:"#/properties/backend/enum",keyword:"enum",params:{allowedValues: schema53.properties.backend.enum},message:"must be equal to one of the allowed values"}];
 return false;
-}
-if(errors === _errs7){
-if((typeof data3 == "number") && (isFinite(data3))){
-if(data3 < 1 || isNaN(data3)){
-validate29.errors = [{instancePath:instancePath+"/k",schemaPath:"#/properties/k/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
-return false;
-}
-}
 }
 var valid0 = _errs7 === errors;
 }
@@ -5389,25 +5381,46 @@ else {
 var valid0 = true;
 }
 if(valid0){
-if(data.seed !== undefined){
-let data4 = data.seed;
-const _errs9 = errors;
+if(data.k !== undefined){
+let data4 = data.k;
+const _errs8 = errors;
 if(!(((typeof data4 == "number") && (!(data4 % 1) && !isNaN(data4))) && (isFinite(data4)))){
+validate29.errors = [{instancePath:instancePath+"/k",schemaPath:"#/properties/k/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
+return false;
+}
+if(errors === _errs8){
+if((typeof data4 == "number") && (isFinite(data4))){
+if(data4 < 1 || isNaN(data4)){
+validate29.errors = [{instancePath:instancePath+"/k",schemaPath:"#/properties/k/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
+return false;
+}
+}
+}
+var valid0 = _errs8 === errors;
+}
+else {
+var valid0 = true;
+}
+if(valid0){
+if(data.seed !== undefined){
+let data5 = data.seed;
+const _errs10 = errors;
+if(!(((typeof data5 == "number") && (!(data5 % 1) && !isNaN(data5))) && (isFinite(data5)))){
 validate29.errors = [{instancePath:instancePath+"/seed",schemaPath:"#/properties/seed/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-var valid0 = _errs9 === errors;
+var valid0 = _errs10 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.temperature !== undefined){
-let data5 = data.temperature;
-const _errs11 = errors;
-if(errors === _errs11){
-if((typeof data5 == "number") && (isFinite(data5))){
-if(data5 <= 0 || isNaN(data5)){
+let data6 = data.temperature;
+const _errs12 = errors;
+if(errors === _errs12){
+if((typeof data6 == "number") && (isFinite(data6))){
+if(data6 <= 0 || isNaN(data6)){
 validate29.errors = [{instancePath:instancePath+"/temperature",schemaPath:"#/properties/temperature/exclusiveMinimum",keyword:"exclusiveMinimum",params:{comparison: ">", limit: 0},message:"must be > 0"}];
 return false;
 }
@@ -5417,44 +5430,44 @@ validate29.errors = [{instancePath:instancePath+"/temperature",schemaPath:"#/pro
 return false;
 }
 }
-var valid0 = _errs11 === errors;
+var valid0 = _errs12 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.max_completion_length !== undefined){
-let data6 = data.max_completion_length;
-const _errs13 = errors;
-if(!(((typeof data6 == "number") && (!(data6 % 1) && !isNaN(data6))) && (isFinite(data6)))){
+let data7 = data.max_completion_length;
+const _errs14 = errors;
+if(!(((typeof data7 == "number") && (!(data7 % 1) && !isNaN(data7))) && (isFinite(data7)))){
 validate29.errors = [{instancePath:instancePath+"/max_completion_length",schemaPath:"#/properties/max_completion_length/type",keyword:"type",params:{type: "integer"},message:"must be integer"}];
 return false;
 }
-if(errors === _errs13){
-if((typeof data6 == "number") && (isFinite(data6))){
-if(data6 < 1 || isNaN(data6)){
+if(errors === _errs14){
+if((typeof data7 == "number") && (isFinite(data7))){
+if(data7 < 1 || isNaN(data7)){
 validate29.errors = [{instancePath:instancePath+"/max_completion_length",schemaPath:"#/properties/max_completion_length/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1"}];
 return false;
 }
 }
 }
-var valid0 = _errs13 === errors;
+var valid0 = _errs14 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.prefix_value !== undefined){
-let data7 = data.prefix_value;
-const _errs15 = errors;
-if(errors === _errs15){
-if((typeof data7 == "number") && (isFinite(data7))){
-if(data7 > 1 || isNaN(data7)){
+let data8 = data.prefix_value;
+const _errs16 = errors;
+if(errors === _errs16){
+if((typeof data8 == "number") && (isFinite(data8))){
+if(data8 > 1 || isNaN(data8)){
 validate29.errors = [{instancePath:instancePath+"/prefix_value",schemaPath:"#/properties/prefix_value/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1"}];
 return false;
 }
 else {
-if(data7 < 0 || isNaN(data7)){
+if(data8 < 0 || isNaN(data8)){
 validate29.errors = [{instancePath:instancePath+"/prefix_value",schemaPath:"#/properties/prefix_value/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
@@ -5465,30 +5478,30 @@ validate29.errors = [{instancePath:instancePath+"/prefix_value",schemaPath:"#/pr
 return false;
 }
 }
-var valid0 = _errs15 === errors;
+var valid0 = _errs16 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.values !== undefined){
-let data8 = data.values;
-const _errs17 = errors;
-if(errors === _errs17){
-if(Array.isArray(data8)){
+let data9 = data.values;
+const _errs18 = errors;
+if(errors === _errs18){
+if(Array.isArray(data9)){
 var valid1 = true;
-const len0 = data8.length;
+const len0 = data9.length;
 for(let i0=0; i0<len0; i0++){
-let data9 = data8[i0];
-const _errs19 = errors;
-if(errors === _errs19){
-if((typeof data9 == "number") && (isFinite(data9))){
-if(data9 > 1 || isNaN(data9)){
+let data10 = data9[i0];
+const _errs20 = errors;
+if(errors === _errs20){
+if((typeof data10 == "number") && (isFinite(data10))){
+if(data10 > 1 || isNaN(data10)){
 validate29.errors = [{instancePath:instancePath+"/values/" + i0,schemaPath:"#/properties/values/items/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1},message:"must be <= 1"}];
 return false;
 }
 else {
-if(data9 < 0 || isNaN(data9)){
+if(data10 < 0 || isNaN(data10)){
 validate29.errors = [{instancePath:instancePath+"/values/" + i0,schemaPath:"#/properties/values/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
@@ -5499,7 +5512,7 @@ validate29.errors = [{instancePath:instancePath+"/values/" + i0,schemaPath:"#/pr
 return false;
 }
 }
-var valid1 = _errs19 === errors;
+var valid1 = _errs20 === errors;
 if(!valid1){
 break;
 }
@@ -5510,27 +5523,27 @@ validate29.errors = [{instancePath:instancePath+"/values",schemaPath:"#/properti
 return false;
 }
 }
-var valid0 = _errs17 === errors;
+var valid0 = _errs18 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.drops !== undefined){
-let data10 = data.drops;
-const _errs21 = errors;
-if(errors === _errs21){
-if(Array.isArray(data10)){
+let data11 = data.drops;
+const _errs22 = errors;
+if(errors === _errs22){
+if(Array.isArray(data11)){
 var valid2 = true;
-const len1 = data10.length;
+const len1 = data11.length;
 for(let i1=0; i1<len1; i1++){
-let data11 = data10[i1];
-const _errs23 = errors;
-if(!((typeof data11 == "number") && (isFinite(data11)))){
+let data12 = data11[i1];
+const _errs24 = errors;
+if(!((typeof data12 == "number") && (isFinite(data12)))){
 validate29.errors = [{instancePath:instancePath+"/drops/" + i1,schemaPath:"#/properties/drops/items/type",keyword:"type",params:{type: "number"},message:"must be number"}];
 return false;
 }
-var valid2 = _errs23 === errors;
+var valid2 = _errs24 === errors;
 if(!valid2){
 break;
 }
@@ -5541,40 +5554,40 @@ validate29.errors = [{instancePath:instancePath+"/drops",schemaPath:"#/propertie
 return false;
 }
 }
-var valid0 = _errs21 === errors;
+var valid0 = _errs22 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.likely_error !== undefined){
-let data12 = data.likely_error;
-const _errs25 = errors;
-if((!(((typeof data12 == "number") && (!(data12 % 1) && !isNaN(data12))) && (isFinite(data12)))) && (data12 !== null)){
+let data13 = data.likely_error;
+const _errs26 = errors;
+if((!(((typeof data13 == "number") && (!(data13 % 1) && !isNaN(data13))) && (isFinite(data13)))) && (data13 !== null)){
 validate29.errors = [{instancePath:instancePath+"/likely_error",schemaPath:"#/properties/likely_error/type",keyword:"type",params:{type: schema53.properties.likely_error.type},message:"must be integer,null"}];
 return false;
 }
-if(errors === _errs25){
-if((typeof data12 == "number") && (isFinite(data12))){
-if(data12 < 0 || isNaN(data12)){
+if(errors === _errs26){
+if((typeof data13 == "number") && (isFinite(data13))){
+if(data13 < 0 || isNaN(data13)){
 validate29.errors = [{instancePath:instancePath+"/likely_error",schemaPath:"#/properties/likely_error/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0"}];
 return false;
 }
 }
 }
-var valid0 = _errs25 === errors;
+var valid0 = _errs26 === errors;
 }
 else {
 var valid0 = true;
 }
 if(valid0){
 if(data.time !== undefined){
-let data13 = data.time;
-const _errs27 = errors;
-if(errors === _errs27){
-if(errors === _errs27){
-if(typeof data13 === "string"){
-if(!(formats0(data13))){
+let data14 = data.time;
+const _errs28 = errors;
+if(errors === _errs28){
+if(errors === _errs28){
+if(typeof data14 === "string"){
+if(!(formats0(data14))){
 validate29.errors = [{instancePath:instancePath+"/time",schemaPath:"#/properties/time/format",keyword:"format",params:{format: "date-time"},message:"must match format \""+"date-time"+"\""}];
 return false;
 }
@@ -5585,10 +5598,11 @@ return false;
 }
 }
 }
-var valid0 = _errs27 === errors;
+var valid0 = _errs28 === errors;
 }
 else {
 var valid0 = true;
+}
 }
 }
 }
@@ -5611,5 +5625,5 @@ return false;
 validate29.errors = vErrors;
 return errors === 0;
 }
-validate29.evaluated = {"props":{"record_id":true,"step":true,"checkpoint":true,"k":true,"seed":true,"temperature":true,"max_completion_length":true,"prefix_value":true,"values":true,"drops":true,"likely_error":true,"time":true},"dynamicProps":false,"dynamicItems":false};
+validate29.evaluated = {"props":{"record_id":true,"step":true,"checkpoint":true,"backend":true,"k":true,"seed":true,"temperature":true,"max_completion_length":true,"prefix_value":true,"values":true,"drops":true,"likely_error":true,"time":true},"dynamicProps":false,"dynamicItems":false};
 

@@ -10,7 +10,7 @@ import type { CommandFactory } from '../ctx';
 import { runLogged } from '../loggedProcess';
 import { resolveTrainerPython } from '../python';
 import { trainerEnvironment } from '../trainerProcess';
-import { mayRunPython } from './stepValues';
+import { mayRunPython } from './trust';
 import { pickRun } from './targets';
 
 export const exportStepLabels: CommandFactory = (ctx) => async (arg?: unknown) => {

@@ -19,7 +19,7 @@ import { stepAt } from '../traceHover';
 import { isTraceUri, TRACE_SCHEME } from '../traceUri';
 import { trainerEnvironment } from '../trainerProcess';
 import { activeTraceUri, asSampleRef, type SampleRef } from './targets';
-import { mayRunPython } from './stepValues';
+import { mayRunPython } from './trust';
 
 const DEMO_MODEL = path.join('trainer', 'models', 'mgrpo-demo-tiny');
 
@@ -68,7 +68,7 @@ async function pythonBackend(ctx: Ctx, checkpoint: string): Promise<PythonBacken
 }
 
 /** `mgrpo.checkpointBackend`: the local ONNX runtime (default) or the trainer's PyTorch for every checkpoint. */
-function prefersPython(): boolean {
+export function prefersPython(): boolean {
   return vscode.workspace.getConfiguration('mgrpo').get<string>('checkpointBackend', 'onnx') === 'python';
 }
 

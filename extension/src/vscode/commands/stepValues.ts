@@ -1,31 +1,28 @@
-// "MGRPO: Estimate Step Values" on a trace document or a sample in the Runs view: runs
-// `python -m mgrpo step-values` for that record (k continuations from each step prefix, with the
-// run's newest checkpoint) with a cancellable progress, then reloads step-values/ so the hover and
-// the gutter bar show the values. Refused in an untrusted workspace (it runs Python).
+// "MGRPO: Estimate Step Values" on a trace document or a sample in the Runs view: k continuations
+// from each step prefix of that record with a checkpoint (the run's newest by default), verified,
+// then step-values/ is reloaded so the hover and the gutter bar show the values. Two backends, one
+// result: the extension's local ONNX runtime when the checkpoint has an export and the run's task is
+// judged by the verifier the extension carries (the chain task: no Python, works in an untrusted
+// workspace), otherwise `python -m mgrpo step-values` (any model, GPU when there is one; refused in
+// an untrusted workspace).
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { stepOfRecordId } from '../../format/runReader';
+import { readRunManifest, stepOfRecordId } from '../../format/runReader';
+import type { RolloutRecord } from '../../format/types';
 import { baseModelCandidates, describeStepValues, parseContinuations, parseStepValuesProgress, stepValuesArgs } from '../../model/stepTruthCommands';
+import { MANIFEST_NAME } from '../../onnx/manifest';
+import { LOCAL_BACKEND, estimateStepValuesLocally, matchesLocal, type LocalValueSettings } from '../../onnx/stepValues';
 import type { CommandFactory, Ctx } from '../ctx';
 import { runLogged } from '../loggedProcess';
 import { resolveTrainerPython } from '../python';
 import { trainerEnvironment } from '../trainerProcess';
+import { prefersPython, withCheckpoint } from './scoreTrace';
 import { activeTraceUri, asSampleRef, type SampleRef } from './targets';
+import { mayRunPython } from './trust';
 
 const DEFAULT_CONTINUATIONS = 8;
 const DEFAULT_SEED = 0;
-
-/** Refuses, with the way out, when the workspace is not trusted; true when it may run Python. */
-export async function mayRunPython(what: string): Promise<boolean> {
-  if (vscode.workspace.isTrusted) return true;
-  const manage = vscode.l10n.t('Manage Workspace Trust');
-  const choice = await vscode.window.showWarningMessage(
-    vscode.l10n.t('MGRPO: {0} executes Python, so it is disabled in an untrusted workspace. Trust this workspace to use it.', what),
-    manage,
-  );
-  if (choice) await vscode.commands.executeCommand('workbench.trust.manage');
-  return false;
-}
 
 export const estimateStepValues: CommandFactory = (ctx) => async (arg?: unknown) => {
   const ref = asSampleRef(arg) ?? asSampleRef(activeTraceUri());
@@ -33,7 +30,6 @@ export const estimateStepValues: CommandFactory = (ctx) => async (arg?: unknown)
     void vscode.window.showInformationMessage(vscode.l10n.t('MGRPO: open a trace, or choose a sample in the Runs view, to estimate its step values.'));
     return;
   }
-  if (!(await mayRunPython(vscode.l10n.t('estimating step values')))) return;
   const step = stepOfRecordId(ref.recordId);
   if (step === undefined) throw new Error(vscode.l10n.t('{0} is not a rollout record id (sNNNNNN-...)', ref.recordId));
   const typed = await vscode.window.showInputBox({
@@ -50,10 +46,71 @@ export const estimateStepValues: CommandFactory = (ctx) => async (arg?: unknown)
   if ('error' in parsed) return;
   const checkpoint = await chooseModel(ctx, ref.runDir);
   if (checkpoint === undefined) return;
+  const local = await localPlan(ctx, ref, checkpoint, parsed.k);
+  if (local) {
+    await runLocally(ctx, ref, local);
+    return;
+  }
+  if (!(await mayRunPython(vscode.l10n.t('estimating step values')))) return;
   const python = await resolveTrainerPython(ctx.python, ctx.extensionRoot);
   if (!python) return;
   await runStepValues(ctx, ref, step, parsed.k, python.python, checkpoint ?? undefined);
 };
+
+interface LocalPlan {
+  record: RolloutRecord;
+  /** The checkpoint folder, and how the line names it (relative to the run folder when inside it). */
+  checkpoint: string;
+  name: string;
+  settings: LocalValueSettings;
+}
+
+/**
+ * The local ONNX runtime draws the continuations when it can answer exactly what the trainer would: the
+ * checkpoint has an export, the settings do not ask for PyTorch, and the run's task is the chain task (whose
+ * verifier the extension carries; a JSON-lines task is judged by math-verify, in Python). Undefined otherwise.
+ */
+async function localPlan(ctx: Ctx, ref: SampleRef, chosen: string | null, k: number): Promise<LocalPlan | undefined> {
+  if (prefersPython()) return undefined;
+  const manifest = await readRunManifest(ref.runDir);
+  const config = manifest.config ?? {};
+  if ((config.task ?? 'chain') !== 'chain') return undefined;
+  const checkpoint = chosen ?? (manifest.last_checkpoint ? path.join(ref.runDir, manifest.last_checkpoint) : undefined);
+  if (!checkpoint || !fs.existsSync(path.join(checkpoint, 'onnx', MANIFEST_NAME))) return undefined;
+  const record = await (await ctx.traces.readerFor(ref.runDir)).findRecord(ref.recordId);
+  if (!record || record.prompt === null || record.ground_truth === null) return undefined;
+  const relative = path.relative(ref.runDir, checkpoint);
+  const number = (value: unknown, fallback: number): number => (typeof value === 'number' && Number.isFinite(value) ? value : fallback);
+  return {
+    record, checkpoint,
+    name: relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : checkpoint,
+    settings: {
+      k, seed: DEFAULT_SEED, temperature: number(config.temperature, 1), topP: number(config.top_p, 1),
+      maxCompletionLength: Math.floor(number(config.max_completion_length, 64)),
+    },
+  };
+}
+
+async function runLocally(ctx: Ctx, ref: SampleRef, plan: LocalPlan): Promise<void> {
+  const cached = (await ctx.stepValues.estimatesOf(ref.runDir, plan.record)).reverse().find((line) => matchesLocal(line, plan.name, plan.settings));
+  let values = cached;
+  if (!values) {
+    ctx.log.info(`[step-values] ${ref.recordId}: k=${plan.settings.k} with ${plan.checkpoint} (${LOCAL_BACKEND})`);
+    const chosen = { checkpoint: plan.checkpoint, folder: path.join(plan.checkpoint, 'onnx'), label: path.basename(plan.checkpoint) };
+    values = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('MGRPO: estimating step values of {0} locally', ref.recordId), cancellable: true },
+      (progress, token) => withCheckpoint(ctx, chosen, (backend) => {
+        const abort = new AbortController();
+        token.onCancellationRequested(() => abort.abort());
+        return estimateStepValuesLocally(backend, chosen.folder, plan.record, plan.settings, plan.name, abort.signal,
+          (done, total) => progress.report({ increment: 100 / total, message: vscode.l10n.t('{0} of {1} step prefixes', done, total) }));
+      }),
+    );
+    if (!values) return; // cancelled, or the failure was explained
+    await ctx.stepValues.append(ref.runDir, values);
+  }
+  void vscode.window.showInformationMessage(vscode.l10n.t('MGRPO: {0}: {1}', ref.recordId, describeStepValues(values)));
+}
 
 /**
  * The model to draw with: null for the run's newest checkpoint (the CLI's default); for a run
