@@ -100,6 +100,16 @@ def clipped_surrogate(logprobs: torch.Tensor, old_logprobs: torch.Tensor, advant
 LOSS_TYPES = ("grpo", "bnpo", "dr_grpo", "dapo")
 
 
+def loss_mask(completion_mask: torch.Tensor, in_loss: torch.Tensor) -> torch.Tensor:
+    """The tokens the loss sees: the completion mask [B, T] with the rows of completions left out of the loss
+    (``in_loss`` [B] False: mask_truncated_completions) cleared. TRL 1.x does the same
+    (``completion_mask * (~is_truncated).unsqueeze(1)``) before both the loss and ``num_items_in_batch``, so
+    such tokens leave the numerator and every token count: bnpo's per-micro-batch count and dapo's step total.
+    The completion counts of grpo (mean over completions) and dr_grpo (completions x max length) still
+    include them, as TRL's ``.mean()`` and ``per_token_loss.size(0)`` do."""
+    return completion_mask.bool() & in_loss.bool()[:, None]
+
+
 def loss_share(per_token_loss: torch.Tensor, mask: torch.Tensor, loss_type: str, *, total_sequences: int,
                total_tokens: int, max_completion_length: int, total_micro_batches: int = 1,
                sequence_weights: torch.Tensor | None = None) -> torch.Tensor:
@@ -112,7 +122,8 @@ def loss_share(per_token_loss: torch.Tensor, mask: torch.Tensor, loss_type: str,
     - "dr_grpo": sum over all tokens / (completions x max_completion_length);
     - "dapo": sum over all tokens of the step / number of tokens of the step (TRL normalises by
       ``num_items_in_batch``, the tokens of the whole generation batch on all processes).
-    ``total_*`` count the whole step (all micro-batches, all ranks). ``sequence_weights`` [B] multiplies each
+    ``total_*`` count the whole step (all micro-batches, all ranks); ``total_tokens`` counts the tokens in the
+    loss mask (``loss_mask``), ``total_sequences`` every completion. ``sequence_weights`` [B] multiplies each
     completion's per-token losses (e.g. ``layer2_loss_weight``); the normalisers still count every token and
     completion, so a weight of 1 everywhere is the plain loss."""
     mask = mask.bool()

@@ -201,6 +201,8 @@ class TrainingSample:
     completion_ids: list[int]
     advantage: float
     loss_weight: float = 1.0  # layer2_loss_weight for corrections, 1 for first answers
+    # False: mask_truncated_completions leaves it out of the loss mask (numerator and token normalisers).
+    in_loss: bool = True
 
 
 @dataclass
@@ -526,7 +528,7 @@ class Trainer:
                 prompt=layer1_prompts[question], completion=completion, verdict=verdict,
                 reward=verdict.reward, rewards=dict(verdict.components), step_labeller=self.step_labeller))
         assign_advantages(layer1_records, group_size, config["scale_rewards"], self._batch_std(layer1_records))
-        samples = [TrainingSample(c.prompt_ids, c.completion_ids, r["advantage"], self._loss_weight(c, 1.0))
+        samples = [TrainingSample(c.prompt_ids, c.completion_ids, r["advantage"], 1.0, self._in_loss(c))
                    for c, r in zip(layer1, layer1_records)]
 
         # Layer 2: a GRPO group of corrections per chosen layer-1 answer.
@@ -568,7 +570,7 @@ class Trainer:
                 if config["filter_equal_reward_groups"] and all(r == rewards[0] for r in rewards):
                     continue  # no advantage signal: left out of the update (UNCONFIRMED option)
                 samples.append(TrainingSample(completion.prompt_ids, completion.completion_ids, record["advantage"],
-                                              self._loss_weight(completion, config["layer2_loss_weight"])))
+                                              config["layer2_loss_weight"], self._in_loss(completion)))
 
         update = self.update(samples)
         self.generation.weights_updated()
@@ -584,12 +586,12 @@ class Trainer:
         would leave the others waiting in a collective, so they stop between steps as agreed there."""
         return not self.dist.enabled and self.protocol.stop_requested.is_set()
 
-    def _loss_weight(self, completion: sampling.Completion, weight: float) -> float:
-        """mask_truncated_completions (TRL's name): a completion cut at max_completion_length weighs 0 in the
-        loss; its reward still counts in its group's advantages."""
-        if self.config["mask_truncated_completions"] and completion.finish_reason == "length":
-            return 0.0
-        return weight
+    def _in_loss(self, completion: sampling.Completion) -> bool:
+        """mask_truncated_completions (TRL's name): a completion cut at max_completion_length leaves the loss
+        mask, as TRL multiplies its completion mask by "not truncated": its tokens count neither in the loss
+        nor in a token normaliser (bnpo, dapo), while the completion normalisers of grpo and dr_grpo still
+        count it, as TRL's do. Its reward still counts in its group's advantages."""
+        return not (self.config["mask_truncated_completions"] and completion.finish_reason == "length")
 
     def update(self, samples: list[TrainingSample]) -> dict:
         """One policy update from both layers' samples; returns loss statistics."""
@@ -606,7 +608,7 @@ class Trainer:
             plan = plan_micro_batches([(len(s.prompt_ids), len(s.completion_ids)) for s in samples],
                                       config["micro_batch_size"], config["micro_batch_tokens"])
         micro_batches = [[samples[index] for index in indices] for indices in plan]
-        local_tokens = sum(len(s.completion_ids) for s in samples)
+        local_tokens = sum(len(s.completion_ids) for s in samples if s.in_loss)
         total_sequences, total_tokens, total_micro_batches = (int(v) for v in self.dist.sum_numbers(
             [len(samples), local_tokens, len(micro_batches)], self.device))
         if shared_prefix:
@@ -619,6 +621,9 @@ class Trainer:
                       for mb in micro_batches]
         loss_weights = [torch.tensor([s.loss_weight for s in mb], dtype=torch.float32, device=self.device)
                         for mb in micro_batches]
+        loss_masks = [algorithm.loss_mask(batch.completion_mask,
+                                          torch.tensor([s.in_loss for s in mb], dtype=torch.bool, device=self.device))
+                      for batch, mb in zip(packed, micro_batches)]
         temperature, dtype = config["temperature"], self.compute_dtype
         with_kl = config["beta"] > 0
         real_micro_batches = len(packed)
@@ -630,6 +635,7 @@ class Trainer:
                 packed.append(packed[-1])
                 advantages.append(advantages[-1])
                 loss_weights.append(torch.zeros_like(loss_weights[-1]))
+                loss_masks.append(loss_masks[-1])
         with torch.no_grad(), self.dist.full_weights(self.model):
             reference_logprobs = [self._reference_logprobs(batch) if with_kl else None for batch in packed]
             # num_iterations == 1: pi_old is the current policy, so its log-probs are the live ones, detached
@@ -640,8 +646,8 @@ class Trainer:
         grad_norms, skipped = [], 0
         for _iteration in range(config["num_iterations"]):
             self.optimizer.zero_grad(set_to_none=True)
-            for index, (batch, advantage, weight, reference, old) in enumerate(
-                    zip(packed, advantages, loss_weights, reference_logprobs, old_logprobs)):
+            for index, (batch, advantage, weight, mask, reference, old) in enumerate(
+                    zip(packed, advantages, loss_weights, loss_masks, reference_logprobs, old_logprobs)):
                 # Gradients cross ranks once per optimizer step, with this rank's last micro-batch.
                 with self.dist.gradient_sync(self.train_model, sync=index == len(packed) - 1):
                     logprobs, _ = completion_logprobs(self.train_model, batch, temperature, compute_dtype=dtype)
@@ -649,14 +655,14 @@ class Trainer:
                     terms = algorithm.clipped_surrogate(logprobs, old if old is not None else logprobs.detach(),
                                                         advantage, config["epsilon"], config["epsilon_high"], kl,
                                                         config["beta"])
-                    share = algorithm.loss_share(terms.per_token_loss, batch.completion_mask, config["loss_type"],
+                    share = algorithm.loss_share(terms.per_token_loss, mask, config["loss_type"],
                                                  total_sequences=total_sequences, total_tokens=total_tokens,
                                                  max_completion_length=config["max_completion_length"],
                                                  total_micro_batches=total_micro_batches, sequence_weights=weight)
                     (share * self.dist.gradient_scale).backward()
                 if index >= real_micro_batches:
                     continue  # a stand-in for the collective's sake: not part of this rank's statistics
-                mask = batch.completion_mask
+                # KL and clip fraction over the tokens in the loss, as TRL's metrics use its masked mask.
                 sums["loss"] += float(share.detach())
                 sums["tokens"] += float(mask.sum())
                 sums["clipped"] += float(terms.clipped[mask].sum())

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from mgrpo.algorithm import (add_correction_bonus, clipped_surrogate, group_advantages, kl_k3, loss_share,
+from mgrpo.algorithm import (add_correction_bonus, clipped_surrogate, group_advantages, kl_k3, loss_mask, loss_share,
                              masked_mean)
 
 
@@ -128,6 +128,34 @@ def test_sequence_weights_scale_only_their_completions():
     # weight 1 everywhere is the plain loss
     plain = loss_share(loss, mask, "grpo", **totals)
     assert loss_share(loss, mask, "grpo", sequence_weights=torch.ones(2), **totals).item() == plain.item() == 2.0
+
+
+def test_truncated_completions_leave_the_loss_mask_as_in_trl():
+    # Three completions; the second (losses 5, 5, 5) hit max_completion_length and is masked
+    # (mask_truncated_completions). In the loss: 1+2+3 = 6 over 3 tokens, 2+2 = 4 over 2 tokens; 5 tokens in all.
+    loss = torch.tensor([[1.0, 2.0, 3.0], [5.0, 5.0, 5.0], [2.0, 2.0, float("nan")]])
+    completion_mask = torch.tensor([[1, 1, 1], [1, 1, 1], [1, 1, 0]], dtype=torch.bool)
+    mask = loss_mask(completion_mask, torch.tensor([True, False, True]))
+    assert mask.tolist() == [[True] * 3, [False] * 3, [True, True, False]]
+    totals = dict(total_sequences=3, total_tokens=5, max_completion_length=4)
+    # grpo: per-completion means 2, 0 (masked: 0 / max(0, 1)), 2 over 3 completions, as TRL's .mean() counts it;
+    # bnpo and dapo: 10 / 5 (the 3 masked tokens are out of the count; counting them gave 10 / 8);
+    # dr_grpo: 10 / (3 completions x 4), TRL's per_token_loss.size(0) x max_completion_length.
+    expected = {"grpo": 4 / 3, "bnpo": 2.0, "dr_grpo": 10 / 12, "dapo": 2.0}
+    for loss_type, value in expected.items():
+        assert loss_share(loss, mask, loss_type, **totals).item() == pytest.approx(value), loss_type
+    # TRL 1.x written out: completion_mask * (~is_truncated), then its four formulas (gradient accumulation 1).
+    m = (completion_mask & torch.tensor([True, False, True])[:, None]).float()
+    safe = torch.nan_to_num(loss)
+    trl = {"grpo": ((safe * m).sum(-1) / m.sum(-1).clamp(min=1.0)).mean(),
+           "bnpo": (safe * m).sum() / m.sum().clamp(min=1.0),
+           "dr_grpo": (safe * m).sum() / (safe.size(0) * 4),
+           "dapo": (safe * m).sum() / m.sum().clamp(min=1.0)}
+    for loss_type, value in trl.items():
+        assert loss_share(loss, mask, loss_type, **totals).item() == pytest.approx(value.item()), loss_type
+    # bnpo cut into three micro-batches, one per completion: (6/3 + 0 + 4/2) / 3; the masked one adds 0.
+    shares = [loss_share(loss[i:i + 1], mask[i:i + 1], "bnpo", total_micro_batches=3, **totals) for i in range(3)]
+    assert sum(shares).item() == pytest.approx(4 / 3)
 
 
 def test_correction_bonus_survives_group_normalisation():

@@ -192,7 +192,7 @@ def test_sigterm_during_a_long_evaluation_stops_within_seconds(tmp_path, tiny_mo
     assert "stop requested during generation" in (tmp_path / "run" / "trainer.log").read_text(encoding="utf-8")
 
 
-def test_mask_truncated_completions_weighs_length_finished_completions_zero():
+def test_mask_truncated_completions_leaves_length_finished_completions_out_of_the_loss():
     from types import SimpleNamespace
 
     from mgrpo.sampling import Completion
@@ -203,9 +203,9 @@ def test_mask_truncated_completions_weighs_length_finished_completions_zero():
 
     masking = SimpleNamespace(config={"mask_truncated_completions": True})
     keeping = SimpleNamespace(config={"mask_truncated_completions": False})
-    assert Trainer._loss_weight(masking, completion("length"), 0.8) == 0.0
-    assert Trainer._loss_weight(masking, completion("stop"), 0.8) == 0.8
-    assert Trainer._loss_weight(keeping, completion("length"), 0.8) == 0.8
+    assert Trainer._in_loss(masking, completion("length")) is False
+    assert Trainer._in_loss(masking, completion("stop")) is True
+    assert Trainer._in_loss(keeping, completion("length")) is True
 
 
 def test_eval_command_config_errors_exit_2(tmp_path, tiny_model_dir):

@@ -43,6 +43,28 @@ def test_layer2_loss_weight_scales_corrections_and_keeps_normalisers(tmp_path, t
         torch.testing.assert_close(with_zero * 2, single, rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.parametrize("loss_type, expected_loss, gradient_ratio", [
+    # FIRST alone: 3 tokens of per-token loss -1 (ratio 1, beta 0, advantage 1). The truncated correction
+    # (advantage -0.5, 2 tokens) is masked: it adds nothing to any numerator.
+    ("grpo", (-1.0 + 0.0) / 2, 0.5),  # still one of 2 completions in the mean, as in TRL
+    ("bnpo", -3.0 / 3, 1.0),  # one micro-batch: its 2 masked tokens leave the count (not -3 / 5)
+    ("dr_grpo", -3.0 / (2 * 12), 0.5),  # 2 completions x max_completion_length 12
+    ("dapo", -3.0 / 3, 1.0),  # the step's token count is 3, not 5
+])
+def test_a_truncated_completion_leaves_numerator_and_token_counts(tmp_path, tiny_model_dir, loss_type,
+                                                                 expected_loss, gradient_ratio):
+    trainer = make_trainer(tmp_path, tiny_model_dir, beta=0.0, learning_rate=1e-12, max_grad_norm=0.0,
+                           micro_batch_size=2, loss_type=loss_type, shared_prefix_forward=False)
+    truncated = TrainingSample(**{**CORRECTION.__dict__, "in_loss": False})
+    update = trainer.update([FIRST, truncated])
+    assert update["loss"] == pytest.approx(expected_loss, abs=1e-6)
+    with_truncated = gradients(trainer)
+    alone = trainer.update([FIRST])
+    assert alone["loss"] == pytest.approx(-1.0 if loss_type != "dr_grpo" else -3.0 / 12, abs=1e-6)
+    for masked, single in zip(with_truncated, gradients(trainer)):
+        torch.testing.assert_close(masked, single * gradient_ratio, rtol=1e-5, atol=1e-7)
+
+
 def test_correction_bonus_goes_to_i_to_c_advantages_of_wrong_parents_only():
     from mgrpo.trainer import apply_correction_bonus
 
