@@ -1,8 +1,13 @@
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { OWN_PROCESS_GROUP } from '../../extension/src/vscode/processTree';
 import {
   CHECKPOINT_ALLOWANCE_MS, shutdownRungs, SignalLadder, STOP_MIN_WAIT_MS, stopRungs, stopWaitMs, type StopRung,
 } from '../../extension/src/vscode/stopLadder';
+import { REPO_ROOT } from './fixture';
 
 // A real child that ignores SIGTERM (like a trainer stuck in a step) and counts the ones it got,
 // printing "ready" once its handler is installed.
@@ -103,6 +108,131 @@ describe('stop ladder', () => {
       assert.equal(second.child.exitCode, null);
       second.child.kill('SIGKILL');
       await exited(second.child);
+    });
+  });
+
+  // The trainer as the extension spawns it (detached: a process-group leader) with a helper in its group
+  // and a worker in a session of its own, as torchrun starts its workers (start_new_session). Each ignores
+  // SIGTERM; the leader prints "ready SAME OWN" once both run. EXIT_ON_TERM=1: the leader exits on SIGTERM.
+  const TREE_LEADER = `
+const { spawn } = require('node:child_process');
+const sleeper = "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000);";
+const same = spawn(process.execPath, ['-e', sleeper], { stdio: 'ignore' });
+const own = spawn(process.execPath, ['-e', sleeper], { stdio: 'ignore', detached: true });
+process.on('SIGTERM', () => { if (process.env.EXIT_ON_TERM) process.exit(0); });
+setTimeout(() => process.stdout.write('ready ' + same.pid + ' ' + own.pid + '\\n'), 300);
+setInterval(() => {}, 1000);
+`;
+
+  /** Alive and not a zombie (a re-parented process killed in a container may wait for a reaper that never comes). */
+  function alive(pid: number): boolean {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return false;
+    }
+    if (process.platform !== 'linux') return true;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    } catch {
+      return false;
+    }
+  }
+
+  async function allGone(pids: number[], withinMs = 3000): Promise<number[]> {
+    const until = Date.now() + withinMs;
+    for (;;) {
+      const left = pids.filter(alive);
+      if (!left.length || Date.now() > until) return left;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  function startTree(exitOnTerm: boolean): Promise<{ child: ChildProcess; same: number; own: number }> {
+    const child = spawn(process.execPath, ['-e', TREE_LEADER], {
+      stdio: ['pipe', 'pipe', 'inherit'], detached: OWN_PROCESS_GROUP, env: { ...process.env, EXIT_ON_TERM: exitOnTerm ? '1' : '' },
+    });
+    let text = '';
+    child.stdout!.setEncoding('utf8');
+    return new Promise((resolve, reject) => {
+      child.stdout!.on('data', (chunk: string) => {
+        text += chunk;
+        const match = /^ready (\d+) (\d+)\n/.exec(text);
+        if (match) resolve({ child, same: Number(match[1]), own: Number(match[2]) });
+      });
+      child.once('error', reject);
+    });
+  }
+
+  (OWN_PROCESS_GROUP ? describe : describe.skip)('a trainer killed as a tree (POSIX)', function () {
+    this.timeout(20_000);
+    const leftovers: number[] = [];
+    afterEach(() => {
+      for (const pid of leftovers.splice(0)) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    });
+
+    it('without the tree, a SIGKILLed leader leaves a worker in its own session running (the bug)', async () => {
+      const { child, same, own } = await startTree(false);
+      leftovers.push(same, own);
+      new SignalLadder(child, () => undefined).climb([{ afterMs: 0, signal: 'SIGKILL', message: 'kill' }]);
+      assert.equal((await exited(child)).signal, 'SIGKILL');
+      assert.deepEqual(await allGone([own], 500), [own], 'the worker outlived its leader');
+    });
+
+    it('the ladder\'s SIGKILL rung ends the leader, its group and a worker in a session of its own', async () => {
+      const { child, same, own } = await startTree(false);
+      leftovers.push(same, own);
+      const fired: string[] = [];
+      new SignalLadder(child, (rung) => fired.push(rung.signal), { tree: true }).climb(fast(stopRungs(1)));
+      assert.equal((await exited(child)).signal, 'SIGKILL');
+      assert.deepEqual(fired, ['SIGTERM', 'SIGTERM', 'SIGKILL']);
+      assert.deepEqual(await allGone([same, own]), [], 'no process of the tree is left');
+    });
+
+    it('a leader that exits on SIGTERM leaving its workers running: they are killed when it exits', async () => {
+      const { child, same, own } = await startTree(true);
+      leftovers.push(same, own);
+      const swept: number[] = [];
+      const fired: string[] = [];
+      new SignalLadder(child, (rung) => fired.push(rung.signal), { tree: true, onSweep: (n) => swept.push(n) })
+        .climb(fast(stopRungs(1)));
+      assert.deepEqual(await exited(child), { code: 0, signal: null });
+      assert.deepEqual(await allGone([same, own]), []);
+      assert.deepEqual(fired, ['SIGTERM'], 'the SIGTERM went to the leader alone; no later rung');
+      assert.deepEqual(swept, [2]);
+    });
+
+    // The real launcher: torchrun with 2 worker processes that sleep; the rung kills torchrun and both workers.
+    const python = path.join(REPO_ROOT, '.venv', 'bin', 'python');
+    (existsSync(python) ? it : it.skip)('kills torchrun and its two workers (python -m torch.distributed.run)', async function () {
+      this.timeout(90_000);
+      const folder = mkdtempSync(path.join(os.tmpdir(), 'mgrpo-torchrun-'));
+      try {
+        const script = path.join(folder, 'worker.py');
+        writeFileSync(script, [
+          'import os, pathlib, signal, sys, time',
+          'signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a rank stuck in a collective',
+          `pathlib.Path(sys.argv[1], f"{os.getpid()}.pid").write_text("")`,
+          'time.sleep(600)',
+        ].join('\n'));
+        const child = spawn(python, ['-m', 'torch.distributed.run', '--standalone', '--nproc_per_node', '2', script, folder], {
+          stdio: ['pipe', 'ignore', 'ignore'], detached: OWN_PROCESS_GROUP, cwd: folder,
+        });
+        let workers: number[] = [];
+        const until = Date.now() + 60_000;
+        while (workers.length < 2 && Date.now() < until && child.exitCode === null) {
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          workers = readdirSync(folder).filter((name) => name.endsWith('.pid')).map((name) => Number.parseInt(name, 10));
+        }
+        leftovers.push(...workers);
+        assert.equal(workers.length, 2, 'torchrun started two workers');
+        new SignalLadder(child, () => undefined, { tree: true }).climb([{ afterMs: 0, signal: 'SIGKILL', message: 'kill' }]);
+        assert.equal((await exited(child)).signal, 'SIGKILL');
+        assert.deepEqual(await allGone(workers, 5000), [], 'both workers are gone with torchrun');
+      } finally {
+        rmSync(folder, { recursive: true, force: true });
+      }
     });
   });
 });

@@ -6,7 +6,8 @@ import type { TrainerCommand, TrainerEvent } from '../format/types';
 import { errorText } from '../format/errorText';
 import { Disposable, disposableFrom } from './disposable';
 import { LogLineSplitter } from './logLines';
-import { sendSignal, shutdownRungs, SignalLadder, stopRungs } from './stopLadder';
+import { OWN_PROCESS_GROUP } from './processTree';
+import { shutdownRungs, SignalLadder, stopRungs } from './stopLadder';
 import { trainerCommandLine, type TrainerSource } from '../model/trainerCommand';
 
 export type { TrainerSource } from '../model/trainerCommand';
@@ -87,7 +88,11 @@ export class TrainerProcess extends Disposable {
     this.child = spawn(this.commandLine[0], this.commandLine.slice(1), {
       cwd: launch.runDir,
       env,
+      // Pipes still: when the host dies in any way, stdin closes and --stop-on-stdin-close stops the run.
       stdio: ['pipe', 'pipe', 'pipe'],
+      // POSIX: the trainer leads a process group of its own, so the ladder's SIGKILL can end all of it
+      // (torchrun and its workers included, see processTree.ts) and not the trainer alone.
+      detached: OWN_PROCESS_GROUP,
       windowsHide: true,
     });
 
@@ -97,7 +102,10 @@ export class TrainerProcess extends Disposable {
     this.child.stderr!.on('data', (chunk: string) => this.onStderr(this.stderrLines.push(chunk)));
     // A trainer that exits while we write a command makes stdin emit EPIPE; the exit handler reports it.
     this.child.stdin!.on('error', (error) => this.log.debug(`[${label}] stdin: ${error.message}`));
-    this.ladder = new SignalLadder(this.child, (rung) => this.log.warn(`[${label}] ${rung.message}`));
+    this.ladder = new SignalLadder(this.child, (rung) => this.log.warn(`[${label}] ${rung.message}`), {
+      tree: OWN_PROCESS_GROUP,
+      onSweep: (killed) => this.log.warn(`[${label}] it exited leaving ${killed} of its processes running; killed them`),
+    });
 
     this.exited = new Promise<TrainerExit>((resolve) => {
       let settled = false;
@@ -129,7 +137,7 @@ export class TrainerProcess extends Disposable {
     });
 
     // Last resort: the extension host exits without deactivate() finishing (crash, reload).
-    const killOnHostExit = () => sendSignal(this.child, 'SIGKILL');
+    const killOnHostExit = () => this.ladder.fire('SIGKILL');
     process.once('exit', killOnHostExit);
     this.register(disposableFrom(() => process.removeListener('exit', killOnHostExit)));
     this.register(disposableFrom(() => this.killNow()));
@@ -183,7 +191,7 @@ export class TrainerProcess extends Disposable {
     if (!this.isAlive) return;
     this.stopRequested = true;
     this.setState('stopping');
-    sendSignal(this.child, 'SIGTERM');
+    this.ladder.fire('SIGTERM');
     this.ladder.climb(shutdownRungs(graceMs));
     await Promise.race([this.exited, new Promise((resolve) => setTimeout(resolve, graceMs + 200))]);
   }
@@ -192,9 +200,9 @@ export class TrainerProcess extends Disposable {
     if (!this.isAlive) return;
     this.stopRequested = true;
     // dispose() is synchronous and may be the last thing the host does: two SIGTERMs, then SIGKILL.
-    sendSignal(this.child, 'SIGTERM');
-    const second = setTimeout(() => sendSignal(this.child, 'SIGTERM'), 500);
-    const kill = setTimeout(() => sendSignal(this.child, 'SIGKILL'), 2000);
+    this.ladder.fire('SIGTERM');
+    const second = setTimeout(() => this.ladder.fire('SIGTERM'), 500);
+    const kill = setTimeout(() => this.ladder.fire('SIGKILL'), 2000);
     second.unref();
     kill.unref();
     void this.exited.then(() => {
