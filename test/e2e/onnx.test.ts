@@ -72,6 +72,7 @@ describe('checkpoints in the editor: Score Trace and What If on the demo export'
     await workbench.waitForText(/Corrections\sright:\s\d\sof\s8/);
     const text = await workbench.activeEditorText();
     assert.match(text, /Edited first answer: correct \(answer 9\)/, text);
+    assert.match(text, /prompt: s000002-q000-l1-000-l2-000's recorded prompt, first answer edited/, 'the trainer\'s own prompt, edited');
     assert.match(text, /## correction 1: (reward [01], answer \S+, c->[ci]|reward 0, answer none, c->i)/);
     await session.screenshot('onnx-whatIf');
   });

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { buildLayer2Prompt, formatTemplate, judgeCorrections, lineDiff, whatIfReport } from '../../extension/src/onnx/whatIf';
+import { buildLayer2Prompt, formatTemplate, judgeCorrections, lineDiff, promptFromRecordedCorrection, whatIfReport } from '../../extension/src/onnx/whatIf';
 
 describe('onnx What If: prompts, verdicts, diffs', () => {
   it('builds the layer-2 prompt as the trainer does (newline added to a cut answer, {{ }} as braces)', () => {
@@ -7,6 +7,20 @@ describe('onnx What If: prompts, verdicts, diffs', () => {
     assert.equal(formatTemplate('{{x}} {a}', { a: 'A' }), '{x} A');
     assert.throws(() => formatTemplate('{b}', { a: 'A' }), /placeholder \{b\}/);
     assert.throws(() => buildLayer2Prompt('p', 'c', 'g', '{layer1_prompt}{guiding_phrase}'), /missing the placeholder \{layer1_completion\}/);
+  });
+
+  it('takes a recorded correction prompt and swaps in the edited first answer, for any template', () => {
+    // The default template, as the trainer recorded it.
+    const plain = 'Q: 3+5*2\n3+5=8\n8*2=9\nA: 9\nWait, let me double-check that.\n';
+    assert.equal(promptFromRecordedCorrection(plain, '3+5=8\n8*2=9\nA: 9\n', '3+5=8\n8*2=6\nA: 6'),
+      'Q: 3+5*2\n3+5=8\n8*2=6\nA: 6\nWait, let me double-check that.\n');
+    // A chat template (Qwen's tags) with the question in a user turn: only the assistant's answer changes.
+    const chat = '<|im_start|>user\n3+5*2<|im_end|>\n<|im_start|>assistant\n3+5=8\nA: 9<|im_end|>\n<|im_start|>user\nCheck.<|im_end|>\n<|im_start|>assistant\n';
+    assert.equal(promptFromRecordedCorrection(chat, '3+5=8\nA: 9', '3+5=8\n8*2=6\nA: 6\n'),
+      '<|im_start|>user\n3+5*2<|im_end|>\n<|im_start|>assistant\n3+5=8\n8*2=6\nA: 6<|im_end|>\n<|im_start|>user\nCheck.<|im_end|>\n<|im_start|>assistant\n');
+    // A prompt whose first answer was cut in the middle to fit holds no verbatim copy: the caller builds one.
+    assert.equal(promptFromRecordedCorrection('Q: 1+1\n1+1=2\n[...]\nA: 2\nCheck.\n', '1+1=2\n2+1=3\nA: 2\n', 'A: 2\n'), null);
+    assert.equal(promptFromRecordedCorrection('Q: 1\nCheck.\n', '', 'A: 1\n'), null);
   });
 
   it('diffs lines: kept, dropped, added', () => {

@@ -1,6 +1,7 @@
-// What If's data shaping, free of VS Code: the layer-2 prompt built as the trainer builds it
-// (trainer/mgrpo/prompts.py build_layer2_prompt, Python str.format semantics), the verdicts and outcomes of
-// the corrections, and a line diff of each against the edited first answer.
+// What If's data shaping, free of VS Code: the layer-2 prompt (from a correction the trainer recorded, with the
+// first answer swapped for the edit; or built as the trainer builds it, trainer/mgrpo/prompts.py
+// build_layer2_prompt, Python str.format semantics), the verdicts and outcomes of the corrections, and a line
+// diff of each against the edited first answer.
 
 import { verifyAnswer, type AnswerVerdict } from '../model/answerVerifier';
 
@@ -42,6 +43,22 @@ export function buildLayer2Prompt(layer1Prompt: string, layer1Completion: string
   const values: Record<string, string> = { layer1_prompt: layer1Prompt, layer1_completion: completion, guiding_phrase: guidingPhrase };
   for (const name of ['layer1_completion', 'guiding_phrase']) if (!template.includes(`{${name}}`)) throw new Error(`layer2_template is missing the placeholder {${name}}`);
   return formatTemplate(template, values);
+}
+
+/**
+ * The correction prompt for an edited first answer, from a correction the trainer recorded for the same first
+ * answer: that correction's prompt with the original first answer replaced by the edit. Exact for any
+ * layer2_template, `{question}` and chat templates included, since the trainer built it. The edit keeps the
+ * original's ending (the trainer adds a line break after an answer without one). Null when the recorded prompt
+ * does not hold the first answer verbatim (cut in the middle to fit max_prompt_length, or an empty answer).
+ */
+export function promptFromRecordedCorrection(correctionPrompt: string, original: string, edited: string): string | null {
+  const at = original ? correctionPrompt.lastIndexOf(original) : -1;
+  if (at === -1) return null;
+  let replacement = edited;
+  if (original.endsWith('\n') && !replacement.endsWith('\n')) replacement += '\n';
+  if (!original.endsWith('\n')) replacement = replacement.replace(/\n$/, '');
+  return correctionPrompt.slice(0, at) + replacement + correctionPrompt.slice(at + original.length);
 }
 
 export type DiffLine = { kind: ' ' | '-' | '+'; text: string };

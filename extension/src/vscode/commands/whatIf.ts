@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { readRunManifest } from '../../format/runReader';
 import type { RolloutRecord } from '../../format/types';
-import { DEFAULT_GUIDING_PHRASES, DEFAULT_LAYER2_TEMPLATE, buildLayer2Prompt, judgeCorrections, whatIfReport } from '../../onnx/whatIf';
+import { DEFAULT_GUIDING_PHRASES, DEFAULT_LAYER2_TEMPLATE, buildLayer2Prompt, judgeCorrections, promptFromRecordedCorrection, whatIfReport } from '../../onnx/whatIf';
 import type { CommandFactory, Ctx } from '../ctx';
 import { activeTraceUri, asSampleRef } from './targets';
 import { pickCheckpoint, withCheckpoint, type ChosenCheckpoint } from './scoreTrace';
@@ -90,12 +90,27 @@ async function runWhatIf(ctx: Ctx, session: WhatIfSession, editor: vscode.TextEd
   let prompt: string;
   let input: string;
   let prefix = '';
+  let promptSource = '';
   if (mode.mode === 'correct') {
-    const phrases = Array.isArray(config.guiding_phrases) && config.guiding_phrases.every((p) => typeof p === 'string') && config.guiding_phrases.length > 0 ? (config.guiding_phrases as string[]) : DEFAULT_GUIDING_PHRASES;
+    // The trainer's own correction prompts for this first answer, when it recorded any: exact for every
+    // template (chat templates and {question} included). Otherwise the prompt is built from layer2_template.
+    const recorded = ((await (await ctx.traces.readerFor(session.runDir)).findLayer1Sample(session.record.id))?.corrections ?? [])
+      .filter((c) => c.prompt !== null && c.guiding_phrase);
+    const configured = Array.isArray(config.guiding_phrases) && config.guiding_phrases.every((p) => typeof p === 'string') && config.guiding_phrases.length > 0 ? (config.guiding_phrases as string[]) : DEFAULT_GUIDING_PHRASES;
+    const phrases = [...new Set([...recorded.map((c) => c.guiding_phrase!), ...configured])];
     const phrase = phrases.length === 1 ? phrases[0] : await vscode.window.showQuickPick(phrases, { title: vscode.l10n.t('Guiding phrase for the correction') });
     if (phrase === undefined) return;
-    const template = typeof config.layer2_template === 'string' ? config.layer2_template : DEFAULT_LAYER2_TEMPLATE;
-    prompt = buildLayer2Prompt(session.record.prompt!, edited, phrase, template);
+    const fromRecord = recorded.filter((c) => c.guiding_phrase === phrase)
+      .map((c) => ({ id: c.id, prompt: promptFromRecordedCorrection(c.prompt!, session.record.completion, edited) }))
+      .find((c) => c.prompt !== null);
+    if (fromRecord) {
+      prompt = fromRecord.prompt!;
+      promptSource = `prompt: ${fromRecord.id}'s recorded prompt, first answer edited`;
+    } else {
+      const template = typeof config.layer2_template === 'string' ? config.layer2_template : DEFAULT_LAYER2_TEMPLATE;
+      prompt = buildLayer2Prompt(session.record.prompt!, edited, phrase, template);
+      promptSource = 'prompt: built from layer2_template';
+    }
     input = edited;
   } else {
     const end = editor.document.offsetAt(editor.document.lineAt(line).range.end);
@@ -129,7 +144,8 @@ async function runWhatIf(ctx: Ctx, session: WhatIfSession, editor: vscode.TextEd
   const texts = result.completions.map((c) => ({ ...c, text: mode.mode === 'continue' ? prefix + c.text : c.text }));
   const judged = judgeCorrections(input, session.record.ground_truth, texts);
   const title = mode.mode === 'correct' ? `What If: corrections of an edited ${session.record.id}` : `What If: ${session.record.id} re-sampled after line ${line + 1}`;
-  const settingsLine = `checkpoint ${chosen.label} · ${settings.samples} samples · temperature ${settings.temperature} · top-p ${settings.topP} · at most ${settings.maxNewTokens} tokens · ground truth ${session.record.ground_truth ?? 'none'}`;
+  const settingsLine = [`checkpoint ${chosen.label}`, `${settings.samples} samples`, `temperature ${settings.temperature}`, `top-p ${settings.topP}`,
+    `at most ${settings.maxNewTokens} tokens`, `ground truth ${session.record.ground_truth ?? 'none'}`, ...(promptSource ? [promptSource] : [])].join(' · ');
   const report = await vscode.workspace.openTextDocument({ language: 'markdown', content: whatIfReport(title, input, judged, settingsLine) });
   await vscode.window.showTextDocument(report, { viewColumn: vscode.ViewColumn.Beside, preview: false });
 }
