@@ -4,10 +4,12 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { RunReader } from '../../extension/src/format/runReader';
 import type { MetricsLine } from '../../extension/src/format/types';
-import { outcomeCounts, stepTruthSummary } from '../../extension/src/vscode/panels/stepTruthData';
-import { parseWebviewMessage, type StepTruthPoint } from '../../extension/src/webview/protocol';
-import { groupedBars, MAX_OUTCOME_STEPS, outcomeBars, rateLine } from '../../webview/src/dashboard/stepTruthLayout';
+import { findStepTruthFilter } from '../../extension/src/model/departureOffsets';
+import { DepartureOffsetTally, outcomeCounts, stepTruthFilterOf, stepTruthSummary } from '../../extension/src/vscode/panels/stepTruthData';
+import { parseWebviewMessage, type OpenSamplesParams, type StepTruthPoint } from '../../extension/src/webview/protocol';
+import { groupedBars, MAX_OUTCOME_STEPS, offsetBinLabel, offsetBins, offsetBinWords, outcomeBars, rateLine } from '../../webview/src/dashboard/stepTruthLayout';
 import { FIXTURE_RUN } from './fixture';
 
 function fixtureMetrics(): MetricsLine[] {
@@ -36,11 +38,58 @@ describe('dashboard step truth: the summary of metrics.jsonl', () => {
     assert.deepEqual(summary.departures.all, { n: 16, exact: 3, before: 3, after: 0, noDeparture: 0, noError: 10 });
   });
 
+  it('leaves the departure offsets to the tally (they are not in the metrics)', () => {
+    assert.equal(stepTruthSummary(fixtureMetrics()).departureOffsets, null);
+  });
+
   it('says when no step carries step truth (a task without a checker)', () => {
     const summary = stepTruthSummary(fixtureMetrics().map((m) => ({ ...m, step_truth: null })));
     assert.equal(summary.hasLabels, false);
     assert.deepEqual(summary.points.map((p) => p.flawedT2), [null, null]);
     assert.deepEqual(summary.points[0].outcomes, { 'i->c': 2, 'c->i': 0, 'c->c': 4, 'i->i': 2 });
+  });
+});
+
+describe('dashboard step truth: departure offsets counted from the rollout files', () => {
+  it('counts the example run’s corrections by offset bin, as hand-placed in departureOffsets.test.ts', async () => {
+    const reader = await RunReader.open(FIXTURE_RUN);
+    const tally = new DepartureOffsetTally();
+    assert.equal(tally.peek(reader, fixtureMetrics()), null, 'nothing counted yet');
+    const histogram = await tally.count(reader, fixtureMetrics());
+    // Exactly at the error: the 3 i->c; before it: two at −1/3 (bin −2) and one at −1/4 (bin −1).
+    assert.deepEqual(histogram, { perSide: 4, i2c: [0, 0, 0, 0, 3, 0, 0, 0, 0], all: [0, 0, 2, 1, 3, 0, 0, 0, 0] });
+    assert.deepEqual(tally.peek(reader, fixtureMetrics()), histogram, 'counted: a rebuilt webview gets it at once');
+  });
+
+  it('reads each step once, only steps whose metrics place a departure, and starts over on a new generation', async () => {
+    const reader = await RunReader.open(FIXTURE_RUN);
+    const scanned: number[][] = [];
+    let generation = 0;
+    const counting = {
+      get generation() {
+        return generation;
+      },
+      steps: () => reader.steps(),
+      scan: (visit: Parameters<RunReader['scan']>[0], opts: Parameters<RunReader['scan']>[1]) => {
+        scanned.push([...(opts?.steps ?? [])]);
+        return reader.scan(visit, opts);
+      },
+    };
+    const tally = new DepartureOffsetTally();
+    const [step1, step2] = fixtureMetrics();
+    // Step 1 alone: 2 exact (i->c) + 2 before.
+    assert.deepEqual((await tally.count(counting, [step1])).all, [0, 0, 1, 1, 2, 0, 0, 0, 0]);
+    assert.deepEqual((await tally.count(counting, [step1, step2])).all, [0, 0, 2, 1, 3, 0, 0, 0, 0]);
+    assert.deepEqual(scanned, [[1], [2]], 'step 1 was not read again');
+    // A step whose metrics place no departure is not read at all.
+    const none = { ...step2, step_truth: { ...step2.step_truth!, implicit: { ...step2.step_truth!.implicit, all: { ...step2.step_truth!.implicit.all, exact: 0, before: 0, after: 0 } } } };
+    const fresh = new DepartureOffsetTally();
+    assert.deepEqual((await fresh.count(counting, [none])).all, [0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    assert.deepEqual(scanned, [[1], [2]]);
+    generation = 1;
+    assert.equal(tally.peek(counting, [step1, step2]), null, 'a rewritten run is counted again');
+    await tally.count(counting, [step1, step2]);
+    assert.deepEqual(scanned, [[1], [2], [1], [2]]);
   });
 });
 
@@ -73,6 +122,16 @@ describe('dashboard step truth: chart geometry', () => {
     ]);
   });
 
+  it('labels the offset bins by their outer edge, and says what each holds', () => {
+    assert.deepEqual(offsetBins(4), [-4, -3, -2, -1, 0, 1, 2, 3, 4]);
+    assert.deepEqual(offsetBins(4).map((b) => offsetBinLabel(b, 4)), ['−1', '−¾', '−½', '−¼', '0', '+¼', '+½', '+¾', '+1']);
+    assert.deepEqual([-1, 2].map((b) => offsetBinLabel(b, 3)), ['−⅓', '+⅔']);
+    assert.equal(offsetBinLabel(2, 5), '+2/5');
+    assert.equal(offsetBinWords(-2, 4), "departing 25–50% of layer 1's chain before its first wrong step");
+    assert.equal(offsetBinWords(1, 4), "departing up to 25% of layer 1's chain after its first wrong step");
+    assert.equal(offsetBinWords(0, 4), "departing exactly at layer 1's first wrong step");
+  });
+
   it('places rates on 0..1 over the step range and breaks the line at a missing value', () => {
     const runs = rateLine([1, 2, 3, 5], [0, 0.5, null, 1], { left: 10, top: 0, width: 100, height: 50 });
     assert.deepEqual(runs, [[{ x: 10, y: 50 }, { x: 35, y: 25 }], [{ x: 110, y: 0 }]]);
@@ -85,6 +144,30 @@ describe('dashboard step truth: opening the samples behind a bar', () => {
   it('accepts an outcome at a step, or a step-truth filter', () => {
     assert.deepEqual(request({ step: 2, outcome: 'i->c' }), { kind: 'request', id: 7, method: 'dashboard/openSamples', params: { step: 2, outcome: 'i->c' } });
     assert.deepEqual(request({ stepTruth: 'flawed-chain' }), { kind: 'request', id: 7, method: 'dashboard/openSamples', params: { stepTruth: 'flawed-chain' } });
+  });
+
+  it('accepts a first-error position of one layer, or an offset bin of i->c or all corrections', () => {
+    assert.deepEqual(request({ firstError: 1, layer: 1 }), { kind: 'request', id: 7, method: 'dashboard/openSamples', params: { firstError: 1, layer: 1 } });
+    assert.deepEqual(request({ departureOffset: -2, corrections: 'all' }), { kind: 'request', id: 7, method: 'dashboard/openSamples', params: { departureOffset: -2, corrections: 'all' } });
+    const zero = request({ departureOffset: -0, corrections: 'i2c' }) as { params: { departureOffset: number } };
+    assert.ok(Object.is(zero.params.departureOffset, 0), '-0 and 0 are one bin');
+    assert.match(String(request({ firstError: -1, layer: 1 })), /params\.firstError must be a non-negative integer, got -1/);
+    assert.match(String(request({ firstError: 0, layer: 3 })), /params\.layer must be 1 or 2, got 3/);
+    assert.match(String(request({ departureOffset: 0.5, corrections: 'all' })), /params\.departureOffset must be an integer/);
+    assert.match(String(request({ departureOffset: 1e6, corrections: 'all' })), /params\.departureOffset must be an integer in -64\.\.64/);
+    assert.match(String(request({ departureOffset: 1, corrections: 'some' })), /params\.corrections must be i2c or all, got "some"/);
+  });
+
+  it('a bar’s params name the Runs-view filter that keeps its samples', () => {
+    const filterOf = (params: OpenSamplesParams) => stepTruthFilterOf(params);
+    assert.equal(filterOf({ firstError: 1, layer: 1 }), 'first-error:l1:1');
+    assert.equal(filterOf({ firstError: 0, layer: 2 }), 'first-error:l2:0');
+    assert.equal(filterOf({ departureOffset: -2, corrections: 'all' }), 'departure-offset:all:-2');
+    assert.equal(filterOf({ stepTruth: 'departed-before-error' }), 'departed-before-error');
+    assert.equal(filterOf({ step: 2, outcome: 'i->c' }), undefined, 'an outcome bar opens a quick pick instead');
+    assert.equal(filterOf({ departureOffset: 9, corrections: 'all' }), undefined, 'a bin the model does not draw is no filter');
+    // The step 2 bar of first answers (index 1): the three first answers first wrong there.
+    assert.equal(findStepTruthFilter(filterOf({ firstError: 1, layer: 1 })!)?.label, 'First answers first wrong at step 2');
   });
 
   it('refuses anything else, saying which field is wrong', () => {

@@ -1,7 +1,7 @@
 // Sample filters of the Runs view ("show where layer 2 broke a right answer").
 
 import type { CorrectionOutcome, RolloutRecord } from '../format/types';
-import { STEP_TRUTH_FILTERS } from './stepTruth';
+import { findStepTruthFilter } from './departureOffsets';
 
 export interface SampleFilter {
   /** Layer-2 outcomes to keep; a layer-1 sample has no outcome and never matches this. */
@@ -11,7 +11,10 @@ export interface SampleFilter {
   maxReward?: number;
   layer?: 1 | 2;
   correct?: boolean;
-  /** Id of a STEP_TRUTH_FILTERS entry (flawed chain, where layer 2 departed): needs full records. */
+  /**
+   * Id of a step-truth filter (departureOffsets.findStepTruthFilter: a STEP_TRUTH_FILTERS entry, or
+   * a dashboard bar's "first wrong at step k" / "departed in this offset bin"): needs full records.
+   */
   stepTruth?: string;
 }
 
@@ -64,7 +67,7 @@ export interface FilterableSample {
 export function matchesFilter(record: FilterableSample, filter: SampleFilter | undefined, parent?: RolloutRecord): boolean {
   if (!filter) return true;
   if (filter.stepTruth !== undefined) {
-    const truth = STEP_TRUTH_FILTERS.find((f) => f.id === filter.stepTruth);
+    const truth = findStepTruthFilter(filter.stepTruth);
     if (!truth || !isFullRecord(record) || !truth.matches(record, parent)) return false;
   }
   if (filter.layer !== undefined && record.layer !== filter.layer) return false;
@@ -94,7 +97,7 @@ export function describeFilter(filter: SampleFilter | undefined): string {
   const preset = FILTER_PRESETS.find((p) => filterKey(p.filter) === filterKey(f));
   if (preset) return preset.label;
   const parts: string[] = [];
-  const truth = STEP_TRUTH_FILTERS.find((t) => t.id === f.stepTruth);
+  const truth = f.stepTruth === undefined ? undefined : findStepTruthFilter(f.stepTruth);
   if (f.stepTruth !== undefined) parts.push(truth ? truth.label : `unknown step-truth filter ${f.stepTruth}`);
   if (f.layer !== undefined) parts.push(`layer ${f.layer}`);
   if (f.outcomes !== undefined) parts.push(f.outcomes.length === 0 ? 'no outcome' : `outcome ${f.outcomes.map(describeOutcome).join(' or ')}`);

@@ -116,14 +116,43 @@ export interface StepTruthSummary {
   firstErrorT1: number[];
   firstErrorT2: number[];
   departures: { i2c: DepartureTotals; all: DepartureTotals };
+  /**
+   * Layer 2's first departure minus layer 1's first error, over layer 1's chain length, binned
+   * (model/departureOffsets.ts), counted from the rollout files; null while they are being read
+   * or when the run has no step labels.
+   */
+  departureOffsets: DepartureOffsetHistogram | null;
+}
+
+/**
+ * Corrections by signed offset bin. Entry `perSide + b` counts bin b, b in −perSide..perSide: b = 0
+ * departs exactly at the first error; b = ±j departs (j − 1)/perSide..j/perSide of the chain before
+ * (−) or after (+) it. Only corrections whose parent has a first error and that change a step.
+ */
+export interface DepartureOffsetHistogram {
+  perSide: number;
+  /** Corrections that turned a wrong answer right. */
+  i2c: number[];
+  all: number[];
 }
 
 /** The step-truth filters a dashboard bar may open (ids of model/stepTruth's STEP_TRUTH_FILTERS). */
 export const DASHBOARD_STEP_TRUTH_FILTERS = ['flawed-chain', 'fixed-first-error', 'departed-before-error', 'departed-after-error'] as const;
 export type DashboardStepTruthFilter = (typeof DASHBOARD_STEP_TRUTH_FILTERS)[number];
 
-/** What a clicked bar stands for: one outcome at one step, or one step-truth filter over the run. */
-export type OpenSamplesParams = { step: number; outcome: CorrectionOutcome } | { stepTruth: DashboardStepTruthFilter };
+/**
+ * What a clicked bar stands for: one outcome at one step; one step-truth filter over the run; the
+ * samples of one layer first wrong at step index `firstError` (0-based); or the corrections
+ * (`i2c` or `all`) in one signed bin of DepartureOffsetHistogram.
+ */
+export type OpenSamplesParams =
+  | { step: number; outcome: CorrectionOutcome }
+  | { stepTruth: DashboardStepTruthFilter }
+  | { firstError: number; layer: 1 | 2 }
+  | { departureOffset: number; corrections: 'i2c' | 'all' };
+
+/** The widest offset bin a request may name (the host checks it against the bins it draws). */
+const MAX_OFFSET_BIN = 64;
 
 const CORRECTION_OUTCOMES: readonly CorrectionOutcome[] = ['i->c', 'c->i', 'c->c', 'i->i'];
 
@@ -133,6 +162,22 @@ export function parseOpenSamplesParams(params: Record<string, unknown>): OpenSam
     return (DASHBOARD_STEP_TRUTH_FILTERS as readonly unknown[]).includes(params.stepTruth)
       ? { stepTruth: params.stepTruth as DashboardStepTruthFilter }
       : new Error(`params.stepTruth must be one of ${DASHBOARD_STEP_TRUTH_FILTERS.join(', ')}, got ${JSON.stringify(params.stepTruth)}`);
+  }
+  if ('firstError' in params) {
+    if (typeof params.firstError !== 'number' || !Number.isSafeInteger(params.firstError) || params.firstError < 0) {
+      return new Error(`params.firstError must be a non-negative integer, got ${JSON.stringify(params.firstError)}`);
+    }
+    if (params.layer !== 1 && params.layer !== 2) return new Error(`params.layer must be 1 or 2, got ${JSON.stringify(params.layer)}`);
+    return { firstError: params.firstError, layer: params.layer };
+  }
+  if ('departureOffset' in params) {
+    const bin = params.departureOffset;
+    if (typeof bin !== 'number' || !Number.isSafeInteger(bin) || Math.abs(bin) > MAX_OFFSET_BIN) {
+      return new Error(`params.departureOffset must be an integer in -${MAX_OFFSET_BIN}..${MAX_OFFSET_BIN}, got ${JSON.stringify(bin)}`);
+    }
+    if (params.corrections !== 'i2c' && params.corrections !== 'all') return new Error(`params.corrections must be i2c or all, got ${JSON.stringify(params.corrections)}`);
+    // -0 and 0 name one bin: one filter id, one cache entry.
+    return { departureOffset: bin === 0 ? 0 : bin, corrections: params.corrections };
   }
   if (typeof params.step !== 'number' || !Number.isSafeInteger(params.step) || params.step < 0) {
     return new Error(`params.step must be a non-negative integer, got ${JSON.stringify(params.step)}`);

@@ -1,13 +1,14 @@
 // The dashboard's step-truth section (issue 9): correction outcomes per step as stacked bars,
 // where first answers and corrections first go wrong, where layer 2 departs against layer 1's
-// first error, and the flawed-chain rates over training. Drawn as SVG (bars need click targets,
-// which uPlot's canvas has not); a click on a bar asks the host to open those samples.
+// first error (counts before / at / after, and the offset as a share of the chain), and the
+// flawed-chain rates over training. Drawn as SVG (bars need click targets, which uPlot's canvas
+// has not); a click on a bar asks the host to open those samples in the Runs view.
 import type { OpenSamplesParams, StepTruthSummary } from '../../../extension/src/webview/protocol';
 import { h, replaceChildren } from '../shared/dom';
 import { percent } from '../shared/format';
 import { themeVar } from '../shared/theme';
 import './stepTruth.css';
-import { groupedBars, MAX_OUTCOME_STEPS, OUTCOME_ORDER, outcomeBars, rateLine, type Bar, type PlotBox } from './stepTruthLayout';
+import { groupedBars, MAX_OUTCOME_STEPS, offsetBinLabel, offsetBins, offsetBinWords, OUTCOME_ORDER, outcomeBars, rateLine, type Bar, type PlotBox } from './stepTruthLayout';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const HEIGHT = 180;
@@ -77,7 +78,7 @@ export class StepTruthCharts {
     const width = Math.max(280, Math.floor((this.element.clientWidth || 900) / (this.element.clientWidth > 880 ? 2 : 1)) - 24);
     const figures = [this.outcomesFigure(summary, width)];
     if (summary.hasLabels) {
-      figures.push(this.firstErrorFigure(summary, width), this.departureFigure(summary, width), this.flawedFigure(summary, width));
+      figures.push(this.firstErrorFigure(summary, width), this.departureFigure(summary, width), this.offsetFigure(summary, width), this.flawedFigure(summary, width));
     } else {
       figures.push(h('p', { className: 'muted', id: 'truth-no-labels' }, 'No step labels in this run: its task has no step checker, so flawed chains and first errors are not measured.'));
     }
@@ -147,13 +148,16 @@ export class StepTruthCharts {
       { key: 't1', counts: summary.firstErrorT1 },
       { key: 't2', counts: summary.firstErrorT2 },
     ], box);
-    for (const bar of bars) {
-      const [series, category] = bar.key.split(':');
-      this.bar(root, bar, colour(SERIES_COLOURS[series === 't1' ? 0 : 1]), `${series === 't1' ? 'first answers' : 'corrections'} first wrong at ${category}: ${bar.count}`);
-    }
+    bars.forEach((bar, i) => {
+      // groupedBars orders the bars category by category, series within: bar i is position i / 2.
+      const position = Math.floor(i / 2);
+      const series = bar.key.split(':')[0];
+      const open: OpenSamplesParams | undefined = bar.count > 0 ? { firstError: position, layer: series === 't1' ? 1 : 2 } : undefined;
+      this.bar(root, bar, colour(SERIES_COLOURS[series === 't1' ? 0 : 1]), `${series === 't1' ? 'first answers' : 'corrections'} first wrong at ${categories[position]}: ${bar.count}${open ? ' — click to open them' : ''}`, open);
+    });
     categories.forEach((category, i) => this.label(root, box.left + (i + 0.5) * (box.width / Math.max(1, positions)), HEIGHT - 6, category, 'middle'));
     this.label(root, box.left - 4, box.top + 8, String(maxCount), 'end');
-    return this.figure('truth-first-error', 'First wrong step (position)', 'How many samples first go wrong at each reasoning step, over all training steps: first answers (t1) and corrections (t2).',
+    return this.figure('truth-first-error', 'First wrong step (position)', 'How many samples first go wrong at each reasoning step, over all training steps: first answers (t1) and corrections (t2). Click a bar to open those samples.',
       root, legend([['first answers (t1)', colour(SERIES_COLOURS[0])], ['corrections (t2)', colour(SERIES_COLOURS[1])]]));
   }
 
@@ -177,6 +181,35 @@ export class StepTruthCharts {
     const rate = i2c.exact + i2c.before + i2c.after + i2c.noDeparture > 0 ? i2c.exact / (i2c.exact + i2c.before + i2c.after + i2c.noDeparture) : null;
     return this.figure('truth-departure', `Layer 2's first departure vs layer 1's first error (i→c exact: ${percent(rate)})`,
       'Where a correction first changes its first answer, relative to the first answer\'s first wrong step, over corrections of first answers that have one. Exact: implicit process supervision found the error.',
+      root, legend([['wrong → right corrections', colour(SERIES_COLOURS[0])], ['all corrections', colour(SERIES_COLOURS[1])]]));
+  }
+
+  /**
+   * Departure minus first error as a share of layer 1's chain (protocol's DepartureOffsetHistogram):
+   * the pairing the before / exact / after counts keep, with how far off layer 2 was. Each bar
+   * opens its corrections.
+   */
+  private offsetFigure(summary: StepTruthSummary, width: number): HTMLElement {
+    const histogram = summary.departureOffsets;
+    const caption = "Layer 2's departure − layer 1's first error, as a share of layer 1's chain";
+    const description = "For each correction of a first answer with a wrong (or missing) step: where the correction first changes a step, minus where the first answer first went wrong, divided by the first answer's step count. 0: exactly at the error; left: it rewrote right steps; right: it kept the wrong one. Click a bar to open those corrections.";
+    if (!histogram) return this.figure('truth-offsets', caption, description, h('p', { className: 'muted', id: 'truth-offsets-pending' }, 'Counting departures in the rollout files…'));
+    const { box, root } = this.frame(width);
+    const bins = offsetBins(histogram.perSide);
+    const { bars, maxCount } = groupedBars(bins.map(String), [
+      { key: 'i2c', counts: histogram.i2c },
+      { key: 'all', counts: histogram.all },
+    ], box);
+    bars.forEach((bar, i) => {
+      const bin = bins[Math.floor(i / 2)];
+      const series = bar.key.split(':')[0] as 'i2c' | 'all';
+      const who = series === 'i2c' ? 'wrong → right corrections' : 'all corrections';
+      const open: OpenSamplesParams | undefined = bar.count > 0 ? { departureOffset: bin, corrections: series } : undefined;
+      this.bar(root, bar, colour(SERIES_COLOURS[series === 'i2c' ? 0 : 1]), `${who} ${offsetBinWords(bin, histogram.perSide)}: ${bar.count}${open ? ' — click to open them' : ''}`, open);
+    });
+    bins.forEach((bin, i) => this.label(root, box.left + (i + 0.5) * (box.width / bins.length), HEIGHT - 6, offsetBinLabel(bin, histogram.perSide), 'middle'));
+    this.label(root, box.left - 4, box.top + 8, String(maxCount), 'end');
+    return this.figure('truth-offsets', caption, description,
       root, legend([['wrong → right corrections', colour(SERIES_COLOURS[0])], ['all corrections', colour(SERIES_COLOURS[1])]]));
   }
 

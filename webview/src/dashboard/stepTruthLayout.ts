@@ -110,3 +110,36 @@ export function rateLine(steps: readonly number[], values: readonly (number | nu
   if (current.length) runs.push(current);
   return runs;
 }
+
+const FRACTION_GLYPHS: Record<string, string> = { '1/2': '½', '1/4': '¼', '3/4': '¾', '1/3': '⅓', '2/3': '⅔' };
+
+function fraction(numerator: number, denominator: number): string {
+  if (numerator === denominator) return '1';
+  let [a, b] = [numerator, denominator];
+  while (b) [a, b] = [b, a % b];
+  const key = `${numerator / a}/${denominator / a}`;
+  return FRACTION_GLYPHS[key] ?? key;
+}
+
+/**
+ * The axis label of a signed departure-offset bin (protocol's DepartureOffsetHistogram): its outer
+ * edge as a share of the chain. "−¾" for bin −3 of 4 per side: departures more than ½ and at most
+ * ¾ of the chain before the first error; "0" for the middle bin (exactly at it).
+ */
+export function offsetBinLabel(bin: number, perSide: number): string {
+  if (bin === 0) return '0';
+  return `${bin < 0 ? '−' : '+'}${fraction(Math.abs(bin), perSide)}`;
+}
+
+/** "departing 25–50% of layer 1's chain before its first error" for bin −2 of 4 per side. */
+export function offsetBinWords(bin: number, perSide: number): string {
+  if (bin === 0) return "departing exactly at layer 1's first wrong step";
+  const j = Math.abs(bin);
+  const percent = (k: number) => Math.round((k / perSide) * 100);
+  return `departing ${j === 1 ? 'up to ' : `${percent(j - 1)}–`}${percent(j)}% of layer 1's chain ${bin < 0 ? 'before' : 'after'} its first wrong step`;
+}
+
+/** The signed bins of a histogram with `perSide` bins on each side of 0, left to right. */
+export function offsetBins(perSide: number): number[] {
+  return Array.from({ length: 2 * perSide + 1 }, (_, i) => i - perSide);
+}

@@ -1,11 +1,25 @@
 // What the dashboard shows, computed on the host from the run's files: metrics lines projected to
 // chart points, evaluation files to table rows, the manifest to a header. Pure (no `vscode`), so
-// test/unit/webviewDashboard.test.ts checks it against the example run.
+// test/unit/webviewDashboard.test.ts checks it against the example run. The words it puts in front
+// of the user ("not recorded by verl") come from `DashboardWords`: the panel passes localised ones.
 
 import type { CorrectionMetrics, EvalResult, MetricsLine, RunManifest } from '../../format/types';
 import { notRecorded, runSourceKind } from '../../model/absence';
 import { ETA_WINDOW } from '../../model/runProgress';
 import { DASHBOARD_METRIC_KEYS, type DashboardMetricKey, type DashboardPoint, type EvalRow, type RunHeader, type UnrecordedMetrics } from '../../webview/protocol';
+
+/** The user-facing words this module writes; the defaults are model/absence's English. */
+export interface DashboardWords {
+  /** "not recorded by verl": a metric or the model an imported run's source did not record. */
+  notRecorded(kind: string | undefined): string;
+  /** "not recorded by verl (imported)": the header's model of an imported run that does not name it. */
+  unnamedImportedModel(kind: string | undefined): string;
+}
+
+export const ENGLISH_WORDS: DashboardWords = {
+  notRecorded,
+  unnamedImportedModel: (kind) => `${notRecorded(kind)} (imported)`,
+};
 
 /** A finite number, or null: NaN and infinities in a file would break a chart's scale. */
 function finiteOrNull(value: number | null | undefined): number | null {
@@ -59,11 +73,11 @@ export class MetricPresence {
    * "not recorded by <kind>". Nothing before the first step (nothing is known yet), and nothing
    * for the trainer's own runs, whose gaps mean "undefined at that step", not "not recorded".
    */
-  unrecorded(manifest: Pick<RunManifest, 'source'> | undefined): UnrecordedMetrics {
+  unrecorded(manifest: Pick<RunManifest, 'source'> | undefined, words: DashboardWords = ENGLISH_WORDS): UnrecordedMetrics {
     const kind = runSourceKind(manifest);
     if (kind === undefined || this.steps === 0) return {};
     const unrecorded: UnrecordedMetrics = {};
-    for (const key of DASHBOARD_METRIC_KEYS) if (!this.recorded.has(key)) unrecorded[key] = notRecorded(kind);
+    for (const key of DASHBOARD_METRIC_KEYS) if (!this.recorded.has(key)) unrecorded[key] = words.notRecorded(kind);
     return unrecorded;
   }
 }
@@ -122,6 +136,8 @@ export interface HeaderInput {
   /** The live trainer's state when this window runs the run; it is fresher than run.json. */
   liveState?: 'starting' | 'running' | 'paused' | 'stopping' | 'exited';
   error?: string;
+  /** The words of the header (default English). */
+  words?: DashboardWords;
 }
 
 export function runHeader(input: HeaderInput): RunHeader {
@@ -140,7 +156,7 @@ export function runHeader(input: HeaderInput): RunHeader {
     name: input.name,
     algorithm: manifest?.algorithm ?? '',
     // An imported run whose source does not name its model says so (and which trainer it came from).
-    model: manifest?.model.name_or_path ?? (manifest?.source ? `${notRecorded(manifest.source.kind)} (imported)` : ''),
+    model: manifest?.model.name_or_path ?? (manifest?.source ? (input.words ?? ENGLISH_WORDS).unnamedImportedModel(manifest.source.kind) : ''),
     status,
     step,
     totalSteps,

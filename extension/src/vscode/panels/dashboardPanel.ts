@@ -6,14 +6,22 @@ import type { Ctx } from '../ctx';
 import { Disposable } from '../disposable';
 import type { RunSession } from '../runSession';
 import { WebviewChannel } from './channel';
-import { dashboardPoint, evalRow, MetricPresence, parseEvalResult, runHeader } from './dashboardData';
+import { dashboardPoint, evalRow, MetricPresence, parseEvalResult, runHeader, type DashboardWords } from './dashboardData';
 import { createPanel, DASHBOARD_VIEW_TYPE, preparePanel } from './panel';
 import { openDashboardSamples } from './stepTruthDashboard';
-import { stepTruthSummary } from './stepTruthData';
+import { DepartureOffsetTally, stepTruthSummary } from './stepTruthData';
 import type { AllowedCommand, EvalRow, RunHeader } from '../../webview/protocol';
+import type { RunReader } from '../../format/runReader';
+import type { MetricsLine } from '../../format/types';
 import { errorText } from '../../format/errorText';
 
 const EVAL_FILE = /^step-(\d+)\.json$/;
+
+/** dashboardData's words, localised: the header and the charts of an imported run say what its source left out. */
+function localisedWords(): DashboardWords {
+  const notRecorded = (kind: string | undefined) => vscode.l10n.t('not recorded by {0}', kind?.trim() || vscode.l10n.t('the source'));
+  return { notRecorded, unnamedImportedModel: (kind) => vscode.l10n.t('{0} (imported)', notRecorded(kind)) };
+}
 
 /**
  * One run's live dashboard. Sends the whole run once the webview is ready, then only what the
@@ -30,6 +38,12 @@ export class DashboardPanel extends Disposable {
   private evalSignature = '';
   /** Which metrics the sent steps had values for: an imported run's charts say what its source does not record. */
   private readonly presence = new MetricPresence();
+  private readonly words = localisedWords();
+  /** Where layer 2 departs against layer 1's first error, counted from the rollout files step by step. */
+  private readonly offsets = new DepartureOffsetTally();
+  /** The step-truth section was sent before its departure offsets were counted. */
+  private offsetsPending = false;
+  private readonly stopReading = new AbortController();
   private updating: Promise<void> = Promise.resolve();
 
   /** `restored`: the panel VS Code hands back after a reload (else a new one is created). */
@@ -39,13 +53,14 @@ export class DashboardPanel extends Disposable {
     if (restored) preparePanel(restored, ctx.extension.extensionUri, spec);
     this.panel = restored ?? createPanel(ctx.extension.extensionUri, spec);
     this.register({ dispose: () => this.panel.dispose() });
+    this.register({ dispose: () => this.stopReading.abort() });
     this.channel = this.register(new WebviewChannel(this.panel.webview, ctx.log, `dashboard ${runDir ?? '(no run)'}`, () => this.sendAll(), {
       runCommand: async ({ command }: { command: AllowedCommand }) => {
         await vscode.commands.executeCommand(command);
         return null;
       },
       'dashboard/openSamples': async (params) => {
-        if (!runDir) throw new Error('this dashboard shows no run');
+        if (!runDir) throw new Error(vscode.l10n.t('this dashboard shows no run'));
         return openDashboardSamples(ctx, runDir, params);
       },
     }));
@@ -75,14 +90,15 @@ export class DashboardPanel extends Disposable {
       manifest: reader?.manifest,
       metrics: reader?.metrics ?? [],
       liveState: session?.trainer?.state,
-      error: session ? session.error : `the run ${this.runDir} is no longer in the Runs view`,
+      error: session ? session.error : vscode.l10n.t('the run {0} is no longer in the Runs view', this.runDir ?? ''),
+      words: this.words,
     });
   }
 
   /** Everything, from the start (on `ready`, and after a resumed run rewrote its files). */
   private sendAll(): void {
     if (!this.runDir) {
-      this.channel.notify('dashboard/empty', { message: 'No MGRPO run yet. Start one, or open a run folder; its dashboard shows the run live.' });
+      this.channel.notify('dashboard/empty', { message: vscode.l10n.t('No MGRPO run yet. Start one, or open a run folder; its dashboard shows the run live.') });
       return;
     }
     const reader = this.session()?.reader;
@@ -93,8 +109,12 @@ export class DashboardPanel extends Disposable {
     this.channel.notify('panel/restoreState', { runDir: this.runDir });
     const points = metrics.map(dashboardPoint);
     this.presence.reset(points);
-    this.channel.notify('dashboard/reset', { header: this.header(), points, evals: [], unrecorded: this.presence.unrecorded(reader?.manifest) });
-    this.channel.notify('dashboard/stepTruth', stepTruthSummary(metrics));
+    this.channel.notify('dashboard/reset', { header: this.header(), points, evals: [], unrecorded: this.presence.unrecorded(reader?.manifest, this.words) });
+    // The departure offsets when they are counted already (a rebuilt webview); else update() counts them.
+    const summary = stepTruthSummary(metrics);
+    if (summary.hasLabels && reader) summary.departureOffsets = this.offsets.peek(reader, metrics);
+    this.offsetsPending = summary.hasLabels && reader !== undefined && summary.departureOffsets === null;
+    this.channel.notify('dashboard/stepTruth', summary);
     this.scheduleUpdate();
   }
 
@@ -117,11 +137,27 @@ export class DashboardPanel extends Disposable {
     this.sentMetrics = metrics.length;
     const points = fresh.map(dashboardPoint);
     this.presence.add(points);
-    this.channel.notify('dashboard/append', { header: this.header(), points, unrecorded: this.presence.unrecorded(reader?.manifest) });
-    // Totals over the whole run: sent whole, and only when steps were added.
-    if (fresh.length > 0) this.channel.notify('dashboard/stepTruth', stepTruthSummary(metrics));
+    this.channel.notify('dashboard/append', { header: this.header(), points, unrecorded: this.presence.unrecorded(reader?.manifest, this.words) });
+    // Totals over the whole run: sent whole, and only when steps were added (or offsets are owed).
+    if (fresh.length > 0 || this.offsetsPending) await this.sendStepTruth(reader, metrics);
     const evals = await this.readEvalsIfChanged();
     if (evals) this.channel.notify('dashboard/evals', { evals });
+  }
+
+  /** The step-truth section with its departure offsets, reading the steps not counted yet. */
+  private async sendStepTruth(reader: RunReader | undefined, metrics: readonly MetricsLine[]): Promise<void> {
+    const summary = stepTruthSummary(metrics);
+    this.offsetsPending = false;
+    if (summary.hasLabels && reader) {
+      try {
+        summary.departureOffsets = await this.offsets.count(reader, metrics, this.stopReading.signal);
+      } catch (error) {
+        // Sent without them; the next step's update tries again.
+        if (this.isDisposed) return;
+        this.ctx.log.warn(`[dashboard] could not count departure offsets of ${this.runDir}: ${errorText(error)}`);
+      }
+    }
+    if (!this.isDisposed) this.channel.notify('dashboard/stepTruth', summary);
   }
 
   /** All evaluations, oldest first, when the eval/ listing changed since the last call. */

@@ -7,12 +7,15 @@ import { describeOutcome } from '../../model/filters';
 import { formatNumber } from '../../model/text';
 import type { OpenSamplesParams } from '../../webview/protocol';
 import type { Ctx } from '../ctx';
+import { stepTruthFilterOf } from './stepTruthData';
 
 export async function openDashboardSamples(ctx: Ctx, runDir: string, params: OpenSamplesParams): Promise<null> {
   const session = ctx.runs.get(runDir);
   if (!session?.reader) throw new Error(vscode.l10n.t('the run {0} is not in the Runs view', runDir));
-  if ('stepTruth' in params) {
-    ctx.setSampleFilter({ stepTruth: params.stepTruth });
+  if (!('outcome' in params)) {
+    const id = stepTruthFilterOf(params);
+    if (id === undefined) throw new Error(vscode.l10n.t('no step-truth filter matches this bar ({0})', JSON.stringify(params)));
+    ctx.setSampleFilter({ stepTruth: id });
     await ctx.revealRun?.(session);
     return null;
   }
@@ -31,7 +34,7 @@ export async function openDashboardSamples(ctx: Ctx, runDir: string, params: Ope
   }
   const picked = await vscode.window.showQuickPick(
     matching.map(({ record, question }) => ({
-      label: `q ${record.group} · sample ${record.sample}`,
+      label: vscode.l10n.t('q {0} · sample {1}', record.group, record.sample),
       description: `r=${formatNumber(record.reward)} · ${record.id}`,
       // Model and data text: a quick pick renders it as plain text.
       detail: (question ?? '').replace(/\s+/g, ' ').slice(0, 120),
