@@ -126,7 +126,7 @@ describe('step truth: a flawed chain in the Runs view and its trace', function (
     assert.deepEqual((await rows.allInnerTexts()).length, 5, `rows: ${(await rows.allInnerTexts()).join(' | ')}`);
     await session.screenshot('stepTruth-filter');
   });
-  vscodeIt('the dashboard draws step truth, and a bar opens its corrections', vscode, ['dashboard', 'traceDocuments'], async function (session) {
+  vscodeIt('the dashboard draws step truth, and a bar opens its corrections', vscode, ['dashboard', 'runsTree', 'traceDocuments'], async function (session) {
     const { workbench, page } = session;
     await page.locator(selectors.quickInput).waitFor({ state: 'hidden' });
     // The workspace's only run: the dashboard opens without asking which.
@@ -134,19 +134,37 @@ describe('step truth: a flawed chain in the Runs view and its trace', function (
     const frame = await workbench.webview(/MGRPO Dashboard: example run/);
     await frame.locator('#step-truth[data-steps="2"]').waitFor({ state: 'attached' });
     await frame.locator('#step-truth').scrollIntoViewIfNeeded();
+    // The departure offsets are counted from the rollout files after the metrics are drawn.
+    await frame.locator('#truth-offsets rect.truth-bar').first().waitFor({ state: 'attached' });
     const captions = await frame.locator('figure.truth-chart figcaption').allInnerTexts();
     // metrics.jsonl: step 2's t2 flawed-chain rate is 1 of 7 right corrections; all 3 i->c corrections depart exactly.
     assert.deepEqual(captions, [
       'Correction outcomes per step',
       'First wrong step (position)',
       "Layer 2's first departure vs layer 1's first error (i→c exact: 100.0%)",
+      "Layer 2's departure − layer 1's first error, as a share of layer 1's chain",
       'Flawed-chain rate (now t1 0.0%, t2 14.3%)',
     ]);
+    // The fixture's corrections of a first answer with a first error (test/unit/departureOffsets.test.ts):
+    // 3 i->c exactly at it; 2 one step before in a 3-step chain (−1/3: the −½ bin), 1 in a 4-step chain (−¼).
+    const offsetBars = await frame.locator('#truth-offsets rect.truth-bar').evaluateAll((bars) => bars
+      .filter((b) => b.getAttribute('data-count') !== '0')
+      .map((b) => `${b.getAttribute('data-key')} ${b.getAttribute('data-count')}`));
+    assert.deepEqual(offsetBars, ['all:-2 2', 'all:-1 1', 'i2c:0 3', 'all:0 3']);
     // Step 1: 2 i->c, 4 c->c, 2 i->i; step 2: 1 i->c, 6 c->c, 1 i->i (no c->i, so no bar for it).
     const outcomeBars = frame.locator('#truth-outcomes rect.truth-bar');
     const drawn = await outcomeBars.evaluateAll((bars) => bars.map((b) => `${b.getAttribute('data-step')} ${b.getAttribute('data-key')} ${b.getAttribute('data-count')}`));
     assert.deepEqual(drawn, ['1 i->c 2', '1 c->c 4', '1 i->i 2', '2 i->c 1', '2 c->c 6', '2 i->i 1']);
     await session.screenshot('stepTruth-dashboard');
+
+    // First answers first wrong at step 2 (metrics: 2 at training step 1, 1 at step 2): the bar
+    // filters the Runs view to them.
+    await frame.locator('#truth-first-error rect.truth-bar.clickable[data-key="t1:step 2"]').click();
+    const runsView = workbench.view('Runs');
+    await workbench.expandTreeItem(workbench.treeItem(runsView, RUN));
+    const matches = async (step: string) => (await workbench.treeItem(runsView, step).allInnerTexts()).join(' ');
+    await waitFor(async () => /2 matching/.test(await matches('step 1')) && /1 matching/.test(await matches('step 2')), 20_000,
+      'step 1 with 2 and step 2 with 1 first answer first wrong at step 2');
 
     // Step 2's i->c bar: one correction, offered in a quick pick that opens its trace.
     await frame.locator('#truth-outcomes rect.truth-bar[data-step="2"][data-key="i->c"]').click();
