@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m mgrpo", description=DESCRIPTION, epilog=config_key_reference(),
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"mgrpo {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="{train,eval,validate-config,step-values,export-step-labels}", parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="{train,eval,validate-config,step-values,export-step-labels,export-onnx,serve,verify,import}", parser_class=_Parser)
 
     train = commands.add_parser("train", help="train a policy with MGRPO (or GRPO)",
                                 description="Train, writing a run directory and JSON-line events on stdout. "
@@ -186,6 +186,16 @@ def build_parser() -> argparse.ArgumentParser:
                     "line. End of stdin ends it.")
     serve_parser.add_argument("--checkpoint", metavar="DIR", required=True, help="model or checkpoint folder")
     serve_parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+
+    verify_parser = commands.add_parser(
+        "verify", help="judge completions with a task's verifier (JSON lines on stdin/stdout)",
+        description='Reads {"completion": ..., "ground_truth": ...} per line on stdin and writes {"reward", '
+                    '"parsed_answer", "correct"} per line on stdout, in order: the extension\'s What If judges '
+                    'corrections of a JSON-lines task with math-verify this way. A line that is not such an object '
+                    'gets {"error": ...} and reading goes on.')
+    verify_parser.add_argument("--verifier", choices=["exact", "math"], default="exact",
+                               help="exact: the chain task's verifier; math: math-verify, as task jsonl (default exact)")
+    verify_parser.add_argument("--timeout", type=float, default=5.0, help="math: seconds per answer (default 5)")
 
     from .importers.command import add_import_parser  # no torch import: the importers stay fast to start
 
@@ -440,6 +450,35 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .task import verify
+
+    judge = verify
+    if args.verifier == "math":
+        from .verify_math import MathVerifier
+
+        judge = MathVerifier(timeout_seconds=args.timeout)
+    try:
+        for number, line in enumerate(sys.stdin, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+                completion, ground_truth = item["completion"], item["ground_truth"]
+                if not isinstance(completion, str) or not isinstance(ground_truth, str):
+                    raise TypeError("completion and ground_truth must be strings")
+            except (ValueError, KeyError, TypeError) as error:
+                print(json.dumps({"error": f"stdin line {number}: {type(error).__name__}: {error}"}), flush=True)
+                continue
+            verdict = judge(completion, ground_truth)
+            print(json.dumps({"reward": verdict.reward, "parsed_answer": verdict.parsed_answer,
+                              "correct": verdict.correct}, ensure_ascii=False), flush=True)
+    finally:
+        if args.verifier == "math":
+            judge.close()
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     # OpenMP threads that spin while waiting make PyTorch many times slower when the CPU is shared (VS Code,
     # a test run, other work); passive waiting costs almost nothing when it is not. Must precede torch's import.
@@ -455,5 +494,5 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_import(args)
     handlers = {"train": cmd_train, "eval": cmd_eval, "validate-config": cmd_validate,
                 "step-values": cmd_step_values, "export-step-labels": cmd_export_step_labels,
-                "export-onnx": cmd_export_onnx, "serve": cmd_serve}
+                "export-onnx": cmd_export_onnx, "serve": cmd_serve, "verify": cmd_verify}
     return handlers[args.command](args)

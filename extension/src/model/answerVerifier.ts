@@ -108,3 +108,23 @@ export function verifyAnswer(completion: string, groundTruth: string): AnswerVer
   const correct = parsed !== null && parsed === expected;
   return { reward: correct ? 1 : 0, parsedAnswer: parsed || null, correct };
 }
+
+/**
+ * One line of `python -m mgrpo verify` (the run's own verifier, math-verify for a JSON-lines task): its verdict,
+ * or an Error saying what is wrong with the line.
+ */
+export function parseTrainerVerdict(line: string): AnswerVerdict | Error {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (error) {
+    return new Error(`not JSON: ${line.slice(0, 200)}`);
+  }
+  if (typeof value !== 'object' || value === null) return new Error(`not a verdict: ${line.slice(0, 200)}`);
+  const v = value as Record<string, unknown>;
+  if (typeof v.error === 'string') return new Error(v.error);
+  if (typeof v.reward !== 'number' || typeof v.correct !== 'boolean' || !(v.parsed_answer === null || typeof v.parsed_answer === 'string')) {
+    return new Error(`not a verdict: ${line.slice(0, 200)}`);
+  }
+  return { reward: v.reward, correct: v.correct, parsedAnswer: v.parsed_answer };
+}

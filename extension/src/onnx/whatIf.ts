@@ -96,10 +96,20 @@ export interface JudgedCorrection {
   stopped: boolean;
 }
 
-export function judgeCorrections(edited: string, groundTruth: string | null, completions: Array<{ text: string; logprobs: number[]; stopped: boolean }>): { input: AnswerVerdict | null; corrections: JudgedCorrection[] } {
-  const input = groundTruth ? verifyAnswer(edited, groundTruth) : null;
-  const corrections = completions.map((completion) => {
-    const verdict = groundTruth ? verifyAnswer(completion.text, groundTruth) : null;
+/**
+ * Verdicts and outcomes. `verdicts`: the edited input's then each completion's, from another judge (the run's own
+ * verifier through the trainer's Python, for a task this port does not cover); by default the ported verifier.
+ */
+export function judgeCorrections(
+  edited: string,
+  groundTruth: string | null,
+  completions: Array<{ text: string; logprobs: number[]; stopped: boolean }>,
+  verdicts?: readonly AnswerVerdict[],
+): { input: AnswerVerdict | null; corrections: JudgedCorrection[] } {
+  const judge = (index: number, text: string): AnswerVerdict | null => (groundTruth ? (verdicts?.[index] ?? verifyAnswer(text, groundTruth)) : null);
+  const input = judge(0, edited);
+  const corrections = completions.map((completion, index) => {
+    const verdict = judge(index + 1, completion.text);
     const outcome = input && verdict ? `${input.correct ? 'c' : 'i'}->${verdict.correct ? 'c' : 'i'}` : null;
     const meanLogprob = completion.logprobs.reduce((s, v) => s + v, 0) / Math.max(1, completion.logprobs.length);
     return { text: completion.text, verdict, outcome, meanLogprob, stopped: completion.stopped };

@@ -12,7 +12,12 @@ export interface LoggedRun {
   env?: NodeJS.ProcessEnv;
   /** Aborting sends SIGTERM, then SIGKILL after 5 s. */
   signal?: AbortSignal;
+  /** Every line of stdout and stderr (the log). */
   onLine: (line: string) => void;
+  /** Stdout's lines alone as well, for a process that answers on stdout (JSON lines) and logs on stderr. */
+  onStdoutLine?: (line: string) => void;
+  /** Written to the process's stdin, which is then closed; without it stdin is not connected. */
+  stdin?: string;
 }
 
 export interface LoggedExit {
@@ -29,8 +34,13 @@ export function runLogged(run: LoggedRun): Promise<LoggedExit> {
       resolve({ code: null, signal: null, cancelled: true });
       return;
     }
-    const child = spawn(run.command, run.args, { cwd: run.cwd, env: run.env, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    const child = spawn(run.command, run.args, { cwd: run.cwd, env: run.env, stdio: [run.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], windowsHide: true });
+    if (run.stdin !== undefined) {
+      child.stdin!.on('error', () => undefined); // a process that exits early closes the pipe: its exit says why
+      child.stdin!.end(run.stdin);
+    }
     const lines = new LogLineSplitter();
+    const stdoutLines = new LogLineSplitter();
     let spawnError: string | undefined;
     const ladder = new SignalLadder(child, () => undefined);
     const onAbort = () => ladder.climb([
@@ -42,6 +52,7 @@ export function runLogged(run: LoggedRun): Promise<LoggedExit> {
       stream.setEncoding('utf8');
       stream.on('data', (chunk: string) => lines.push(chunk).forEach(run.onLine));
     }
+    if (run.onStdoutLine) child.stdout!.on('data', (chunk: string) => stdoutLines.push(chunk).forEach(run.onStdoutLine!));
     child.on('error', (error) => {
       spawnError = error.message;
       if (child.pid === undefined) finish(null, null);
@@ -52,6 +63,7 @@ export function runLogged(run: LoggedRun): Promise<LoggedExit> {
       if (settled) return;
       settled = true;
       lines.flush().forEach(run.onLine);
+      if (run.onStdoutLine) stdoutLines.flush().forEach(run.onStdoutLine);
       ladder.cancel();
       run.signal?.removeEventListener('abort', onAbort);
       resolve({ code, signal, spawnError, cancelled: run.signal?.aborted ?? false });

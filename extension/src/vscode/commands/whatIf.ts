@@ -2,12 +2,14 @@
 // command runs the layer-2 corrector on it locally (ONNX runtime process; N samples, temperature and length
 // from the mgrpo.whatIf.* settings, with progress and cancel), or re-samples the rest of the answer after the
 // cursor's line. Each result is verified with the trainer's verifier (ported) and listed with its reward,
-// outcome and a diff against the edited input.
+// outcome and a diff against the edited input. A JSON-lines task's corrections are judged by its own verifier
+// (math-verify, in the trainer's Python), the chain task's by the verifier ported here.
 import * as vscode from 'vscode';
 import { readRunManifest } from '../../format/runReader';
 import type { RolloutRecord } from '../../format/types';
 import { DEFAULT_GUIDING_PHRASES, DEFAULT_LAYER2_TEMPLATE, buildLayer2Prompt, judgeCorrections, promptFromRecordedCorrection, whatIfReport } from '../../onnx/whatIf';
 import type { CommandFactory, Ctx } from '../ctx';
+import { judgeWithMathVerify } from '../trainerVerifier';
 import { activeTraceUri, asSampleRef } from './targets';
 import { pickCheckpoint, withCheckpoint, type ChosenCheckpoint } from './scoreTrace';
 
@@ -142,10 +144,15 @@ async function runWhatIf(ctx: Ctx, session: WhatIfSession, editor: vscode.TextEd
   );
   if (!result) return;
   const texts = result.completions.map((c) => ({ ...c, text: mode.mode === 'continue' ? prefix + c.text : c.text }));
-  const judged = judgeCorrections(input, session.record.ground_truth, texts);
+  // A JSON-lines task is judged by math-verify in the trainer; the chain task by the verifier ported here.
+  const groundTruth = session.record.ground_truth;
+  const judgement = groundTruth !== null && config.task === 'jsonl'
+    ? await judgeWithMathVerify(ctx, [input, ...texts.map((t) => t.text)], groundTruth)
+    : { verdicts: undefined, judge: 'exact match (the chain task\'s verifier)' };
+  const judged = judgeCorrections(input, groundTruth, texts, judgement.verdicts);
   const title = mode.mode === 'correct' ? `What If: corrections of an edited ${session.record.id}` : `What If: ${session.record.id} re-sampled after line ${line + 1}`;
   const settingsLine = [`checkpoint ${chosen.label}`, `${settings.samples} samples`, `temperature ${settings.temperature}`, `top-p ${settings.topP}`,
-    `at most ${settings.maxNewTokens} tokens`, `ground truth ${session.record.ground_truth ?? 'none'}`, ...(promptSource ? [promptSource] : [])].join(' · ');
+    `at most ${settings.maxNewTokens} tokens`, `ground truth ${groundTruth ?? 'none'}`, `judged by ${judgement.judge}`, ...(promptSource ? [promptSource] : [])].join(' · ');
   const report = await vscode.workspace.openTextDocument({ language: 'markdown', content: whatIfReport(title, input, judged, settingsLine) });
   await vscode.window.showTextDocument(report, { viewColumn: vscode.ViewColumn.Beside, preview: false });
 }
