@@ -2,7 +2,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { AbortError } from '../format/runReader';
 import { describeFilter, isEmptyFilter } from '../model/filters';
-import { childrenOf, CONTEXT_VALUES, presentation, runNode, type RunNode, type RunTreeNode } from '../model/runTree';
+import { refreshDelayMs, runRefreshPlan, runViewSignature, type RunViewSignature } from '../model/runRefresh';
+import { childrenOf, CONTEXT_VALUES, presentation, runNode, type RunNode, type RunTreeNode, type StepNode } from '../model/runTree';
 import type { Ctx } from './ctx';
 import { Disposable } from './disposable';
 import type { RunSession } from './runSession';
@@ -18,14 +19,22 @@ export interface PendingRunElement {
 export type RunsTreeElement = RunTreeNode | PendingRunElement;
 
 /**
- * The Runs view: maps runTree's data nodes to TreeItems. Run nodes are kept as the same objects
- * across refreshes (VS Code finds an element to refresh by identity) and updated in place when
- * their run changes, so a live run redraws without collapsing what the user expanded.
+ * The Runs view: maps runTree's data nodes to TreeItems. Run and step nodes are kept as the same
+ * objects across refreshes (VS Code finds an element to refresh by identity) and updated in place
+ * when their run changes, so a live run redraws without collapsing what the user expanded. A change
+ * refreshes only what it touched (model/runRefresh.ts), at most once per run per interval: a
+ * refresh re-fetches every expanded row under it, and one landing under a click loses the click.
  */
 export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvider<RunsTreeElement> {
   private readonly changeEmitter = this.register(new vscode.EventEmitter<RunsTreeElement | undefined>());
   readonly onDidChangeTreeData = this.changeEmitter.event;
   private readonly roots = new Map<string, RunNode | PendingRunElement>();
+  /** Step nodes as last handed to VS Code, per run, so that one step can be refreshed alone. */
+  private readonly stepNodes = new Map<string, Map<number, StepNode>>();
+  /** What each run's rows showed at its last refresh. */
+  private readonly signatures = new Map<string, RunViewSignature>();
+  private readonly refreshTimers = new Map<string, NodeJS.Timeout>();
+  private readonly lastRefreshAt = new Map<string, number>();
   /** Cancels the filter scans of the previous filter when it changes. */
   private filterScans = new AbortController();
   /** Rows whose last listing failed and was reported: a live run retries every second, one toast is enough. */
@@ -44,9 +53,14 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
       this.filterScans.abort();
       this.filterScans = new AbortController();
       this.view.description = isEmptyFilter(filter) ? undefined : `filter: ${describeFilter(filter)}`;
+      this.signatures.clear();
       this.changeEmitter.fire(undefined);
     }));
     this.register({ dispose: () => this.filterScans.abort() });
+    this.register({ dispose: () => {
+      for (const timer of this.refreshTimers.values()) clearTimeout(timer);
+      this.refreshTimers.clear();
+    } });
   }
 
   async reveal(session: RunSession): Promise<void> {
@@ -65,7 +79,7 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
     if (!element) {
       const sessions = this.ctx.runs.all();
       const live = new Set(sessions.map((s) => s.runDir));
-      for (const dir of this.roots.keys()) if (!live.has(dir)) this.roots.delete(dir);
+      for (const dir of this.roots.keys()) if (!live.has(dir)) this.forget(dir);
       return sessions.map((s) => this.rootFor(s));
     }
     if (element.kind === 'pending') return [];
@@ -75,17 +89,17 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
     try {
       if (element.kind === 'run' && !isEmptyFilter(filter)) {
         // Finding which steps match reads the whole run: show progress, cancel on a new filter.
-        return await vscode.window.withProgress(
+        return this.keepStepNodes(element.runDir, await vscode.window.withProgress(
           { location: { viewId: 'mgrpo.runs' }, title: `Filtering ${path.basename(element.runDir)}` },
           () => childrenOf(element, reader, filter, { signal }),
-        );
+        ));
       }
       const children = await childrenOf(element, reader, filter, { signal });
       // Parsing a step may have found malformed lines: report them and update the run's count.
       const session = this.ctx.runs.get(element.runDir);
       if (element.kind === 'step' && session?.reportMalformed()) this.refreshRun(session);
       this.reportedFailures.delete(element.id);
-      return children;
+      return element.kind === 'run' ? this.keepStepNodes(element.runDir, children) : children;
     } catch (error) {
       if (error instanceof AbortError) return [];
       if (!this.reportedFailures.has(element.id)) {
@@ -163,16 +177,70 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
     return pending;
   }
 
+  /** The run's step nodes as the same objects as before (updated in place), remembered for a later refresh. */
+  private keepStepNodes(runDir: string, children: RunTreeNode[]): RunTreeNode[] {
+    const previous = this.stepNodes.get(runDir) ?? new Map<number, StepNode>();
+    const kept = new Map<number, StepNode>();
+    const result = children.map((child) => {
+      if (child.kind !== 'step') return child;
+      const known = previous.get(child.step);
+      const node = known ? Object.assign(known, child) : child;
+      kept.set(child.step, node);
+      return node;
+    });
+    this.stepNodes.set(runDir, kept);
+    return result;
+  }
+
+  private forget(runDir: string): void {
+    this.roots.delete(runDir);
+    this.stepNodes.delete(runDir);
+    this.signatures.delete(runDir);
+    this.lastRefreshAt.delete(runDir);
+    clearTimeout(this.refreshTimers.get(runDir));
+    this.refreshTimers.delete(runDir);
+  }
+
+  /** Something of the run may have changed: look once the burst settles, at most once per interval. */
   private refreshRun(session: RunSession): void {
+    const runDir = session.runDir;
+    if (!this.roots.has(runDir) || this.refreshTimers.has(runDir) || this.isDisposed) return;
+    const delay = refreshDelayMs(Date.now(), this.lastRefreshAt.get(runDir));
+    this.refreshTimers.set(runDir, setTimeout(() => {
+      this.refreshTimers.delete(runDir);
+      const current = this.ctx.runs.get(runDir);
+      if (current && !this.isDisposed) this.applyRefresh(current);
+    }, delay));
+  }
+
+  /** Fires what changed since the run's last refresh, and nothing else. */
+  private applyRefresh(session: RunSession): void {
     const existing = this.roots.get(session.runDir);
     if (!existing) return;
+    this.lastRefreshAt.set(session.runDir, Date.now());
     if (existing.kind === 'pending' || !session.reader) {
       // Became readable (or unreadable): the root element changes kind, so redraw the roots.
       if (existing.kind === 'pending' && session.reader) this.roots.delete(session.runDir);
+      this.signatures.delete(session.runDir);
       this.changeEmitter.fire(undefined);
       return;
     }
-    Object.assign(existing, runNode(session.reader));
-    this.changeEmitter.fire(existing);
+    const reader = session.reader;
+    Object.assign(existing, runNode(reader));
+    const windowState = `${this.runContextValue(existing)}|${session.endedWithoutStatus ? 'killed' : ''}`;
+    const signature = runViewSignature(existing, reader, windowState, !isEmptyFilter(this.ctx.sampleFilter));
+    const plan = runRefreshPlan(this.signatures.get(session.runDir), signature);
+    this.signatures.set(session.runDir, signature);
+    if (plan.run) {
+      this.changeEmitter.fire(existing);
+      return;
+    }
+    const shown = this.stepNodes.get(session.runDir);
+    for (const step of plan.steps) {
+      const node = shown?.get(step);
+      if (!node) continue; // never drawn: it is fetched fresh when its run is expanded
+      node.metrics = reader.metricsFor(step);
+      this.changeEmitter.fire(node);
+    }
   }
 }
