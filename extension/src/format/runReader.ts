@@ -2,14 +2,16 @@
 // run.json, metrics.jsonl (streamed) and the rollouts/ listing only; a step's rollout file is
 // parsed when it is asked for and kept in an LRU cache bounded by bytes. Filters and counts
 // across the run use each step's index (stepIndex.ts: byte ranges and a few fields per record,
-// no JSON.parse of token arrays), kept in a second byte-bounded cache; a record is parsed in full
-// only when it is opened. Listing runs needs only readRunManifest(). Nothing in a run folder can
+// no JSON.parse of token arrays), kept in a second byte-bounded cache and, given a cache folder,
+// on disk (indexCache.ts) so that they survive a window reload; a record is parsed in full only
+// when it is opened. Listing runs needs only readRunManifest(). Nothing in a run folder can
 // make these methods throw anything but an Error with a message saying what and where.
 
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ByteLru } from './byteLru';
 import { errorText } from './errorText';
+import { cachedIndexNames, indexCacheFile, isInside, loadIndex, removeIndex, runCacheFolder, saveIndex } from './indexCache';
 import { JsonlFollower, parseJsonLine, tooLongLine, type Malformed } from './jsonlFollower';
 import { DEFAULT_MAX_LINE_BYTES, READ_CHUNK_BYTES, readBytes, readSmallFile, streamLines } from './lines';
 import { StepIndex, type RowFields } from './stepIndex';
@@ -74,14 +76,26 @@ export interface RunReaderOptions {
   maxCachedBytes?: number;
   /** At most this many parsed steps as well (older setting; default: no count limit). */
   maxCachedSteps?: number;
-  /** Bytes of step indexes to keep (default 96 MiB: about two million records). */
+  /**
+   * Bytes of step indexes to keep in memory (default DEFAULT_MAX_INDEX_BYTES, about seven million
+   * records; DEFAULT_MAX_INDEX_BYTES_ON_DISK with an indexCacheDir, from where an index reloads in
+   * well under a millisecond a step).
+   */
   maxIndexBytes?: number;
+  /**
+   * A folder for step indexes on disk (one per step file, indexCache.ts), outside the run folder:
+   * one inside it is ignored, since run folders may be read-only or someone else's. Without it,
+   * indexes live in memory only and are built again by each new reader.
+   */
+  indexCacheDir?: string;
   /** Lines longer than this are skipped as malformed (default DEFAULT_MAX_LINE_BYTES). */
   maxLineBytes?: number;
 }
 
 export const DEFAULT_MAX_CACHED_BYTES = 128 << 20;
 export const DEFAULT_MAX_INDEX_BYTES = 96 << 20;
+/** With indexes on disk, memory holds the recently used ones only (about a million records). */
+export const DEFAULT_MAX_INDEX_BYTES_ON_DISK = 16 << 20;
 
 const STEP_FILE = /^step-(\d+)\.jsonl$/;
 const RECORD_ID_STEP = /^s(\d+)-/;
@@ -119,6 +133,10 @@ export class RunReader {
   /** Step indexes, bounded by the bytes they hold, and the updates in flight. */
   private readonly indexes: ByteLru<number, StepIndex>;
   private readonly indexing = new Map<number, Promise<StepIndex>>();
+  /** This run's folder in the index cache (undefined: indexes are not kept on disk). */
+  private readonly indexCacheFolder: string | undefined;
+  /** Steps whose index has a cache file (it may be stale: loading checks it against the file). */
+  private readonly indexesOnDisk = new Set<number>();
   private spareReadBuffer: Buffer | undefined;
   private readonly malformedKeys = new Set<string>();
   private _generation = 0;
@@ -134,7 +152,10 @@ export class RunReader {
     this.metrics = [];
     const maxCachedSteps = Math.max(1, Math.floor(options.maxCachedSteps ?? Number.MAX_SAFE_INTEGER));
     this.cache = new ByteLru(Math.max(0, options.maxCachedBytes ?? DEFAULT_MAX_CACHED_BYTES), (step) => step.bytes, maxCachedSteps);
-    this.indexes = new ByteLru(Math.max(0, options.maxIndexBytes ?? DEFAULT_MAX_INDEX_BYTES), (index) => index.bytes);
+    const cacheDir = options.indexCacheDir;
+    this.indexCacheFolder = cacheDir !== undefined && !isInside(cacheDir, runDir) ? runCacheFolder(cacheDir, runDir) : undefined;
+    const defaultIndexBytes = this.indexCacheFolder ? DEFAULT_MAX_INDEX_BYTES_ON_DISK : DEFAULT_MAX_INDEX_BYTES;
+    this.indexes = new ByteLru(Math.max(0, options.maxIndexBytes ?? defaultIndexBytes), (index) => index.bytes);
     this.maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     this.metricsFollower = new JsonlFollower(path.join(runDir, RunPaths.metrics), (value) => parseMetricsLine(value), { maxLineBytes: this.maxLineBytes });
   }
@@ -147,6 +168,7 @@ export class RunReader {
     reader.addMetrics(polled.records);
     reader.addMalformed(polled.malformed);
     reader.stepList = await listStepFiles(dir);
+    await reader.noteIndexesOnDisk();
     return reader;
   }
 
@@ -222,6 +244,7 @@ export class RunReader {
     for (const s of result.removedSteps) {
       this.cache.delete(s);
       this.indexes.delete(s);
+      if (this.indexesOnDisk.delete(s)) await removeIndex(this.indexCacheFileOf(s) as string);
     }
     for (const m of polled.records) this.cache.delete(m.step);
     if (polled.restarted) this.cache.clear();
@@ -275,8 +298,16 @@ export class RunReader {
     return work;
   }
 
-  /** Whether the step's index is held (it may still need to catch up with its file). */
+  /**
+   * Whether the step's index is held, in memory or on disk (it may still need to catch up with
+   * its file, or, from disk, turn out stale and be built again).
+   */
   isIndexed(step: number): boolean {
+    return this.indexes.has(step) || this.indexesOnDisk.has(step);
+  }
+
+  /** Whether the step's index is in memory now (for tests and diagnostics). */
+  isIndexInMemory(step: number): boolean {
     return this.indexes.has(step);
   }
 
@@ -379,8 +410,27 @@ export class RunReader {
     }
   }
 
+  /** The cache file of a step's index, when indexes are kept on disk. */
+  private indexCacheFileOf(step: number): string | undefined {
+    return this.indexCacheFolder ? indexCacheFile(this.indexCacheFolder, this.rolloutPath(step)) : undefined;
+  }
+
+  /** Which steps' indexes are on disk already (from an earlier window, or another reader). */
+  private async noteIndexesOnDisk(): Promise<void> {
+    if (!this.indexCacheFolder) return;
+    const names = await cachedIndexNames(this.indexCacheFolder);
+    if (names.size === 0) return;
+    for (const step of this.stepList) if (names.has(path.basename(this.indexCacheFileOf(step) as string))) this.indexesOnDisk.add(step);
+  }
+
   private async updateIndex(step: number): Promise<StepIndex> {
-    const index = this.indexes.get(step) ?? new StepIndex(step, this.rolloutPath(step), this.maxLineBytes);
+    const cacheFile = this.indexCacheFileOf(step);
+    let index = this.indexes.get(step);
+    if (!index) {
+      index = new StepIndex(step, this.rolloutPath(step), this.maxLineBytes);
+      if (cacheFile && this.indexesOnDisk.has(step) && !(await loadIndex(cacheFile, index))) this.indexesOnDisk.delete(step);
+    }
+    const before = { end: index.end, size: index.size, mtimeMs: index.mtimeMs };
     let kept: boolean;
     try {
       // One read buffer for the reader's index builds (they are mostly one after another):
@@ -407,6 +457,11 @@ export class RunReader {
     }
     this.addMalformed(index.malformed);
     this.indexes.set(step, index); // taken again: an index that grew costs more
+    const changed = !kept || index.end !== before.end || index.size !== before.size || index.mtimeMs !== before.mtimeMs;
+    if (cacheFile && (changed || !this.indexesOnDisk.has(step))) {
+      if (await saveIndex(cacheFile, index)) this.indexesOnDisk.add(step);
+      else this.indexesOnDisk.delete(step);
+    }
     return index;
   }
 
@@ -418,7 +473,7 @@ export class RunReader {
     try {
       for (const row of rows) {
         const bytes = await readBytes(handle, index.lineOffset.values[row], index.lineLength.values[row]);
-        parseRecordLine(bytes.toString('utf8'), index.file, index.lineNumber.values[row], (r) => records.push(r), malformed);
+        parseRecordLine(bytes.toString('utf8'), index.file, index.lineNumberOf(row), (r) => records.push(r), malformed);
       }
     } finally {
       await handle.close();

@@ -1,13 +1,18 @@
 // A step file's index: for each rollout line its byte range and the few fields the Runs view's
-// filters and counts use, in typed columns (about 50 bytes a record, against kilobytes of JSON).
-// Built by one streaming pass with recordSummary.ts (no JSON.parse of token arrays); a record is
-// parsed in full only when it is opened. Kept in memory by RunReader, not written to disk: run
-// folders are often someone else's (a cluster mount, a cloned repository, a live trainer's
-// output) and may be read-only, and rebuilding runs at close to disk speed.
+// filters and counts use, in compact typed columns (about 14 bytes a record, against kilobytes of
+// JSON). Built by one streaming pass with recordSummary.ts (no JSON.parse of token arrays); a
+// record is parsed in full only when it is opened. RunReader keeps indexes in memory and, when
+// given a cache folder outside the run (indexCache.ts), on disk: run folders are often someone
+// else's (a cluster mount, a cloned repository, a live trainer's output) and may be read-only.
 //
 // An index knows the file it was built from (size, mtime and a content mark of the bytes it
 // read): a file that only grew is indexed on from where it stopped; one rewritten since (a
 // resumed run) is indexed again from the start.
+//
+// Compact on purpose: a million-record run's indexes are held (or reloaded) whole by a filter, so
+// every byte a record is a megabyte. Columns start in the narrowest type their values need and
+// widen once, for the whole column, when a value does not fit (an offset past 4 GiB, a reward
+// float32 cannot hold exactly), so a filter compares exactly the numbers the file holds.
 
 import { promises as fs } from 'node:fs';
 import { markHolds, takeMark, type ContentMark } from './contentMark';
@@ -26,55 +31,121 @@ export interface RowFields {
   outcome: CorrectionOutcome | null;
 }
 
-/** A grown-on-demand numeric column. */
-class Column<A extends Float64Array | Int32Array | Uint32Array | Uint8Array> {
-  constructor(
-    public values: A,
-    private readonly make: (n: number) => A,
-  ) {}
-  set(row: number, value: number): void {
-    if (row >= this.values.length) {
-      const grown = this.make(Math.max(16, this.values.length * 2));
-      grown.set(this.values);
-      this.values = grown;
-    }
-    this.values[row] = value;
-  }
-  trim(count: number): void {
-    if (this.values.length > count) this.values = this.values.slice(0, count) as A;
+/** Element types a column can have, narrowest first within each ladder. */
+export const COLUMN_KINDS = {
+  u8: Uint8Array,
+  u16: Uint16Array,
+  u32: Uint32Array,
+  f32: Float32Array,
+  f64: Float64Array,
+} as const;
+export type ColumnKind = keyof typeof COLUMN_KINDS;
+export type ColumnValues = Uint8Array | Uint16Array | Uint32Array | Float32Array | Float64Array;
+
+/** Whether a column of `kind` stores `value` exactly (NaN, our null, is a float). */
+function holds(kind: ColumnKind, value: number): boolean {
+  switch (kind) {
+    case 'u8':
+      return Number.isInteger(value) && value >= 0 && value <= 0xff;
+    case 'u16':
+      return Number.isInteger(value) && value >= 0 && value <= 0xffff;
+    case 'u32':
+      return Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
+    case 'f32':
+      return Number.isNaN(value) || Math.fround(value) === value;
+    case 'f64':
+      return true;
   }
 }
 
-const NULLABLE_BOOLEAN: readonly (boolean | null)[] = [false, true, null];
+/** A grown-on-demand numeric column that widens its element type when a value needs it. */
+export class Column {
+  private rung = 0;
+  values: ColumnValues;
+
+  /** `ladder`: the kinds it may take, narrowest first; the last must hold every value it is given. */
+  constructor(private readonly ladder: readonly ColumnKind[]) {
+    this.values = new COLUMN_KINDS[ladder[0]](0);
+  }
+
+  get kind(): ColumnKind {
+    return this.ladder[this.rung];
+  }
+
+  set(row: number, value: number): void {
+    if (!holds(this.kind, value)) this.widen(value);
+    if (row >= this.values.length) this.values = this.copy(this.kind, Math.max(16, this.values.length * 2));
+    this.values[row] = value;
+  }
+
+  trim(count: number): void {
+    if (this.values.length > count) this.values = this.values.slice(0, count);
+  }
+
+  clear(): void {
+    this.rung = 0;
+    this.values = new COLUMN_KINDS[this.ladder[0]](0);
+  }
+
+  /** Takes stored values (an index read back from disk); false when `kind` is not on the ladder. */
+  restore(kind: ColumnKind, values: ColumnValues): boolean {
+    const rung = this.ladder.indexOf(kind);
+    if (rung < 0) return false;
+    this.rung = rung;
+    this.values = values;
+    return true;
+  }
+
+  private widen(value: number): void {
+    let rung = this.rung + 1;
+    while (rung < this.ladder.length - 1 && !holds(this.ladder[rung], value)) rung += 1;
+    this.rung = rung;
+    this.values = this.copy(this.ladder[rung], this.values.length);
+  }
+
+  private copy(kind: ColumnKind, length: number): ColumnValues {
+    const next = new COLUMN_KINDS[kind](length);
+    next.set(this.values);
+    return next;
+  }
+}
+
+// One byte a record holds the four small fields a filter reads:
+//   bit 0      layer (0: layer 1, 1: layer 2)
+//   bits 1-2   correct (0 false, 1 true, 2 null: an imported run that does not say)
+//   bits 3-5   outcome, an index into OUTCOME_CODES (0: null)
+//   bits 6-7   finish_reason (0 stop, 1 length, 2 null)
+const NULLABLE_BOOLEAN: readonly (boolean | null)[] = [false, true, null, null];
+const nullableCode = (value: boolean | null): number => (value === null ? 2 : value ? 1 : 0);
 const nullIfNaN = (value: number): number | null => (Number.isNaN(value) ? null : value);
 
-const f64 = (n: number): Float64Array => new Float64Array(n);
-const i32 = (n: number): Int32Array => new Int32Array(n);
-const u32 = (n: number): Uint32Array => new Uint32Array(n);
-const u8 = (n: number): Uint8Array => new Uint8Array(n);
+export function packFlags(layer: 1 | 2, correct: boolean | null, outcome: CorrectionOutcome | null, lengthLimited: boolean | null): number {
+  return (layer - 1) | (nullableCode(correct) << 1) | (OUTCOME_CODES.indexOf(outcome) << 3) | (nullableCode(lengthLimited) << 6);
+}
+
+/** The columns an index keeps, by name: what indexCache.ts writes and reads back. */
+export type ColumnName = 'lineOffset' | 'lineLength' | 'flags' | 'reward' | 'question';
+export const COLUMN_NAMES: readonly ColumnName[] = ['lineOffset', 'lineLength', 'flags', 'reward', 'question'];
 
 export class StepIndex {
   count = 0;
-  /** Where each record's line starts in the file, and its length in bytes (no line break). */
-  readonly lineOffset = new Column(f64(0), f64);
-  readonly lineLength = new Column(u32(0), u32);
-  readonly lineNumber = new Column(u32(0), u32);
-  readonly layer = new Column(u8(0), u8);
-  /** 0 false, 1 true, 2 null (an imported run that does not say). */
-  readonly correct = new Column(u8(0), u8);
-  /** Index into OUTCOME_CODES (0: null). */
-  readonly outcome = new Column(u8(0), u8);
-  /** finish_reason: 0 stop, 1 length, 2 null. */
-  readonly lengthLimited = new Column(u8(0), u8);
-  readonly group = new Column(i32(0), i32);
-  readonly sample = new Column(i32(0), i32);
-  /** NaN for null (JSON has no NaN, so it cannot be a value). */
-  readonly reward = new Column(f64(0), f64);
-  readonly advantage = new Column(f64(0), f64);
+  /** Where each record's line starts in the file (u32 until an offset passes 4 GiB), and its length in bytes (no line break). */
+  readonly lineOffset = new Column(['u32', 'f64']);
+  readonly lineLength = new Column(['u32', 'f64']);
+  /** layer, correct, outcome and finish_reason packed (see packFlags). */
+  readonly flags = new Column(['u8']);
+  /** NaN for null (JSON has no NaN, so it cannot be a value); float32 while every reward is one exactly. */
+  readonly reward = new Column(['f32', 'f64']);
   /** Index into questionIds. */
-  readonly question = new Column(u32(0), u32);
+  readonly question = new Column(['u8', 'u16', 'u32']);
   readonly questionIds: string[] = [];
   private readonly questionSlots = new Map<string, number>();
+  /**
+   * Line numbers, derived: record `row` is on line row + shift, where shift is that of the last
+   * [firstRow, shift] pair at or before it. Only blank and malformed lines change the shift, so
+   * a clean file has one pair.
+   */
+  readonly lineShifts: number[] = [];
   /** Lines that are not rollout records (not JSON, a wrong field, too long). */
   readonly malformed: Malformed[] = [];
 
@@ -93,26 +164,51 @@ export class StepIndex {
 
   /** Approximate memory held, for the reader's byte-bounded cache. */
   get bytes(): number {
-    let bytes = 1024 + this.questionIds.length * 64 + this.malformed.length * 200;
-    for (const column of this.columns()) bytes += column.values.byteLength + 64;
+    let bytes = 1024 + this.questionIds.length * 64 + this.malformed.length * 200 + this.lineShifts.length * 8;
+    if (this.mark) bytes += this.mark.head.length + this.mark.tail.length;
+    for (const name of COLUMN_NAMES) bytes += this.column(name).values.byteLength + 64;
     return bytes;
   }
 
-  private columns(): Column<Float64Array | Int32Array | Uint32Array | Uint8Array>[] {
-    return [this.lineOffset, this.lineLength, this.lineNumber, this.layer, this.correct, this.outcome, this.lengthLimited, this.group, this.sample, this.reward, this.advantage, this.question];
+  column(name: ColumnName): Column {
+    return this[name];
   }
 
   questionSlot(questionId: string): number | undefined {
     return this.questionSlots.get(questionId);
   }
 
+  /** The file's 1-based line number of record `row`. */
+  lineNumberOf(row: number): number {
+    const shifts = this.lineShifts;
+    // Binary search over the pairs for the last firstRow <= row.
+    let lo = 0;
+    let hi = shifts.length / 2 - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (shifts[mid * 2] <= row) lo = mid;
+      else hi = mid - 1;
+    }
+    return row + shifts[lo * 2 + 1];
+  }
+
+  layerOf(row: number): 1 | 2 {
+    return ((this.flags.values[row] & 1) + 1) as 1 | 2;
+  }
+
+  /** finish_reason === 'length', or null when the record does not say. */
+  lengthLimitedOf(row: number): boolean | null {
+    return NULLABLE_BOOLEAN[this.flags.values[row] >> 6];
+  }
+
   /** Row `row` as a filter sees it (a fresh object: cheap, and safe to keep). */
   fields(row: number): RowFields {
+    const flags = this.flags.values[row];
     return {
-      layer: this.layer.values[row] as 1 | 2,
-      correct: NULLABLE_BOOLEAN[this.correct.values[row]],
+      layer: ((flags & 1) + 1) as 1 | 2,
+      correct: NULLABLE_BOOLEAN[(flags >> 1) & 3],
       reward: nullIfNaN(this.reward.values[row]),
-      outcome: OUTCOME_CODES[this.outcome.values[row]],
+      outcome: OUTCOME_CODES[(flags >> 3) & 7],
     };
   }
 
@@ -173,18 +269,54 @@ export class StepIndex {
     return kept;
   }
 
+  /** Takes back what indexCache.ts stored (already checked against the file and the layout). */
+  restore(state: { count: number; end: number; lines: number; size: number; mtimeMs: number; mark: ContentMark; questionIds: string[]; lineShifts: number[]; malformed: Malformed[]; columns: Map<ColumnName, { kind: ColumnKind; values: ColumnValues }> }): boolean {
+    this.reset();
+    for (const name of COLUMN_NAMES) {
+      const stored = state.columns.get(name);
+      if (!stored || stored.values.length !== state.count || !this.column(name).restore(stored.kind, stored.values)) {
+        this.reset();
+        return false;
+      }
+    }
+    this.count = state.count;
+    this.end = state.end;
+    this.lines = state.lines;
+    this.size = state.size;
+    this.mtimeMs = state.mtimeMs;
+    this.mark = state.mark;
+    this.lineShifts.push(...state.lineShifts);
+    this.malformed.push(...state.malformed);
+    for (const id of state.questionIds) this.slotOf(id);
+    return true;
+  }
+
   private reset(): void {
     this.count = 0;
     this.end = 0;
     this.lines = 0;
+    this.size = 0;
+    this.mtimeMs = 0;
     this.mark = undefined;
     this.malformed.length = 0;
+    this.lineShifts.length = 0;
     this.questionIds.length = 0;
     this.questionSlots.clear();
+    for (const name of COLUMN_NAMES) this.column(name).clear();
   }
 
   private trim(): void {
-    for (const column of this.columns()) column.trim(this.count);
+    for (const name of COLUMN_NAMES) this.column(name).trim(this.count);
+  }
+
+  private slotOf(questionId: string): number {
+    let slot = this.questionSlots.get(questionId);
+    if (slot === undefined) {
+      slot = this.questionIds.length;
+      this.questionIds.push(questionId);
+      this.questionSlots.set(questionId, slot);
+    }
+    return slot;
   }
 
   private add(data: Buffer, start: number, end: number, lineNumber: number, offset: number, latin1: string): void {
@@ -199,22 +331,11 @@ export class StepIndex {
     const row = this.count;
     this.lineOffset.set(row, offset);
     this.lineLength.set(row, end - start);
-    this.lineNumber.set(row, lineNumber);
-    this.layer.set(row, summary.layer);
-    this.correct.set(row, summary.correct === null ? 2 : summary.correct ? 1 : 0);
-    this.outcome.set(row, OUTCOME_CODES.indexOf(summary.outcome));
-    this.lengthLimited.set(row, summary.finishReason === null ? 2 : summary.finishReason === 'length' ? 1 : 0);
-    this.group.set(row, summary.group);
-    this.sample.set(row, summary.sample);
+    const shift = lineNumber - row;
+    if (this.lineShifts.length === 0 || this.lineShifts[this.lineShifts.length - 1] !== shift) this.lineShifts.push(row, shift);
+    this.flags.set(row, packFlags(summary.layer, summary.correct, summary.outcome, summary.finishReason === null ? null : summary.finishReason === 'length'));
     this.reward.set(row, summary.reward ?? Number.NaN);
-    this.advantage.set(row, summary.advantage ?? Number.NaN);
-    let slot = this.questionSlots.get(summary.questionId);
-    if (slot === undefined) {
-      slot = this.questionIds.length;
-      this.questionIds.push(summary.questionId);
-      this.questionSlots.set(summary.questionId, slot);
-    }
-    this.question.set(row, slot);
+    this.question.set(row, this.slotOf(summary.questionId));
     this.count = row + 1;
   }
 }
