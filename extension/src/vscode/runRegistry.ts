@@ -11,6 +11,8 @@ import { settings } from './settings';
 const ATTACHED_RUNS_KEY = 'mgrpo.attachedRuns';
 /** Runs of the runs folder the user removed from the view (their files stay). */
 const HIDDEN_RUNS_KEY = 'mgrpo.hiddenRuns';
+/** The global storage's folder of step indexes (format/indexCache.ts). */
+const STEP_INDEX_FOLDER = 'step-indexes';
 
 /**
  * Every run the Runs view shows: the run directories under the runs folder, the ones attached
@@ -36,6 +38,12 @@ export class RunRegistry extends Disposable {
     private readonly log: vscode.LogOutputChannel,
     /** Where runs go when no folder is open (the extension's global storage). */
     private readonly fallbackRunsFolder: string,
+    /**
+     * Where readers keep step indexes on disk (never a run folder): by default beside the
+     * fallback runs folder, i.e. in the extension's global storage, so that a window reload
+     * filters a big run from its indexes instead of reading every step file again.
+     */
+    private readonly indexCacheDir: string = path.join(path.dirname(fallbackRunsFolder), STEP_INDEX_FOLDER),
   ) {
     super();
     this.register({ dispose: () => this.runsFolderWatcher?.dispose() });
@@ -125,7 +133,7 @@ export class RunRegistry extends Disposable {
   /** Registers a run this window is about to start (run.json appears once the trainer is up). */
   addStarted(runDir: string): RunSession {
     const dir = path.resolve(runDir);
-    const session = this.track(new RunSession(dir, 'started', readerOptions, this.onMalformed));
+    const session = this.track(new RunSession(dir, 'started', this.sessionReaderOptions, this.onMalformed));
     this.runsChanged.fire();
     return session;
   }
@@ -165,11 +173,14 @@ export class RunRegistry extends Disposable {
   }
 
   private async add(dir: string, origin: RunSession['origin']): Promise<RunSession> {
-    const session = this.track(new RunSession(dir, origin, readerOptions, this.onMalformed));
+    const session = this.track(new RunSession(dir, origin, this.sessionReaderOptions, this.onMalformed));
     if (origin === 'attached') this.watchAttached(dir, session);
     await session.open();
     return session;
   }
+
+  /** What a run's reader may hold, from the settings of the moment, and where its indexes go. */
+  private readonly sessionReaderOptions = (): RunReaderOptions => ({ ...readerOptions(), indexCacheDir: this.indexCacheDir });
 
   private track(session: RunSession): RunSession {
     this.sessions.get(session.runDir)?.dispose();
