@@ -231,3 +231,34 @@ describe('webviews: dashboard and inspector on a finished run', function () {
     await inspector.locator('#root[data-correction="s000002-q001-l1-001-l2-000"]').waitFor({ state: 'attached', timeout: 90_000 });
   });
 });
+
+describe('Remove from View: a run leaves the Runs view, not the disk', function () {
+  this.timeout(180_000);
+  const vscode = useVSCode({ workspaceFiles: workspaceRuns() });
+
+  vscodeIt('removes a run from the view, keeps its folder, and it stays removed after a reload', vscode, ['runsTree'], async function (session) {
+    const { workbench, page, workspace } = session;
+    await workbench.openViewContainer('MGRPO');
+    const runsView = workbench.view('Runs');
+    const live = workbench.treeItem(runsView, /live run \(appended by the test\)/);
+    await live.waitFor({ state: 'visible', timeout: 60_000 });
+    // The command lives in the run row's context menu (not the palette): right-click, pick it.
+    await live.click({ button: 'right' });
+    const item = page.getByRole('menuitem', { name: 'Remove from View' });
+    await item.waitFor({ state: 'visible' });
+    await item.hover();
+    await page.keyboard.press('Enter'); // VS Code's menu acts on its own focus; Enter picks the hovered item
+    await live.waitFor({ state: 'detached', timeout: 30_000 });
+    await workbench.treeItem(runsView, 'example run (hand-made fixture)').waitFor({ state: 'visible' });
+    assert.ok(fs.existsSync(path.join(workspace, LIVE_RUN, 'run.json')), 'the run folder is left on disk');
+
+    const reloaded = page.waitForEvent('framenavigated', { predicate: (frame) => frame === page.mainFrame(), timeout: 60_000 });
+    await workbench.runCommand('Developer: Reload Window');
+    await reloaded;
+    await workbench.waitUntilLoaded();
+    await workbench.openViewContainer('MGRPO');
+    const reloadedView = workbench.view('Runs');
+    await workbench.treeItem(reloadedView, 'example run (hand-made fixture)').waitFor({ state: 'visible', timeout: 60_000 });
+    assert.equal(await workbench.treeItem(reloadedView, /live run \(appended by the test\)/).count(), 0, 'still removed after a reload');
+  });
+});
