@@ -6,23 +6,10 @@ import { REFRESH_INTERVAL_MS } from '../../extension/src/model/runRefresh';
 import type { RunTreeNode } from '../../extension/src/model/runTree';
 import type { RunsTreeElement, RunsTreeProvider as Provider } from '../../extension/src/vscode/runsTree';
 import { FIXTURE_RUN } from './fixture';
+import { EventEmitter } from './vscodeRuntime';
 
 // The Runs view provider against a live run, with the few pieces of `vscode` it uses faked: what it
 // fires (the elements VS Code would redraw, with everything expanded under them) for each change.
-
-class EventEmitter<T> {
-  private listeners: ((value: T) => void)[] = [];
-  readonly event = (listener: (value: T) => void) => {
-    this.listeners.push(listener);
-    return { dispose: () => (this.listeners = this.listeners.filter((l) => l !== listener)) };
-  };
-  fire(value: T): void {
-    for (const listener of [...this.listeners]) listener(value);
-  }
-  dispose(): void {
-    this.listeners = [];
-  }
-}
 
 const fakeVscode = {
   EventEmitter,

@@ -7,6 +7,7 @@ import { OWN_PROCESS_GROUP } from '../../extension/src/vscode/processTree';
 import {
   CHECKPOINT_ALLOWANCE_MS, shutdownRungs, SignalLadder, STOP_MIN_WAIT_MS, stopRungs, stopWaitMs, type StopRung,
 } from '../../extension/src/vscode/stopLadder';
+import { isAlive } from './processes';
 import { REPO_ROOT } from './fixture';
 
 // A real child that ignores SIGTERM (like a trainer stuck in a step) and counts the ones it got,
@@ -124,26 +125,10 @@ setTimeout(() => process.stdout.write('ready ' + same.pid + ' ' + own.pid + '\\n
 setInterval(() => {}, 1000);
 `;
 
-  /** Alive and not a zombie (a re-parented process killed in a container may wait for a reaper that never comes). */
-  function alive(pid: number): boolean {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return false;
-    }
-    if (process.platform !== 'linux') return true;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-    } catch {
-      return false;
-    }
-  }
-
   async function allGone(pids: number[], withinMs = 3000): Promise<number[]> {
     const until = Date.now() + withinMs;
     for (;;) {
-      const left = pids.filter(alive);
+      const left = pids.filter(isAlive);
       if (!left.length || Date.now() > until) return left;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -169,7 +154,7 @@ setInterval(() => {}, 1000);
     this.timeout(20_000);
     const leftovers: number[] = [];
     afterEach(() => {
-      for (const pid of leftovers.splice(0)) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      for (const pid of leftovers.splice(0)) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     });
 
     it('without the tree, a SIGKILLed leader leaves a worker in its own session running (the bug)', async () => {

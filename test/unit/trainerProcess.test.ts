@@ -5,6 +5,7 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { OWN_PROCESS_GROUP } from '../../extension/src/vscode/processTree';
 import { TrainerProcess } from '../../extension/src/vscode/trainerProcess';
+import { isAlive } from './processes';
 import { REPO_ROOT, tempDir } from './fixture';
 
 // TrainerProcess as "Start MGRPO Run" uses it, on a stand-in trainer: a "python" that runs a node
@@ -25,20 +26,6 @@ setInterval(() => {}, 1000);
 const silentLog = { info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  if (process.platform !== 'linux') return true;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 async function waitFor<T>(probe: () => T | undefined, withinMs: number, what: string): Promise<T> {
   const until = Date.now() + withinMs;
@@ -65,7 +52,7 @@ async function waitFor<T>(probe: () => T | undefined, withinMs: number, what: st
     chmodSync(python, 0o755);
   });
   afterEach(async () => {
-    for (const pid of leftovers.splice(0)) if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of leftovers.splice(0)) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     await cleanup();
   });
 
@@ -82,7 +69,7 @@ async function waitFor<T>(probe: () => T | undefined, withinMs: number, what: st
       await trainer.terminate(600); // SIGTERM (ignored), a second at 300 ms, SIGKILL at 600 ms
       const exit = await trainer.exited;
       assert.equal(exit.signal, 'SIGKILL');
-      await waitFor(() => (alive(worker) ? undefined : true), 3000, 'end of the worker');
+      await waitFor(() => (isAlive(worker) ? undefined : true), 3000, 'end of the worker');
       assert.ok(!existsSync(path.join(dir, 'stdin-closed')), 'it was killed, not stopped by its stdin');
     } finally {
       trainer.dispose();
@@ -103,7 +90,7 @@ async function waitFor<T>(probe: () => T | undefined, withinMs: number, what: st
       leftovers.push(main, worker);
       host.kill('SIGKILL');
       await waitFor(() => (existsSync(path.join(dir, 'stdin-closed')) ? true : undefined), 5000, 'stdin-closed from the trainer');
-      await waitFor(() => (alive(main) || alive(worker) ? undefined : true), 5000, 'end of the trainer and its worker');
+      await waitFor(() => (isAlive(main) || isAlive(worker) ? undefined : true), 5000, 'end of the trainer and its worker');
     } finally {
       if (host.exitCode === null && host.signalCode === null) host.kill('SIGKILL');
     }

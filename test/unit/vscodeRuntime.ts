@@ -5,7 +5,7 @@
 // VS Code is provided: a module that needs more fails loudly at import.
 import Module = require('node:module');
 
-class EventEmitter<T> {
+export class EventEmitter<T> {
   private listeners: ((value: T) => void)[] = [];
   readonly event = (listener: (value: T) => void) => {
     this.listeners.push(listener);
