@@ -1,8 +1,11 @@
 // Recognising a file we have read before by its content, not its size: a resumed run truncates
 // its files back to a checkpoint and appends again, so between two polls a file can be rewritten
-// and grow past the size we knew. A mark keeps the file's first bytes and the bytes just before
-// the point we read up to; if either differs now, what we read is no longer the file's content.
+// and grow past the size we knew. A mark keeps a digest of the file's first bytes and of the
+// bytes just before the point we read up to; if either differs now, what we read is no longer
+// the file's content. Digests, not the bytes: a reader holds a mark per step index (a thousand
+// for a long run, and they are written to the index cache), and 40 bytes beat 4 KiB.
 
+import { createHash } from 'node:crypto';
 import type { promises as fs } from 'node:fs';
 import { readBytes } from './lines';
 
@@ -10,18 +13,19 @@ const HEAD_BYTES = 4096;
 const TAIL_BYTES = 256;
 
 export interface ContentMark {
-  /** The file's first bytes (up to 4 KiB, fewer when `end` is smaller). */
+  /** Digest of the file's first bytes (up to 4 KiB, fewer when `end` is smaller). */
   head: Buffer;
-  /** Where the reader stopped: the bytes before it are `tail`. */
+  /** Where the reader stopped: `tail` is the digest of the 256 bytes before it (empty when the head covers them). */
   end: number;
   tail: Buffer;
 }
 
+const digest = (bytes: Buffer): Buffer => createHash('sha1').update(bytes).digest();
+
 /** Marks the first `end` bytes of an open file. */
 export async function takeMark(handle: fs.FileHandle, end: number): Promise<ContentMark> {
-  const head = await readBytes(handle, 0, Math.min(HEAD_BYTES, end));
-  const tailStart = Math.max(0, end - TAIL_BYTES);
-  const tail = end > HEAD_BYTES ? await readBytes(handle, tailStart, end - tailStart) : head.subarray(tailStart, end);
+  const head = digest(await readBytes(handle, 0, Math.min(HEAD_BYTES, end)));
+  const tail = end > HEAD_BYTES ? digest(await readBytes(handle, end - TAIL_BYTES, TAIL_BYTES)) : Buffer.alloc(0);
   return { head, end, tail };
 }
 
@@ -29,9 +33,10 @@ export async function takeMark(handle: fs.FileHandle, end: number): Promise<Cont
 export async function markHolds(handle: fs.FileHandle, mark: ContentMark, size: number): Promise<boolean> {
   if (size < mark.end) return false;
   if (mark.end === 0) return true;
-  const head = await readBytes(handle, 0, mark.head.length);
-  if (!head.equals(mark.head)) return false;
+  const headLength = Math.min(HEAD_BYTES, mark.end);
+  const head = await readBytes(handle, 0, headLength);
+  if (head.length !== headLength || !digest(head).equals(mark.head)) return false;
   if (mark.end <= HEAD_BYTES) return true;
-  const tail = await readBytes(handle, mark.end - mark.tail.length, mark.tail.length);
-  return tail.equals(mark.tail);
+  const tail = await readBytes(handle, mark.end - TAIL_BYTES, TAIL_BYTES);
+  return tail.length === TAIL_BYTES && digest(tail).equals(mark.tail);
 }

@@ -77,9 +77,9 @@ export interface RunReaderOptions {
   /** At most this many parsed steps as well (older setting; default: no count limit). */
   maxCachedSteps?: number;
   /**
-   * Bytes of step indexes to keep in memory (default DEFAULT_MAX_INDEX_BYTES, about seven million
+   * Bytes of step indexes to keep in memory (default DEFAULT_MAX_INDEX_BYTES, about six million
    * records; DEFAULT_MAX_INDEX_BYTES_ON_DISK with an indexCacheDir, from where an index reloads in
-   * well under a millisecond a step).
+   * about half a millisecond a step).
    */
   maxIndexBytes?: number;
   /**
@@ -94,8 +94,10 @@ export interface RunReaderOptions {
 
 export const DEFAULT_MAX_CACHED_BYTES = 128 << 20;
 export const DEFAULT_MAX_INDEX_BYTES = 96 << 20;
-/** With indexes on disk, memory holds the recently used ones only (about a million records). */
-export const DEFAULT_MAX_INDEX_BYTES_ON_DISK = 16 << 20;
+/** With indexes on disk, memory holds the recently used ones only (about two million records). */
+export const DEFAULT_MAX_INDEX_BYTES_ON_DISK = 32 << 20;
+/** Indexes read from disk ahead of the one a filter is at: their reads overlap. */
+const INDEX_LOOKAHEAD = 4;
 
 const STEP_FILE = /^step-(\d+)\.jsonl$/;
 const RECORD_ID_STEP = /^s(\d+)-/;
@@ -335,6 +337,7 @@ export class RunReader {
     const counts = new Map<number, number>();
     for (let i = 0; i < steps.length; i++) {
       if (opts.signal?.aborted) throw new AbortError();
+      this.loadAhead(steps, i + 1);
       const index = await this.stepIndexIfPresent(steps[i]);
       counts.set(steps[i], index ? index.countRows(keep) : 0);
       opts.onProgress?.(i + 1, steps.length);
@@ -351,6 +354,7 @@ export class RunReader {
     const found = new Map<number, RolloutRecord[]>();
     for (let i = 0; i < steps.length; i++) {
       if (opts.signal?.aborted) throw new AbortError();
+      this.loadAhead(steps, i + 1);
       const index = await this.stepIndexIfPresent(steps[i]);
       const rows: number[] = [];
       if (index) for (let row = 0; row < index.count; row++) if (keep(index, row)) rows.push(row);
@@ -413,6 +417,19 @@ export class RunReader {
   /** The cache file of a step's index, when indexes are kept on disk. */
   private indexCacheFileOf(step: number): string | undefined {
     return this.indexCacheFolder ? indexCacheFile(this.indexCacheFolder, this.rolloutPath(step)) : undefined;
+  }
+
+  /**
+   * Starts loading the indexes of the next few steps that are on disk and not in memory, so that
+   * a filter after a window reload waits for one read at a time, not for each in turn. Indexes
+   * that must be built from their step files are not started here: building is bound by the
+   * processor, and several at once would only hold more memory.
+   */
+  private loadAhead(steps: readonly number[], from: number): void {
+    for (let k = from; k < Math.min(steps.length, from + INDEX_LOOKAHEAD); k++) {
+      const step = steps[k];
+      if (this.indexesOnDisk.has(step) && !this.indexes.has(step) && !this.indexing.has(step)) void this.stepIndex(step).catch(() => undefined);
+    }
   }
 
   /** Which steps' indexes are on disk already (from an earlier window, or another reader). */

@@ -240,18 +240,16 @@ export class StepIndex {
     } finally {
       await handle.close();
     }
-    // Each chunk is decoded as latin1 once, for every line in it (see recordSummary.ts).
-    let decoded: Buffer | undefined;
-    let latin1 = '';
+    // Each line is decoded as latin1 on its own (see recordSummary.ts), not the whole chunk at
+    // once: a chunk's string is megabytes, which V8 keeps outside its heap where the collector
+    // hardly feels it, so a run's indexing piled up hundreds of them (measured: a peak RSS of
+    // 162-190 MiB indexing the bench's 2 GB run, against 112-115 MiB line by line, as fast).
     const read = await streamLines(
       this.file,
       {
         line: (data, start, end, lineNumber, offset) => {
-          if (data !== decoded) {
-            decoded = data;
-            latin1 = data.toString('latin1');
-          }
-          this.add(data, start, end, lineNumber, offset, latin1);
+          const line = data.subarray(start, end);
+          this.add(line, lineNumber, offset, line.toString('latin1'));
         },
         tooLong: (lineNumber, _offset, length) => this.malformed.push(tooLongLine({ file: this.file, line: lineNumber }, length, this.maxLineBytes)),
       },
@@ -319,18 +317,18 @@ export class StepIndex {
     return slot;
   }
 
-  private add(data: Buffer, start: number, end: number, lineNumber: number, offset: number, latin1: string): void {
-    if (isBlankLine(data, start, end)) return;
+  private add(line: Buffer, lineNumber: number, offset: number, latin1: string): void {
+    if (isBlankLine(line, 0, line.length)) return;
     let summary;
     try {
-      summary = summarizeRolloutLine(data, start, end, latin1);
+      summary = summarizeRolloutLine(line, 0, line.length, latin1);
     } catch (error) {
       this.malformed.push({ file: this.file, line: lineNumber, message: error instanceof SyntaxError ? `not JSON: ${error.message}` : errorText(error) });
       return;
     }
     const row = this.count;
     this.lineOffset.set(row, offset);
-    this.lineLength.set(row, end - start);
+    this.lineLength.set(row, line.length);
     const shift = lineNumber - row;
     if (this.lineShifts.length === 0 || this.lineShifts[this.lineShifts.length - 1] !== shift) this.lineShifts.push(row, shift);
     this.flags.set(row, packFlags(summary.layer, summary.correct, summary.outcome, summary.finishReason === null ? null : summary.finishReason === 'length'));
