@@ -14,7 +14,7 @@ function tsFiles(dir: string): string[] {
 const WEBVIEW_SRC = path.join(REPO_ROOT, 'webview', 'src');
 const IMPORT = /(?:^|\n)\s*(import|export)\s+(type\s+)?(?:[^'"]*?\s+from\s+)?['"]([^'"]+)['"]/g;
 /** Browser packages the webview bundles; anything else (node:*, vscode, fs) would not run there. */
-const ALLOWED_PACKAGES = [/^monaco-editor\//, /^uplot(\/|$)/, /^@vscode-elements\/elements\/dist\//, /^mgrpo:editor-worker-source$/];
+const ALLOWED_PACKAGES = [/^monaco-editor\//, /^uplot(\/|$)/, /^@vscode-elements\/elements\/dist\//, /^@vscode\/l10n$/, /^mgrpo:editor-worker-source$/];
 /** The host files a webview may import: the shared message types and the format types they name. */
 const SHARED_HOST_FILES = ['extension/src/webview/protocol.ts', 'extension/src/format/types.ts'];
 

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import type { DashboardPoint } from '../../extension/src/webview/protocol';
-import { CHARTS } from '../../webview/src/dashboard/chartSpecs';
+import { chartSpecs } from '../../webview/src/dashboard/chartSpecs';
 import { lowerBound, METRIC_KEYS, MetricsColumns } from '../../webview/src/dashboard/series';
 
 function point(step: number, values: Partial<DashboardPoint> = {}): DashboardPoint {
@@ -59,12 +59,12 @@ describe('dashboard series: metrics as aligned columns', () => {
 
 describe('dashboard charts: what each chart draws', () => {
   it('charts every metric exactly once', () => {
-    const charted = CHARTS.flatMap((c) => c.series.map((s) => s.key)).sort();
+    const charted = chartSpecs().flatMap((c) => c.series.map((s) => s.key)).sort();
     assert.deepEqual(charted, [...METRIC_KEYS].sort());
   });
 
   it('draws the self-correction table of MGRPO.md: accuracies, transitions, CL/CS/RSS', () => {
-    const byId = new Map(CHARTS.map((c) => [c.id, c.series.map((s) => s.key)]));
+    const byId = new Map(chartSpecs().map((c) => [c.id, c.series.map((s) => s.key)]));
     assert.deepEqual(byId.get('accuracy'), ['accT1', 'accT2']);
     assert.deepEqual(byId.get('transitions'), ['deltaI2C', 'deltaC2I']);
     assert.deepEqual(byId.get('selfCorrection'), ['cl', 'cs', 'rss']);
@@ -72,7 +72,7 @@ describe('dashboard charts: what each chart draws', () => {
   });
 
   it('puts a series on the right axis only in a chart that has one', () => {
-    for (const chart of CHARTS) {
+    for (const chart of chartSpecs()) {
       for (const series of chart.series) {
         if (series.scale === 'y2') assert.ok(chart.right, `${chart.id}.${series.key} is on y2 but the chart has no right axis`);
       }

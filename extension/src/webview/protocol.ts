@@ -257,6 +257,32 @@ export interface InspectorState {
   choices: CorrectionChoice[];
 }
 
+// ---- localisation -------------------------------------------------------------------------------
+
+/**
+ * The extension's l10n bundle for the display language (VS Code's `l10n.bundle`: English message ->
+ * translation), which the host writes into each webview's HTML (html.ts) for @vscode/l10n's
+ * `config({ contents })`. Absent for English, where every message is its own translation.
+ */
+export type L10nBundle = Record<string, string>;
+
+/** The <meta name> under which the HTML shell carries the bundle, as JSON in its content attribute. */
+export const L10N_META_NAME = 'mgrpo-l10n';
+
+/**
+ * Checks a bundle read back from the page (or about to be written into it): an object of string
+ * translations. Entries that are not strings are dropped; undefined when nothing usable is left.
+ */
+export function parseL10nBundle(value: unknown): L10nBundle | undefined {
+  if (!isRecord(value)) return undefined;
+  const bundle: L10nBundle = {};
+  for (const [message, translation] of Object.entries(value)) {
+    // `__proto__` would set the object's prototype, not a translation.
+    if (typeof translation === 'string' && message !== '__proto__') bundle[message] = translation;
+  }
+  return Object.keys(bundle).length > 0 ? bundle : undefined;
+}
+
 // ---- the messages -------------------------------------------------------------------------------
 
 /** Host -> webview notifications, by method, with their params. */

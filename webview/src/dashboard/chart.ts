@@ -1,6 +1,7 @@
 // One uPlot chart of the dashboard, themed from VS Code's --vscode-* colours. Charts share a
 // cursor (hovering a step in one shows it in all), and are redrawn by setData only: uPlot draws a
 // few thousand points per chart in well under a frame.
+import * as l10n from '@vscode/l10n';
 import uPlot from 'uplot';
 import { h, replaceChildren } from '../shared/dom';
 import { compact, percent } from '../shared/format';
@@ -86,7 +87,7 @@ export class ChartView {
       hooks: { setCursor: [(u) => showLatestInLegend(u)] },
       cursor: { sync: { key: CURSOR_SYNC_KEY }, drag: { x: true, y: false } },
       series: [
-        { label: 'step', value: (_u, v) => (v === null || v === undefined ? '—' : String(v)) },
+        { label: l10n.t('step'), value: (_u, v) => (v === null || v === undefined ? '—' : String(v)) },
         ...spec.series.map((s): uPlot.Series => ({
           label: s.label,
           scale: s.scale,

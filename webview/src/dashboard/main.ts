@@ -5,22 +5,26 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import 'uplot/dist/uPlot.min.css';
 import './dashboard.css';
 import type { DashboardState, EvalRow, RunHeader, UnrecordedMetrics } from '../../../extension/src/webview/protocol';
+import * as l10n from '@vscode/l10n';
 import { HostChannel } from '../shared/channel';
 import { h, replaceChildren, root } from '../shared/dom';
+import { configureL10nFromPage } from '../shared/pageL10n';
 import { onThemeChange } from '../shared/theme';
 import { ChartView } from './chart';
-import { chartAbsence, CHARTS } from './chartSpecs';
+import { chartAbsence, chartSpecs } from './chartSpecs';
 import { renderEvalTable } from './evalTable';
 import { renderHeader } from './header';
 import { MetricsColumns } from './series';
 import { StepTruthCharts } from './stepTruthCharts';
 
+// First: every string below is looked up in the bundle the host put in the page.
+configureL10nFromPage();
 const columns = new MetricsColumns();
 const page = root();
 const headerSection = h('header', { className: 'run-header', id: 'run-header' });
-const chartGrid = h('section', { className: 'charts', id: 'charts', attrs: { 'aria-label': 'training charts' } });
+const chartGrid = h('section', { className: 'charts', id: 'charts', attrs: { 'aria-label': l10n.t('training charts') } });
 const evalSection = h('section', { className: 'evals', id: 'evals' });
-const charts = CHARTS.map((spec) => new ChartView(spec, columns));
+const charts = chartSpecs().map((spec) => new ChartView(spec, columns));
 let header: RunHeader | undefined;
 /** The series an imported run's source does not record, as the host last said. */
 let unrecorded: UnrecordedMetrics = {};
@@ -48,11 +52,11 @@ function showRun(): void {
   if (chartGrid.isConnected) return;
   replaceChildren(page,
     headerSection,
-    h('h2', {}, 'Training'),
+    h('h2', {}, l10n.t('Training')),
     chartGrid,
-    h('h2', {}, 'Step truth'),
+    h('h2', {}, l10n.t('Step truth')),
     stepTruth.element,
-    h('h2', {}, 'Evaluation (greedy, two-pass)'),
+    h('h2', {}, l10n.t('Evaluation (greedy, two-pass)')),
     evalSection);
   replaceChildren(chartGrid, ...charts.map((c) => c.element));
   renderEvalTable(evalSection, []);
@@ -71,13 +75,13 @@ function reset(state: DashboardState): void {
 
 function showEmpty(message: string): void {
   const start = document.createElement('vscode-button');
-  start.textContent = 'Start MGRPO Run';
+  start.textContent = l10n.t('Start MGRPO Run');
   start.addEventListener('click', () => void channel.request('runCommand', { command: 'mgrpo.startRun' }).catch(showError));
   const open = document.createElement('vscode-button');
   open.setAttribute('secondary', '');
-  open.textContent = 'Open Run Folder...';
+  open.textContent = l10n.t('Open Run Folder...');
   open.addEventListener('click', () => void channel.request('runCommand', { command: 'mgrpo.openRunFolder' }).catch(showError));
-  replaceChildren(page, h('div', { className: 'empty', id: 'empty' }, h('h1', {}, 'MGRPO Dashboard'), h('p', {}, message), h('div', { className: 'actions' }, start, open)));
+  replaceChildren(page, h('div', { className: 'empty', id: 'empty' }, h('h1', {}, l10n.t('MGRPO Dashboard')), h('p', {}, message), h('div', { className: 'actions' }, start, open)));
   page.removeAttribute('aria-busy');
 }
 

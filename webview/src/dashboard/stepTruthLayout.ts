@@ -1,6 +1,7 @@
 // Geometry of the dashboard's step-truth charts: bars and lines in a plot box, from the host's
 // StepTruthSummary. Pure (no DOM): test/unit/webviewStepTruth.test.ts checks it by hand-computed
 // coordinates; stepTruthCharts.ts draws what it returns as SVG.
+import * as l10n from '@vscode/l10n';
 import type { CorrectionOutcome } from '../../../extension/src/format/types';
 import type { StepTruthPoint } from '../../../extension/src/webview/protocol';
 
@@ -133,10 +134,18 @@ export function offsetBinLabel(bin: number, perSide: number): string {
 
 /** "departing 25–50% of layer 1's chain before its first error" for bin −2 of 4 per side. */
 export function offsetBinWords(bin: number, perSide: number): string {
-  if (bin === 0) return "departing exactly at layer 1's first wrong step";
+  if (bin === 0) return l10n.t("departing exactly at layer 1's first wrong step");
   const j = Math.abs(bin);
   const percent = (k: number) => Math.round((k / perSide) * 100);
-  return `departing ${j === 1 ? 'up to ' : `${percent(j - 1)}–`}${percent(j)}% of layer 1's chain ${bin < 0 ? 'before' : 'after'} its first wrong step`;
+  // Whole sentences per case (not pieces joined here): a translation may order them its own way.
+  if (j === 1) {
+    return bin < 0
+      ? l10n.t("departing up to {0}% of layer 1's chain before its first wrong step", percent(j))
+      : l10n.t("departing up to {0}% of layer 1's chain after its first wrong step", percent(j));
+  }
+  return bin < 0
+    ? l10n.t("departing {0}–{1}% of layer 1's chain before its first wrong step", percent(j - 1), percent(j))
+    : l10n.t("departing {0}–{1}% of layer 1's chain after its first wrong step", percent(j - 1), percent(j));
 }
 
 /** The signed bins of a histogram with `perSide` bins on each side of 0, left to right. */

@@ -1,6 +1,8 @@
 // What the inspector marks on each side of the diff, as character spans with CSS classes, hover
 // markdown and end-of-step notes. Pure (no DOM, no Monaco): test/unit/webviewAnnotations.test.ts.
-// The Monaco layer (decorations.ts) only turns offsets into ranges.
+// The Monaco layer (decorations.ts) only turns offsets into ranges. Notes are worded on call, in
+// the display language (the l10n bundle is read before the first state arrives).
+import * as l10n from '@vscode/l10n';
 import type { InspectorSide } from '../../../extension/src/webview/protocol';
 
 /**
@@ -8,10 +10,10 @@ import type { InspectorSide } from '../../../extension/src/webview/protocol';
  * Fixed buckets (not a gradient) so the classes are static CSS, and a probability of 0.5 or more
  * leaves the step unshaded.
  */
-export const CONFIDENCE_BUCKETS: readonly { below: number; className: string; words: string }[] = [
-  { below: 0.05, className: 'mgrpo-conf-1', words: 'very low' },
-  { below: 0.2, className: 'mgrpo-conf-2', words: 'low' },
-  { below: 0.5, className: 'mgrpo-conf-3', words: 'moderate' },
+export const CONFIDENCE_BUCKETS: readonly { below: number; className: string }[] = [
+  { below: 0.05, className: 'mgrpo-conf-1' },
+  { below: 0.2, className: 'mgrpo-conf-2' },
+  { below: 0.5, className: 'mgrpo-conf-3' },
 ];
 
 export function confidenceClass(minProb: number | null): string | undefined {
@@ -28,7 +30,7 @@ export interface Annotation {
   wholeLine?: boolean;
   /** Hover markdown (already escaped by the host). */
   hover?: string;
-  /** A note after the step's last character. */
+  /** A note after the step's last character (two spaces set it off from the text). */
   note?: string;
   kind: 'step' | 'divergent' | 'leastConfident' | 'truth';
   /** Step truth: the gutter class of a checked step (right or wrong); none for a step with only a value. */
@@ -48,18 +50,19 @@ export function annotations(side: InspectorSide): Annotation[] {
     const end = Math.max(start, Math.min(step.end, length));
     result.push({ kind: 'step', start, end, className: confidenceClass(step.minProb), hover: step.hover });
     if (side.divergentStep === step.index) {
-      const note = side.layer === 2 ? '  ← layer 2 departs from layer 1 here' : '  ← the correction departs from here';
+      const note = `  ${side.layer === 2 ? l10n.t('← layer 2 departs from layer 1 here') : l10n.t('← the correction departs from here')}`;
       result.push({ kind: 'divergent', start, end, wholeLine: true, className: 'mgrpo-divergent', note });
     }
-    const valueNote = typeof step.value === 'number' ? `  value ${step.value.toFixed(2)}${step.likelyError ? ' ▼ likely error' : ''}` : '';
+    const value = typeof step.value === 'number' ? step.value.toFixed(2) : undefined;
+    const valueNote = value === undefined ? '' : `  ${step.likelyError ? l10n.t('value {0} ▼ likely error', value) : l10n.t('value {0}', value)}`;
     if (step.truth === 'right' || step.truth === 'wrong') {
-      const note = `${step.firstError ? '  ✗ first wrong step' : ''}${valueNote}`;
+      const note = `${step.firstError ? `  ${l10n.t('✗ first wrong step')}` : ''}${valueNote}`;
       result.push({ kind: 'truth', start, end, gutterClassName: `mgrpo-step-${step.truth}`, note: note || undefined });
     } else if (valueNote) {
       result.push({ kind: 'truth', start, end, note: valueNote });
     }
     if (side.leastConfident.includes(step.index)) {
-      result.push({ kind: 'leastConfident', start, end, note: `  ⚠ least confident: min p ${probability(step.minProb)}, mean p ${probability(step.meanProb)}` });
+      result.push({ kind: 'leastConfident', start, end, note: `  ${l10n.t('⚠ least confident: min p {0}, mean p {1}', probability(step.minProb), probability(step.meanProb))}` });
     }
   }
   return result;

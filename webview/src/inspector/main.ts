@@ -2,14 +2,18 @@
 // corrections on the right, annotated per reasoning step, under a header with rewards, outcome,
 // guiding phrase and a picker for the sample's other corrections.
 import './inspector.css';
+import * as l10n from '@vscode/l10n';
 import type { InspectorState } from '../../../extension/src/webview/protocol';
 import { HostChannel } from '../shared/channel';
 import { h, replaceChildren, root } from '../shared/dom';
+import { configureL10nFromPage } from '../shared/pageL10n';
 import { onThemeChange } from '../shared/theme';
 import { decorate } from './decorations';
 import { renderInspectorHeader } from './header';
 import { applyVsCodeTheme, editorFont, monaco, THEME_NAME } from './monaco';
 
+// First: every string below is looked up in the bundle the host put in the page.
+configureL10nFromPage();
 const page = root();
 const headerHost = h('div', { id: 'header-host' });
 const status = h('p', { className: 'error', id: 'inspector-error', attrs: { role: 'alert' } });
@@ -75,7 +79,7 @@ function show(state: InspectorState): void {
 
 function showEmpty(message: string): void {
   shown = undefined;
-  replaceChildren(page, h('div', { className: 'empty', id: 'empty' }, h('h1', {}, 'MGRPO Inspector'), h('p', {}, message)));
+  replaceChildren(page, h('div', { className: 'empty', id: 'empty' }, h('h1', {}, l10n.t('MGRPO Inspector')), h('p', {}, message)));
   page.removeAttribute('aria-busy');
 }
 

@@ -1,5 +1,7 @@
 // Number formatting for the webviews. Pure (no DOM): test/unit/webviewFormat.test.ts checks it.
 // Undefined metrics (null: RSS when Acc@t1 is 0 or 1, a GRPO run's Acc@t2) show as "—".
+// Unit words (pp, s, m, h) go through l10n; digits and signs stay as they are.
+import * as l10n from '@vscode/l10n';
 
 export const MISSING = '—';
 
@@ -16,8 +18,8 @@ export function percent(value: number | null | undefined, digits = 1): string {
 export function percentPoints(value: number | null | undefined, digits = 1): string {
   if (!isNumber(value)) return MISSING;
   const text = (Math.abs(value) * 100).toFixed(digits);
-  if (Number(text) === 0) return `${text} pp`;
-  return `${value > 0 ? '+' : '−'}${text} pp`;
+  if (Number(text) === 0) return l10n.t('{0} pp', text);
+  return l10n.t('{0} pp', `${value > 0 ? '+' : '−'}${text}`);
 }
 
 export function fixed(value: number | null | undefined, digits = 2): string {
@@ -48,8 +50,8 @@ export function compact(value: number | null | undefined): string {
 export function duration(seconds: number | null | undefined): string {
   if (!isNumber(seconds) || seconds < 0) return MISSING;
   const s = Math.round(seconds);
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, '0')}s`;
+  if (s < 60) return l10n.t('{0}s', s);
+  if (s < 3600) return l10n.t('{0}m {1}s', Math.floor(s / 60), String(s % 60).padStart(2, '0'));
   const minutes = Math.round(s / 60);
-  return `${Math.floor(minutes / 60)}h ${String(minutes % 60).padStart(2, '0')}m`;
+  return l10n.t('{0}h {1}m', Math.floor(minutes / 60), String(minutes % 60).padStart(2, '0'));
 }

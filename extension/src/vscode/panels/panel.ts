@@ -49,5 +49,9 @@ export function preparePanel(panel: vscode.WebviewPanel, extensionUri: vscode.Ur
     title: spec.title,
     inlineStyles: spec.inlineStyles,
     blobWorkers: spec.blobWorkers,
+    // The webview's strings are in the extension's bundle too (extracted from its l10n.t calls).
+    l10nBundle: vscode.l10n.bundle,
+    language: vscode.env.language,
+    loadingText: vscode.l10n.t('Loading…'),
   });
 }
