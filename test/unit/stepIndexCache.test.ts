@@ -261,6 +261,32 @@ describe('step indexes on disk', () => {
     assert.equal(resaved.fields(0).reward, 0, 'the rebuilt index replaced the stale file');
   });
 
+  it('rebuilds the index of a file whose last indexed bytes changed (the content mark\'s tail)', async () => {
+    const file = path.join(dir, STEP_1);
+    await (await RunReader.open(dir, { indexCacheDir: cacheDir })).stepIndex(1);
+    const text = await fs.readFile(file, 'utf8');
+    const at = text.lastIndexOf('"answer_span": {"start": 24');
+    assert.ok(at > text.length - 256 && text.length > 4096, 'the change is in the last 256 bytes, past the first 4 KiB');
+    await fs.writeFile(file, text.slice(0, at) + '"answer_span": {"start": 25' + text.slice(at + 27));
+    assert.equal((await fs.stat(file)).size, text.length);
+    assert.equal(await loadIndex(cacheFileOf(file), new StepIndex(1, file)), false);
+  });
+
+  it('reloads evicted indexes from disk within one reader, and still sees a rewrite', async () => {
+    const reader = await RunReader.open(dir, { indexCacheDir: cacheDir, maxIndexBytes: 1 });
+    const rewarded = (row: { reward: number | null }): boolean => row.reward === 1;
+    const first = [...(await reader.countRows(rewarded))];
+    assert.deepEqual(reader.indexedSteps(), [2], 'only the newest stays in memory');
+    assert.equal(reader.isIndexed(1), true, 'step 1 is on disk');
+    assert.deepEqual([...(await reader.countRows(rewarded))], first);
+    const file = path.join(dir, STEP_1);
+    const text = await fs.readFile(file, 'utf8');
+    await fs.writeFile(file, text.replace('"reward": 1.0', '"reward": 0.0'));
+    await fs.utimes(file, new Date(), new Date(Date.now() + 5000));
+    const after = await reader.countRows(rewarded);
+    assert.equal(after.get(1), (first[0][1] as number) - 1, 'the rewritten step is counted afresh');
+  });
+
   it('ignores a corrupt cache file (truncated, wrong version, garbage, empty, out-of-range values) and rebuilds it', async () => {
     const file = path.join(dir, STEP_1);
     const good = encodeIndex(await freshIndex(file));

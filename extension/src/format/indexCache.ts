@@ -135,12 +135,20 @@ export function decodeIndex(data: Buffer, stepFile: string, maxLineBytes: number
   }
 }
 
+/** A step file as an index saw it: what a reader remembers of the cache files it wrote or checked. */
+export interface FileState {
+  size: number;
+  mtimeMs: number;
+  end: number;
+}
+
 /**
  * Fills a fresh `index` from its cache file when that file is sound and the step file still
  * holds the bytes it was built from (it may have grown since: update() indexes on from `end`).
  * False, and `index` untouched, otherwise: missing, corrupt, stale or unreadable alike.
+ * `verified`: the state this reader already checked the file in (the check is then skipped).
  */
-export async function loadIndex(cacheFile: string, index: StepIndex): Promise<boolean> {
+export async function loadIndex(cacheFile: string, index: StepIndex, verified?: FileState): Promise<boolean> {
   let data: Buffer;
   try {
     data = await fs.readFile(cacheFile);
@@ -149,6 +157,9 @@ export async function loadIndex(cacheFile: string, index: StepIndex): Promise<bo
   }
   const state = decodeIndex(data, index.file, index.maxLineBytes);
   if (!state) return false;
+  // Written or checked by this reader for the file as it was then: update() compares size and
+  // mtime with the file's now, as for an index held in memory.
+  if (verified && verified.size === state.size && verified.mtimeMs === state.mtimeMs && verified.end === state.end) return index.restore(state);
   try {
     const handle = await fs.open(index.file, 'r');
     try {

@@ -11,7 +11,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ByteLru } from './byteLru';
 import { errorText } from './errorText';
-import { cachedIndexNames, indexCacheFile, isInside, loadIndex, removeIndex, runCacheFolder, saveIndex } from './indexCache';
+import { cachedIndexNames, indexCacheFile, isInside, loadIndex, removeIndex, runCacheFolder, saveIndex, type FileState } from './indexCache';
 import { JsonlFollower, parseJsonLine, tooLongLine, type Malformed } from './jsonlFollower';
 import { DEFAULT_MAX_LINE_BYTES, READ_CHUNK_BYTES, readBytes, readSmallFile, streamLines } from './lines';
 import { StepIndex, type RowFields } from './stepIndex';
@@ -94,8 +94,12 @@ export interface RunReaderOptions {
 
 export const DEFAULT_MAX_CACHED_BYTES = 128 << 20;
 export const DEFAULT_MAX_INDEX_BYTES = 96 << 20;
-/** With indexes on disk, memory holds the recently used ones only (about two million records). */
-export const DEFAULT_MAX_INDEX_BYTES_ON_DISK = 32 << 20;
+/**
+ * With indexes on disk, memory holds the recently used ones only (about a quarter of a million
+ * records): a filter across a bigger run reads the others back (about a millisecond a step), and
+ * the memory a big run costs stays below what parsing its records did before the index.
+ */
+export const DEFAULT_MAX_INDEX_BYTES_ON_DISK = 4 << 20;
 /** Indexes read from disk ahead of the one a filter is at: their reads overlap. */
 const INDEX_LOOKAHEAD = 4;
 
@@ -137,8 +141,11 @@ export class RunReader {
   private readonly indexing = new Map<number, Promise<StepIndex>>();
   /** This run's folder in the index cache (undefined: indexes are not kept on disk). */
   private readonly indexCacheFolder: string | undefined;
-  /** Steps whose index has a cache file (it may be stale: loading checks it against the file). */
-  private readonly indexesOnDisk = new Set<number>();
+  /**
+   * Steps whose index has a cache file (it may be stale: loading checks it against the file),
+   * with the file's state when this reader wrote or checked that cache file (undefined: not yet).
+   */
+  private readonly indexesOnDisk = new Map<number, FileState | undefined>();
   private spareReadBuffer: Buffer | undefined;
   private readonly malformedKeys = new Set<string>();
   private _generation = 0;
@@ -437,7 +444,7 @@ export class RunReader {
     if (!this.indexCacheFolder) return;
     const names = await cachedIndexNames(this.indexCacheFolder);
     if (names.size === 0) return;
-    for (const step of this.stepList) if (names.has(path.basename(this.indexCacheFileOf(step) as string))) this.indexesOnDisk.add(step);
+    for (const step of this.stepList) if (names.has(path.basename(this.indexCacheFileOf(step) as string))) this.indexesOnDisk.set(step, undefined);
   }
 
   private async updateIndex(step: number): Promise<StepIndex> {
@@ -445,7 +452,7 @@ export class RunReader {
     let index = this.indexes.get(step);
     if (!index) {
       index = new StepIndex(step, this.rolloutPath(step), this.maxLineBytes);
-      if (cacheFile && this.indexesOnDisk.has(step) && !(await loadIndex(cacheFile, index))) this.indexesOnDisk.delete(step);
+      if (cacheFile && this.indexesOnDisk.has(step) && !(await loadIndex(cacheFile, index, this.indexesOnDisk.get(step)))) this.indexesOnDisk.delete(step);
     }
     const before = { end: index.end, size: index.size, mtimeMs: index.mtimeMs };
     let kept: boolean;
@@ -476,8 +483,11 @@ export class RunReader {
     this.indexes.set(step, index); // taken again: an index that grew costs more
     const changed = !kept || index.end !== before.end || index.size !== before.size || index.mtimeMs !== before.mtimeMs;
     if (cacheFile && (changed || !this.indexesOnDisk.has(step))) {
-      if (await saveIndex(cacheFile, index)) this.indexesOnDisk.add(step);
+      if (await saveIndex(cacheFile, index)) this.indexesOnDisk.set(step, { size: index.size, mtimeMs: index.mtimeMs, end: index.end });
       else this.indexesOnDisk.delete(step);
+    } else if (cacheFile && this.indexesOnDisk.get(step) === undefined) {
+      // Loaded, checked against the file and found current: the next reload may skip the check.
+      this.indexesOnDisk.set(step, { size: index.size, mtimeMs: index.mtimeMs, end: index.end });
     }
     return index;
   }
