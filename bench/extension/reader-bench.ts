@@ -8,12 +8,13 @@
 //
 // MGRPO_BENCH_STEPS=20 makes a small run (its own folder) for a quick check.
 
+import { spawn } from 'node:child_process';
 import { promises as fs, existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
-import { RunReader } from '../../extension/src/format/runReader';
+import { DEFAULT_MAX_INDEX_BYTES_ON_DISK, RunReader } from '../../extension/src/format/runReader';
 import type { MetricsLine, RolloutRecord, RunManifest } from '../../extension/src/format/types';
 import { RunPaths } from '../../extension/src/format/types';
 import { firstDivergence, changedSteps } from '../../extension/src/model/divergence';
@@ -31,6 +32,8 @@ const LAYER2 = 4;
 const SAMPLES = STEPS * QUESTIONS * LAYER1 * (1 + LAYER2);
 const RUN_DIR = path.join(ROOT, 'bench', 'out', `extension-run-${STEPS}x${QUESTIONS}x${LAYER1}x${LAYER2}`);
 const RESULTS = path.join(ROOT, 'bench', 'results', 'extension-reader.md');
+/** The bench's own index cache folder (emptied before use), standing in for the extension's global storage. */
+const INDEX_CACHE_DIR = path.join(ROOT, 'bench', 'out', `extension-index-cache-${STEPS}`);
 const GENERATOR_VERSION = 3;
 
 // ---------------------------------------------------------------- synthetic run
@@ -262,6 +265,105 @@ async function plainRead(reader: RunReader): Promise<number> {
   return bytes;
 }
 
+// ---------------------------------------------------------------- before/after phases
+
+type PhaseName = 'before' | 'after-memory' | 'after-disk' | 'reload';
+type PhaseResult = Record<string, number> & { peakRss: number; startRss: number };
+const PHASE_ENV = 'MGRPO_BENCH_PHASE';
+const C_TO_I = { outcomes: ['c->i'] } satisfies SampleFilter;
+const I_TO_C = { outcomes: ['i->c'] } satisfies SampleFilter;
+/** The raw pre-check a c->i filter used before the index (the JSON string, escaped or not). */
+const OLD_NEEDLES = ['c->i"', 'u003ei"', 'u003Ei"'];
+
+function collectGarbage(): void {
+  v8.setFlagsFromString('--expose-gc');
+  (vm.runInNewContext('gc') as () => void)();
+}
+
+const matchesIn = (nodes: Awaited<ReturnType<typeof childrenOf>>): number => nodes.reduce((n, s) => n + (s.kind === 'step' ? s.matches ?? 0 : 0), 0);
+
+/** One phase of the before/after table, from a fresh reader; what it measured, by name. */
+async function phase(name: PhaseName): Promise<Record<string, number>> {
+  switch (name) {
+    case 'before': {
+      const reader = await RunReader.open(RUN_DIR);
+      let matches = 0;
+      const filter = await timed(() => reader.scan((r) => void (matchesFilter(r, C_TO_I) && (matches += 1)), { mustContain: OLD_NEEDLES }));
+      let scanned = 0;
+      const scan = await timed(() => reader.scan(() => void (scanned += 1)));
+      return { filterMs: filter.ms, matches, scanMs: scan.ms, scanned };
+    }
+    case 'after-memory': {
+      // The indexed reader lives in this function only, so it is collectable before the summary scan.
+      const measureFilters = async () => {
+        const reader = await RunReader.open(RUN_DIR);
+        const first = await timed(() => childrenOf(runNode(reader), reader, C_TO_I));
+        // The first filter started indexing in the background; wait for it to finish.
+        const build = await timed(() => reader.buildIndexes());
+        const indexed = await timed(() => childrenOf(runNode(reader), reader, I_TO_C));
+        const again = await timed(() => childrenOf(runNode(reader), reader, C_TO_I));
+        sampleRss();
+        return { firstMs: first.ms, matches: matchesIn(first.value), buildMs: build.ms, indexedMs: indexed.ms, againMs: again.ms };
+      };
+      const filters = await measureFilters();
+      collectGarbage();
+      const summaryReader = await RunReader.open(RUN_DIR);
+      let summarized = 0;
+      const summary = await timed(() => summaryReader.countRows(() => ((summarized += 1), true)));
+      return { ...filters, summaryMs: summary.ms, summarized };
+    }
+    case 'after-disk': {
+      // Indexes kept on disk, as the extension keeps them (its global storage), in a cache
+      // folder of the bench's own that starts empty: the indexing now also writes each index.
+      await fs.rm(INDEX_CACHE_DIR, { recursive: true, force: true });
+      const reader = await RunReader.open(RUN_DIR, { indexCacheDir: INDEX_CACHE_DIR });
+      const first = await timed(() => childrenOf(runNode(reader), reader, C_TO_I));
+      const build = await timed(() => reader.buildIndexes());
+      const indexed = await timed(() => childrenOf(runNode(reader), reader, I_TO_C));
+      sampleRss();
+      let cacheBytes = 0;
+      let cacheFiles = 0;
+      for (const entry of await fs.readdir(INDEX_CACHE_DIR, { recursive: true, withFileTypes: true })) {
+        if (!entry.isFile()) continue;
+        cacheFiles += 1;
+        cacheBytes += (await fs.stat(path.join(entry.parentPath ?? entry.path, entry.name))).size;
+      }
+      return { firstMs: first.ms, matches: matchesIn(first.value), buildMs: build.ms, indexedMs: indexed.ms, cacheFiles, cacheBytes };
+    }
+    case 'reload': {
+      // A window reload: a new reader over the cache folder the phase before filled.
+      const reader = await RunReader.open(RUN_DIR, { indexCacheDir: INDEX_CACHE_DIR });
+      const onDiskAtOpen = reader.steps().filter((s) => reader.isIndexed(s)).length;
+      const first = await timed(() => childrenOf(runNode(reader), reader, C_TO_I));
+      const other = await timed(() => childrenOf(runNode(reader), reader, I_TO_C));
+      return { onDiskAtOpen, firstMs: first.ms, matches: matchesIn(first.value), otherMs: other.ms };
+    }
+  }
+}
+
+/** In a child process: runs one phase with its own memory sampler and prints what it measured as JSON. */
+async function runPhase(name: PhaseName): Promise<void> {
+  collectGarbage();
+  const startRss = process.memoryUsage().rss;
+  peakRss = startRss;
+  const sampler = setInterval(sampleRss, 10);
+  const measured = await phase(name);
+  sampleRss();
+  clearInterval(sampler);
+  process.stdout.write(`${JSON.stringify({ ...measured, peakRss, startRss })}\n`);
+}
+
+/** Runs a phase in a fresh Node process (with this one's loader flags: tsx) and returns what it measured. */
+async function inFreshProcess(name: PhaseName): Promise<PhaseResult> {
+  process.stderr.write(`  (phase ${name} in a fresh process)\n`);
+  const child = spawn(process.execPath, [...process.execArgv, __filename], { env: { ...process.env, [PHASE_ENV]: name }, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (text: string) => (out += text));
+  const code = await new Promise<number | null>((resolve, reject) => child.on('error', reject).on('close', resolve));
+  if (code !== 0) throw new Error(`phase ${name} exited with ${code}`);
+  return JSON.parse(out.trim().split('\n').pop() as string) as PhaseResult;
+}
+
 async function main(): Promise<void> {
   const sampler = setInterval(sampleRss, 10);
   const rows: [string, string, string][] = [];
@@ -311,8 +413,7 @@ async function main(): Promise<void> {
   note('expand a step', `p50 ${fmtMs(percentile(expands, 50))} ms, max ${fmtMs(expands[expands.length - 1])} ms`, `loadStep (${QUESTIONS * LAYER1 * (1 + LAYER2)} records) + childrenOf(step) + childrenOf(group), 30 random steps incl. cache hits`);
 
   // Heap held by parsed steps, i.e. what the mgrpo.maxCachedSteps setting costs per step.
-  v8.setFlagsFromString('--expose-gc');
-  const gc = vm.runInNewContext('gc') as () => void;
+  const gc = collectGarbage;
   let heapReader: RunReader | undefined = await RunReader.open(RUN_DIR);
   gc();
   const heapBefore = process.memoryUsage().heapUsed;
@@ -325,57 +426,31 @@ async function main(): Promise<void> {
   // Before/after: how a filter across the run and a summary scan worked before the step index
   // (a raw pre-check, then JSON.parse of every candidate line, token arrays included) and now
   // (each step's index: byte ranges and the filter's fields; token arrays never parsed). Each
-  // phase starts from a fresh reader and has its own peak-memory sample.
-  const beforeAfter: [string, string, string, string][] = [];
-  const cToI = { outcomes: ['c->i'] } satisfies SampleFilter;
-  const oldNeedles = ['c->i"', 'u003ei"', 'u003Ei"'];
-
-  gc();
-  peakRss = process.memoryUsage().rss;
-  const oldReader = await RunReader.open(RUN_DIR);
-  let oldMatches = 0;
-  const oldFilter = await timed(() => oldReader.scan((r) => void (matchesFilter(r, cToI) && (oldMatches += 1)), { mustContain: oldNeedles }));
-  let oldScanned = 0;
-  const oldScan = await timed(() => oldReader.scan(() => void (oldScanned += 1)));
-  sampleRss();
-  const oldPeak = peakRss;
-
-  gc();
-  peakRss = process.memoryUsage().rss;
-  // The indexed reader lives in this function only, so it is collectable before the summary scan.
-  const measureFilters = async () => {
-    const reader = await RunReader.open(RUN_DIR);
-    const first = await timed(() => childrenOf(runNode(reader), reader, cToI));
-    const matches = first.value.reduce((n, s) => n + (s.kind === 'step' ? s.matches ?? 0 : 0), 0);
-    // The first filter started indexing in the background; wait for it to finish.
-    const build = await timed(() => reader.buildIndexes());
-    const indexed = await timed(() => childrenOf(runNode(reader), reader, { outcomes: ['i->c'] }));
-    const again = await timed(() => childrenOf(runNode(reader), reader, cToI));
-    sampleRss();
-    return { first, matches, build, indexed, again };
-  };
-  const { first: firstFilter, matches: newMatches, build: indexBuild, indexed: indexedFilter, again: sameAgain } = await measureFilters();
-  if (newMatches !== oldMatches) throw new Error(`index filter found ${newMatches} samples, the full parse ${oldMatches}`);
-  gc();
-  const summaryReader = await RunReader.open(RUN_DIR);
-  let summarized = 0;
-  const summaryScan = await timed(() => summaryReader.countRows(() => ((summarized += 1), true)));
-  if (summarized !== SAMPLES || oldScanned !== SAMPLES) throw new Error(`summary scan saw ${summarized}, full scan ${oldScanned}, expected ${SAMPLES}`);
-  sampleRss();
-  const newPeak = peakRss;
+  // phase runs in a fresh process of its own, so that its peak memory owes nothing to the phases
+  // measured before it (a process's RSS does not fall back after a collection).
+  const before = await inFreshProcess('before');
+  const afterMemory = await inFreshProcess('after-memory');
+  if (afterMemory.matches !== before.matches) throw new Error(`index filter found ${afterMemory.matches} samples, the full parse ${before.matches}`);
+  if (afterMemory.summarized !== SAMPLES || before.scanned !== SAMPLES) throw new Error(`summary scan saw ${afterMemory.summarized}, full scan ${before.scanned}, expected ${SAMPLES}`);
+  const afterDisk = await inFreshProcess('after-disk');
+  const reload = await inFreshProcess('reload');
+  if (afterDisk.matches !== before.matches || reload.matches !== before.matches) throw new Error(`filters with indexes on disk found ${afterDisk.matches} / ${reload.matches} samples, the full parse ${before.matches}`);
 
   // The plain read rate the scan rates are measured against (page cache, like the scans).
-  await plainRead(oldReader);
-  const plainForRatio = await timed(() => plainRead(oldReader));
+  await plainRead(reader);
+  const plainForRatio = await timed(() => plainRead(reader));
   const rawRate = plainForRatio.value / 2 ** 20 / (plainForRatio.ms / 1000);
   const rate = (ms: number): number => runBytes / 2 ** 20 / (ms / 1000);
-  beforeAfter.push(
-    ['filter by outcome (c->i) across the run', `${fmtMs(oldFilter.ms)} ms (fresh reader)`, `${fmtMs(firstFilter.ms)} ms first (files searched, as before), then ${fmtMs(indexBuild.ms)} ms more to finish the background indexing; ${fmtMs(indexedFilter.ms)} ms once indexed (i->c, another filter)`, `${newMatches.toLocaleString('en-US')} matching samples, same count both ways; goal once indexed < 1 s`],
-    ['summary scan rate / plain read rate', `${(rate(oldScan.ms) / rawRate).toFixed(3)} (${rate(oldScan.ms).toFixed(0)} MB/s, JSON.parse of every record)`, `${(rate(summaryScan.ms) / rawRate).toFixed(3)} (${rate(summaryScan.ms).toFixed(0)} MB/s, indexes built from the files by a fresh reader)`, `plain read ${rawRate.toFixed(0)} MB/s; goal >= 0.5`],
-    ['peak memory (RSS) of the phase', `${mib(oldPeak)} MiB`, `${mib(newPeak)} MiB`, 'each phase from a collected heap, one reader at a time, sampled every 10 ms; the after phase holds the indexes of all 1,000 steps (about 52 bytes a record); goal: after not above before'],
-  );
+  const atStart = (phase: PhaseResult): string => `${mib(phase.startRss)} MiB at its start`;
+  const beforeAfter: [string, string, string, string][] = [
+    ['filter by outcome (c->i) across the run', `${fmtMs(before.filterMs)} ms (fresh reader)`, `${fmtMs(afterMemory.firstMs)} ms first (files searched, as before), then ${fmtMs(afterMemory.buildMs)} ms more to finish the background indexing; ${fmtMs(afterMemory.indexedMs)} ms once indexed (i->c, another filter)`, `${afterMemory.matches.toLocaleString('en-US')} matching samples, same count both ways; goal once indexed < 1 s`],
+    ['summary scan rate / plain read rate', `${(rate(before.scanMs) / rawRate).toFixed(3)} (${rate(before.scanMs).toFixed(0)} MB/s, JSON.parse of every record)`, `${(rate(afterMemory.summaryMs) / rawRate).toFixed(3)} (${rate(afterMemory.summaryMs).toFixed(0)} MB/s, indexes built from the files by a fresh reader)`, `plain read ${rawRate.toFixed(0)} MB/s (page cache, so it swings with the machine's load far more than the scans do); goal >= 0.5`],
+    ['peak memory (RSS) of the phase', `${mib(before.peakRss)} MiB`, `${mib(afterMemory.peakRss)} MiB (indexes in memory only)`, `each phase in a fresh process, one reader at a time, sampled every 10 ms (before: ${atStart(before)}; after: ${atStart(afterMemory)}); this after phase holds the indexes of all ${STEPS.toLocaleString('en-US')} steps in memory (compact: about 14 bytes a record); goal: after not above before`],
+    ['peak memory (RSS), indexes on disk', `${mib(before.peakRss)} MiB`, `${mib(afterDisk.peakRss)} MiB (compact indexes, cache on disk: first filter, indexing, indexed filter); ${mib(reload.peakRss)} MiB (window reload: a fresh reader filtering from disk)`, `RunReader with indexCacheDir (default in-memory budget ${mib(DEFAULT_MAX_INDEX_BYTES_ON_DISK)} MiB), each phase in a fresh process (${atStart(afterDisk)}; ${atStart(reload)}); ${afterDisk.cacheFiles.toLocaleString('en-US')} cache files, ${(afterDisk.cacheBytes / 2 ** 20).toFixed(1)} MiB on disk; goal: after not above before`],
+    ['filter in a fresh reader, indexes on disk (window reload)', `${fmtMs(before.filterMs)} ms (fresh reader: files searched)`, `${fmtMs(reload.firstMs)} ms (c->i), then ${fmtMs(reload.otherMs)} ms (i->c)`, `${reload.onDiskAtOpen.toLocaleString('en-US')} of ${STEPS.toLocaleString('en-US')} steps known on disk at open; ${reload.matches.toLocaleString('en-US')} matching samples, same count; the reader that wrote the cache: first filter ${fmtMs(afterDisk.firstMs)} ms, background indexing ${fmtMs(afterDisk.buildMs)} ms more (writing the indexes included), a filter once indexed ${fmtMs(afterDisk.indexedMs)} ms`],
+  ];
   for (const row of beforeAfter) process.stderr.write(`  ${row[0]}: before ${row[1]}; after ${row[2]}\n`);
-  note('same filter again', `${fmtMs(sameAgain.ms)} ms`, 'per-filter step counts cached for complete steps');
+  note('same filter again', `${fmtMs(afterMemory.againMs)} ms`, 'per-filter step counts cached for complete steps');
 
   // Hover content over many steps: segmentation + divergence vs. the parent + markdown. The
   // records are picked first so that step loading (and its garbage) is not timed.
@@ -437,6 +512,8 @@ async function main(): Promise<void> {
     '',
     '## Before and after the step index',
     '',
+    'On a shared machine (other work on the same cores) times can swing by a factor of two or more between runs, the plain read rate most of all; peak memory is steadier. Each phase below runs in a fresh process, so its peak owes nothing to the phases before it.',
+    '',
     beforeAfterTable,
     '',
     '## Everything else',
@@ -450,7 +527,8 @@ async function main(): Promise<void> {
   if (STEPS !== 1000) process.stdout.write(`(MGRPO_BENCH_STEPS=${STEPS}: ${path.relative(ROOT, RESULTS)} not written)\n`);
 }
 
-main().catch((error) => {
+const phaseName = process.env[PHASE_ENV] as PhaseName | undefined;
+(phaseName ? runPhase(phaseName) : main()).catch((error) => {
   process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
   process.exit(1);
 });
