@@ -291,7 +291,7 @@ def difference_specs(policies: list[str]) -> list[tuple[str, tuple[str, str], tu
                   ("GRPO (ours) minus TRL GRPO: Acc@t1", ("grpo", "acc_t1"), ("trl", "acc_t1")),
                   ("GRPO (ours) minus TRL GRPO: Acc@t2", ("grpo", "acc_t2"), ("trl", "acc_t2"))]
     for policy in [p for p in policies if p != "before"]:
-        short = POLICY_NAMES[policy].split(",")[0]
+        short = POLICY_NAMES[policy]  # the whole name: "GRPO (ours)" alone would name two policies
         specs += [(f"{short}: trained minus before, {title}", (policy, key), ("before", key))
                   for key, title in (("acc_t1", "Acc@t1"), ("acc_t2", "Acc@t2"), ("delta_i2c", "Delta i->c"),
                                      ("delta_c2i", "Delta c->i"))
