@@ -247,17 +247,25 @@ export class StepIndex {
     // once: a chunk's string is megabytes, which V8 keeps outside its heap where the collector
     // hardly feels it, so a run's indexing piled up hundreds of them (measured: a peak RSS of
     // 162-190 MiB indexing the bench's 2 GB run, against 112-115 MiB line by line, as fast).
-    const read = await streamLines(
-      this.file,
-      {
-        line: (data, start, end, lineNumber, offset) => {
-          const line = data.subarray(start, end);
-          this.add(line, lineNumber, offset, line.toString('latin1'));
+    let read;
+    try {
+      read = await streamLines(
+        this.file,
+        {
+          line: (data, start, end, lineNumber, offset) => {
+            const line = data.subarray(start, end);
+            this.add(line, lineNumber, offset, line.toString('latin1'));
+          },
+          tooLong: (lineNumber, _offset, length) => this.malformed.push(tooLongLine({ file: this.file, line: lineNumber }, length, this.maxLineBytes)),
         },
-        tooLong: (lineNumber, _offset, length) => this.malformed.push(tooLongLine({ file: this.file, line: lineNumber }, length, this.maxLineBytes)),
-      },
-      { fromOffset: this.end, firstLine: this.lines, maxLineBytes: this.maxLineBytes, buffer },
-    );
+        { fromOffset: this.end, firstLine: this.lines, maxLineBytes: this.maxLineBytes, buffer },
+      );
+    } catch (error) {
+      // Half-read (the file vanished or failed mid-read): start over next time rather than keep
+      // rows whose end was never recorded.
+      this.reset();
+      throw error;
+    }
     this.end = read.consumed;
     this.lines = read.lines;
     const handle2 = await fs.open(this.file, 'r');
