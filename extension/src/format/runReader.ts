@@ -79,7 +79,7 @@ export interface RunReaderOptions {
   /**
    * Bytes of step indexes to keep in memory (default DEFAULT_MAX_INDEX_BYTES, about six million
    * records; DEFAULT_MAX_INDEX_BYTES_ON_DISK with an indexCacheDir, from where an index reloads in
-   * about half a millisecond a step).
+   * about a millisecond a step on the bench machine).
    */
   maxIndexBytes?: number;
   /**
