@@ -1,6 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { errorText } from '../format/errorText';
+import { runCacheFolder } from '../format/indexCache';
 import type { Malformed } from '../format/jsonlFollower';
 import type { RunReaderOptions } from '../format/runReader';
 import { RunPaths } from '../format/types';
@@ -158,12 +160,19 @@ export class RunRegistry extends Disposable {
     }
   }
 
-  /** Disposes a session: its following, its watcher and (through it) its reader's caches. */
+  /**
+   * Disposes a session: its following, its watcher and (through it) its reader's caches. A run whose
+   * folder is gone also loses its step indexes on disk (a run only removed from the view keeps them).
+   */
   private forget(dir: string, session: RunSession): void {
     this.sessions.delete(dir);
     this.attachedWatchers.get(dir)?.dispose();
     this.attachedWatchers.delete(dir);
     session.dispose();
+    if (!fs.existsSync(dir)) {
+      fs.promises.rm(runCacheFolder(this.indexCacheDir, dir), { recursive: true, force: true })
+        .catch((error: unknown) => this.log.warn(`step indexes of ${dir}: could not remove them: ${errorText(error)}`));
+    }
   }
 
   override dispose(): void {
