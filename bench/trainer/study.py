@@ -83,13 +83,15 @@ def screening_specs() -> list[RunSpec]:
     ]
 
 
-def final_specs(mgrpo_overrides: dict | None = None, label: str = "base") -> list[RunSpec]:
+def final_specs(mgrpo_overrides: dict | None = None, label: str = "base", steps: int = STEPS) -> list[RunSpec]:
     """The 5-seed comparison as learning_bench.py runs it (MGRPO 40 steps, GRPO 80 steps evaluated at 40 and
-    80), so that the bench reuses these runs. Every run is also evaluated every 20 steps."""
+    80), so that the bench reuses these runs. Every run is also evaluated every 20 steps. A chosen setting may
+    run to other ``steps`` (evaluated there only): a setting that generates fewer samples per step needs more
+    steps for the same budget."""
     specs = []
     for seed in FINAL_SEEDS:
-        every = STEPS // 2  # a half-budget point as well: in the pilot MGRPO led early and fell behind
-        specs.append(RunSpec(f"mgrpo-{label}-s{seed}", "mgrpo", seed, STEPS, every, dict(mgrpo_overrides or {}),
+        every = STEPS // 2 if steps == STEPS else steps  # a half-budget point: in the pilot MGRPO led early
+        specs.append(RunSpec(f"mgrpo-{label}-s{seed}", "mgrpo", seed, steps, every, dict(mgrpo_overrides or {}),
                              phase="final"))
         if label == "base":
             specs.append(RunSpec(f"grpo-s{seed}", "grpo", seed, 2 * STEPS, every, phase="final"))
@@ -237,23 +239,7 @@ PILOT_POOL = bench_common.OUT_DIR / "runs-pilot"
 
 def pilot_lines(reps: int) -> list[str]:
     lines: list[str] = []
-    weight, base = PILOT_POOL / "mgrpo-w025-s0", PILOT_POOL / "mgrpo-long-s0"
-    if all((path / "eval" / f"step-{STEPS:06d}.json").is_file() for path in (weight, base)):
-        rows = {name: learning_bench.at_step(dict(run_tools.load_run(path, upto=STEPS), reused=True, run_dir=path), STEPS)
-                for name, path in (("weight", weight), ("base", base))}
-        analysis = one_seed_analysis(rows, reps)
-        lines += ["## Layer-2 loss weight (pilot, seed 0, earlier trainer code)", "",
-                  "The one screening run that finished, in the pilot: MGRPO at 40 steps with layer2_loss_weight 0.25 "
-                  "(both layers weigh the same) against the defaults (1.0, the pilot's long run at step 40). The 0.25 "
-                  "run started 12 minutes after the other, on the checkout as it then was (other helpers were "
-                  "committing trainer changes), so part of the difference may be code, not the weight:", ""]
-        lines += bench_common.markdown_table(
-            ["layer2_loss_weight", "Acc@t1", "Acc@t2", "Delta i->c", "Delta c->i"],
-            [[label, cell(analysis.figure(name, "acc_t1")), cell(analysis.figure(name, "acc_t2")),
-              cell(analysis.figure(name, "delta_i2c"), "signed"), cell(analysis.figure(name, "delta_c2i"), "signed")]
-             for name, label in (("base", "1.0 (defaults)"), ("weight", "0.25"))])
-        lines += ["", f"0.25 minus 1.0: Acc@t2 {cell(analysis.diff(('weight', 'acc_t2'), ('base', 'acc_t2')), 'signed')}, "
-                  f"best {cell(analysis.diff(('weight', 'best'), ('base', 'best')), 'signed')} (percentage points).", ""]
+    # The pilot's layer2_loss_weight 0.25 run is not shown: the screening grid has it on this code.
     pilot = PILOT_POOL / "mgrpo-long-s0", PILOT_POOL / "grpo-long-s0"
     if all((path / "run.json").is_file() for path in pilot):
         lines += ["", *curve_lines(
@@ -335,13 +321,14 @@ def comparison_tables(rows_by_seed: list[dict], seeds: list[int], policies: list
     return lines
 
 
-def final_lines(reps: int, chosen_label: str | None, chosen: dict | None, budget: int = STEPS) -> list[str]:
+def final_lines(reps: int, chosen_label: str | None, chosen: dict | None, budget: int = STEPS,
+                chosen_steps: int = STEPS) -> list[str]:
     """The final comparison at ``budget`` steps over the seeds that have reached it (every final run is
     evaluated every STEPS // 2 steps and, with a constant learning rate, its state at ``budget`` is a
     ``budget``-step run's): MGRPO at the defaults (and a chosen setting) against GRPO at equal samples; then,
     on the seeds that have them, GRPO at twice the steps (about equal training time) and TRL's GRPOTrainer."""
     names = {"before": "shipped checkpoint (before)", "mgrpo": "MGRPO, defaults",
-             "chosen": f"MGRPO, {json.dumps(chosen)}" if chosen else "",
+             "chosen": f"MGRPO, {json.dumps(chosen)} ({chosen_steps} steps)" if chosen else "",
              "grpo": f"GRPO, equal samples ({budget} steps)",
              "grpo_wall": f"GRPO, {2 * budget} steps (about equal training time)",
              "trl": f"TRL GRPOTrainer, equal samples ({budget} steps)"}
@@ -353,10 +340,11 @@ def final_lines(reps: int, chosen_label: str | None, chosen: dict | None, budget
             continue
         rows = {"before": learning_bench.at_step(mgrpo, 0), "mgrpo": learning_bench.at_step(mgrpo, budget)}
         if chosen is not None:
-            run = load_spec(RunSpec(f"mgrpo-{chosen_label}-s{seed}", "mgrpo", seed, budget, budget, dict(chosen)))
+            steps = budget if chosen_steps == STEPS else chosen_steps  # the chosen runs' own budget
+            run = load_spec(RunSpec(f"mgrpo-{chosen_label}-s{seed}", "mgrpo", seed, steps, steps, dict(chosen)))
             if run is None:
                 continue
-            rows["chosen"] = learning_bench.at_step(run, budget)
+            rows["chosen"] = learning_bench.at_step(run, steps)
         rows["grpo"] = learning_bench.at_step(grpo, budget)
         longer = load_spec(RunSpec(f"grpo-s{seed}", "grpo", seed, 2 * budget, budget))
         if longer is not None:
@@ -439,8 +427,10 @@ def write_report(args: argparse.Namespace) -> Path:
     lines += kept_answer(page) + [""]
     lines += screening_lines(args.reps) + [""]
     lines += pilot_lines(args.reps) + [""]
-    lines += final_lines(args.reps, args.final_label, args.final_mgrpo) + [""]
-    lines += final_lines(args.reps, args.final_label, args.final_mgrpo, budget=STEPS // 2)
+    lines += final_lines(args.reps, args.final_label, args.final_mgrpo, chosen_steps=args.final_steps) + [""]
+    # A chosen setting run to other steps is evaluated at its end only: it is not in the half-budget table.
+    half_chosen = args.final_mgrpo if args.final_steps == STEPS else None
+    lines += final_lines(args.reps, args.final_label, half_chosen, budget=STEPS // 2)
     lines += ["", f"Page written in {bench_common.fmt_seconds(time.perf_counter() - started)}."]
     return bench_common.write_results("trainer-study", lines)
 
@@ -460,10 +450,13 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--final-mgrpo", type=parse_set_json, default=None, metavar="JSON",
                      help="MGRPO settings chosen from the screen, run on every final seed (e.g. '{\"layer2_loss_weight\": 0.25}')")
     run.add_argument("--final-label", default="chosen", help="name for the chosen setting's runs")
+    run.add_argument("--final-steps", type=int, default=STEPS,
+                     help="steps for the chosen setting's runs (for the same sample budget when it generates fewer a step)")
     report = sub.add_parser("report", help="write bench/results/trainer-study.md from the pool")
     report.add_argument("--final-mgrpo", type=parse_set_json, default=None, metavar="JSON",
                         help="the chosen MGRPO setting whose final runs to include")
     report.add_argument("--final-label", default="chosen")
+    report.add_argument("--final-steps", type=int, default=STEPS)
     report.add_argument("--reps", type=int, default=2000)
     args = parser.parse_args(argv)
     bench_common.apply_threads()
@@ -473,7 +466,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.phase in ("final", "all"):
             specs += final_specs()
             if args.final_mgrpo:
-                specs += final_specs(args.final_mgrpo, args.final_label)
+                specs += final_specs(args.final_mgrpo, args.final_label, args.final_steps)
         if args.phase in ("screen", "all"):
             specs += screening_specs()
         run_specs(specs)

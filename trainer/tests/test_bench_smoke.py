@@ -204,6 +204,10 @@ def test_study_runs_are_evaluated_where_the_pages_read_them():
     assert final["mgrpo-base-s3"].eval_steps() == [0, 20, 40]
     g2 = next(spec for spec in study.screening_specs() if spec.name == "mgrpo-g2x2-s0")
     assert g2.eval_steps() == [0, 67] and g2.overrides == {"layer2_num_generations": 2}
+    # A chosen setting that generates fewer samples a step runs longer for the same budget, evaluated at its end.
+    chosen = study.final_specs({"layer2_inputs": "sample"}, "sample05x67", steps=67)
+    assert [spec.name for spec in chosen] == [f"mgrpo-sample05x67-s{s}" for s in range(5)]
+    assert all(spec.eval_steps() == [0, 67] and spec.overrides == {"layer2_inputs": "sample"} for spec in chosen)
 
 
 def test_study_compares_a_setting_with_grpo_at_the_closest_sample_count():
