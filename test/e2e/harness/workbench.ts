@@ -116,9 +116,18 @@ export class Workbench {
     });
     await item.first().waitFor({ state: 'visible', timeout: this.defaultTimeoutMs });
     const sideBar = this.page.locator('#workbench\\.parts\\.sidebar');
-    // Clicking an already-open container would close the side bar.
-    if (!((await item.first().getAttribute('class')) ?? '').includes('checked')) await item.first().click();
-    await sideBar.waitFor({ state: 'visible', timeout: this.defaultTimeoutMs });
+    // Clicking an already-open container would close the side bar. After a window reload the workbench may
+    // still be restoring its layout (the item marked open while the side bar is hidden, or the reverse): look
+    // again and click again until the side bar shows this container.
+    const until = Date.now() + this.defaultTimeoutMs;
+    for (;;) {
+      const open = ((await item.first().getAttribute('class')) ?? '').includes('checked');
+      if (open && (await sideBar.isVisible())) return sideBar;
+      if (Date.now() > until) break;
+      if (!open || !(await sideBar.isVisible())) await item.first().click();
+      await this.page.waitForTimeout(1000);
+    }
+    await sideBar.waitFor({ state: 'visible', timeout: 1000 });
     return sideBar;
   }
 
