@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { readRunManifest, stepOfRecordId } from '../../format/runReader';
+import { stepOfRecordId } from '../../format/runReader';
 import type { RolloutRecord } from '../../format/types';
 import { baseModelCandidates, describeStepValues, parseContinuations, parseStepValuesProgress, stepValuesArgs } from '../../model/stepTruthCommands';
 import { MANIFEST_NAME } from '../../onnx/manifest';
@@ -72,12 +72,13 @@ interface LocalPlan {
  */
 async function localPlan(ctx: Ctx, ref: SampleRef, chosen: string | null, k: number): Promise<LocalPlan | undefined> {
   if (prefersPython()) return undefined;
-  const manifest = await readRunManifest(ref.runDir);
+  const reader = await ctx.traces.readerFor(ref.runDir);
+  const manifest = reader.manifest;
   const config = manifest.config ?? {};
   if ((config.task ?? 'chain') !== 'chain') return undefined;
   const checkpoint = chosen ?? (manifest.last_checkpoint ? path.join(ref.runDir, manifest.last_checkpoint) : undefined);
   if (!checkpoint || !fs.existsSync(path.join(checkpoint, 'onnx', MANIFEST_NAME))) return undefined;
-  const record = await (await ctx.traces.readerFor(ref.runDir)).findRecord(ref.recordId);
+  const record = await reader.findRecord(ref.recordId);
   if (!record || record.prompt === null || record.ground_truth === null) return undefined;
   const relative = path.relative(ref.runDir, checkpoint);
   const number = (value: unknown, fallback: number): number => (typeof value === 'number' && Number.isFinite(value) ? value : fallback);
