@@ -37,6 +37,9 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
   private readonly lastRefreshAt = new Map<string, number>();
   /** Cancels the filter scans of the previous filter when it changes. */
   private filterScans = new AbortController();
+  /** Called once VS Code has fetched the roots after they were last redrawn (see rootsSettled). */
+  private rootsFetched: (() => void)[] = [];
+  private rootsStale = false;
   /** Rows whose last listing failed and was reported: a live run retries every second, one toast is enough. */
   private readonly reportedFailures = new Set<string>();
   readonly view: vscode.TreeView<RunsTreeElement>;
@@ -44,7 +47,7 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
   constructor(private readonly ctx: Ctx) {
     super();
     this.view = this.register(vscode.window.createTreeView('mgrpo.runs', { treeDataProvider: this, showCollapseAll: true }));
-    this.register(ctx.runs.onDidChangeRuns(() => this.changeEmitter.fire(undefined)));
+    this.register(ctx.runs.onDidChangeRuns(() => this.redrawRoots()));
     this.register(ctx.runs.onDidChangeRun(({ session }) => this.refreshRun(session)));
     this.register(ctx.runs.onDidChangeLive(() => {
       for (const session of ctx.runs.all()) this.refreshRun(session);
@@ -54,7 +57,7 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
       this.filterScans = new AbortController();
       this.view.description = isEmptyFilter(filter) ? undefined : `filter: ${describeFilter(filter)}`;
       this.signatures.clear();
-      this.changeEmitter.fire(undefined);
+      this.redrawRoots();
     }));
     this.register({ dispose: () => this.filterScans.abort() });
     this.register({ dispose: () => {
@@ -63,9 +66,37 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
     } });
   }
 
+  /**
+   * Selects and expands the run's row. VS Code resolves the row by fetching the roots itself; a fetch
+   * of its own running at the same time (after a redraw) makes it drop the reveal with "Failed to
+   * resolve tree node". So a run that just became readable is redrawn now, and the reveal waits for
+   * VS Code to have fetched the roots once after the last redraw.
+   */
   async reveal(session: RunSession): Promise<void> {
-    const root = this.rootFor(session);
-    await this.view.reveal(root, { select: true, focus: false, expand: true });
+    if (this.roots.get(session.runDir)?.kind === 'pending' && session.reader) {
+      this.roots.delete(session.runDir);
+      this.signatures.delete(session.runDir);
+      this.redrawRoots();
+    }
+    await this.rootsSettled();
+    await this.view.reveal(this.rootFor(session), { select: true, focus: false, expand: true });
+  }
+
+  private redrawRoots(): void {
+    this.rootsStale = true;
+    this.changeEmitter.fire(undefined);
+  }
+
+  /** Resolves once VS Code fetched the roots after the last redraw, or after `timeoutMs` (a hidden view fetches nothing). */
+  private rootsSettled(timeoutMs = 2_000): Promise<void> {
+    if (!this.rootsStale) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.rootsFetched.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   getParent(element: RunsTreeElement): RunsTreeElement | undefined {
@@ -80,6 +111,10 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
       const sessions = this.ctx.runs.all();
       const live = new Set(sessions.map((s) => s.runDir));
       for (const dir of this.roots.keys()) if (!live.has(dir)) this.forget(dir);
+      this.rootsStale = false;
+      const waiting = this.rootsFetched.splice(0);
+      // VS Code registers the rows after this returns (it asks for their items first): let it finish.
+      if (waiting.length > 0) setTimeout(() => waiting.forEach((resolve) => resolve()), 100);
       return sessions.map((s) => this.rootFor(s));
     }
     if (element.kind === 'pending') return [];
@@ -222,7 +257,7 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
       // Became readable (or unreadable): the root element changes kind, so redraw the roots.
       if (existing.kind === 'pending' && session.reader) this.roots.delete(session.runDir);
       this.signatures.delete(session.runDir);
-      this.changeEmitter.fire(undefined);
+      this.redrawRoots();
       return;
     }
     const reader = session.reader;

@@ -211,15 +211,26 @@ export class Workbench {
    */
   async hoverBelow(anchorText: string, linesBelow = 1, editor: Locator = this.activeEditor()): Promise<string> {
     const anchor = editor.locator('.view-line', { hasText: anchorText }).first();
-    await anchor.waitFor({ state: 'visible', timeout: this.defaultTimeoutMs });
-    const box = await anchor.boundingBox();
-    if (!box) throw new Error(`line with "${anchorText}" has no box on screen`);
     const hover = this.page.locator(selectors.hover).filter({ visible: true }).first();
-    // Move away first so the hover of a previous position does not count.
-    await this.page.mouse.move(box.x + 4, box.y - 4 * box.height);
-    await this.page.mouse.move(box.x + 24, box.y + box.height * (linesBelow + 0.5));
-    await hover.waitFor({ state: 'visible', timeout: this.defaultTimeoutMs });
-    return hover.innerText();
+    const deadline = Date.now() + this.defaultTimeoutMs;
+    // The lines can still move after they render (code lenses above the first line arrive later,
+    // pushing every line down), so measure again and point again until the hover shows.
+    for (;;) {
+      const left = deadline - Date.now();
+      await anchor.waitFor({ state: 'visible', timeout: Math.max(1, left) });
+      // A line re-rendered between finding it and measuring it has no box: find it again.
+      const box = await anchor.boundingBox({ timeout: Math.max(1, deadline - Date.now()) }).catch(() => null);
+      try {
+        if (!box) throw new Error(`line with "${anchorText}" has no box on screen`);
+        // Move away first so the hover of a previous position does not count.
+        await this.page.mouse.move(box.x + 4, box.y - 4 * box.height);
+        await this.page.mouse.move(box.x + 24, box.y + box.height * (linesBelow + 0.5));
+        await hover.waitFor({ state: 'visible', timeout: Math.max(1, Math.min(5_000, deadline - Date.now())) });
+        return await hover.innerText();
+      } catch (error) {
+        if (Date.now() >= deadline) throw error;
+      }
+    }
   }
 
   /** Distinct foreground colours of the tokens the editor renders now (one colour = no grammar). */
