@@ -141,27 +141,44 @@ describe('the compact step index', () => {
     assert.deepEqual(index.lineShifts, [0, 1, 1, 3, 2, 5], "[first row, line - row] pairs");
   });
 
-  it('widens a column once, keeping the values it had', () => {
+  it('widens a column once, keeping the values it had, and is always exactly as long as its rows', () => {
+    const batch = (...values: number[]) => Float64Array.from(values);
     const offsets = new Column(['u32', 'f64']);
-    offsets.set(0, 7);
-    offsets.set(1, 2 ** 32 - 1);
+    offsets.append(0, batch(7, 2 ** 32 - 1), 2);
     assert.equal(offsets.kind, 'u32');
-    offsets.set(2, 2 ** 32 + 5); // a line past 4 GiB
+    offsets.append(2, batch(2 ** 32 + 5, 99), 1); // a line past 4 GiB; the batch's spare slot is not taken
     assert.equal(offsets.kind, 'f64');
-    offsets.trim(3);
     assert.deepEqual([...offsets.values], [7, 2 ** 32 - 1, 2 ** 32 + 5]);
     const slots = new Column(['u8', 'u16', 'u32']);
-    slots.set(0, 3);
-    slots.set(1, 70_000); // skips u16
+    slots.append(0, batch(3, 70_000), 2); // skips u16
     assert.equal(slots.kind, 'u32');
+    assert.deepEqual([...slots.values], [3, 70_000]);
     const rewards = new Column(['f32', 'f64']);
-    for (const [row, value] of [0, 1, 0.5, -0.25, Number.NaN].entries()) rewards.set(row, value);
+    rewards.append(0, batch(0, 1, 0.5, -0.25, Number.NaN), 5);
     assert.equal(rewards.kind, 'f32', 'exact in float32, NaN (null) included');
-    rewards.set(5, 1 / 3);
+    rewards.append(5, batch(1 / 3), 1);
     assert.equal(rewards.kind, 'f64');
     assert.equal(rewards.values[5], 1 / 3);
     assert.equal(rewards.values[3], -0.25);
     assert.ok(Number.isNaN(rewards.values[4]));
+    assert.equal(rewards.values.length, 6);
+  });
+
+  it('indexes a step file bigger than one row batch (65,536 rows) the same as in one go', async () => {
+    const file = path.join(dir, STEP_1);
+    const [record] = fixtureRecords().filter((r) => r.step === 1 && r.layer === 1);
+    const { token_logprobs: _logprobs, token_entropies: _entropies, token_offsets: _offsets, ...small } = record;
+    const lines: string[] = [];
+    for (let i = 0; i < 70_000; i++) lines.push(JSON.stringify({ ...small, id: `${record.id}-${i}`, reward: i % 3 === 0 ? 0.1 : 1 }));
+    await fs.writeFile(file, lines.join('\n') + '\n');
+    const index = await freshIndex(file);
+    assertIndexMatches(index, await fs.readFile(file));
+    assert.equal(index.count, 70_000);
+    for (const name of COLUMN_NAMES) assert.equal(index.column(name).values.length, 70_000, name);
+    assert.equal(index.column('reward').kind, 'f64', '0.1 in the first batch widens the column');
+    assert.equal(index.fields(69_998).reward, 1, 'a row of the second batch');
+    assert.equal(index.fields(69_999).reward, 0.1);
+    assert.equal(index.lineNumberOf(69_999), 70_000);
   });
 
   it('counts what a filter on full records counts, reward bounds included', async () => {
@@ -272,11 +289,21 @@ describe('step indexes on disk', () => {
     assert.equal(await loadIndex(cacheFileOf(file), new StepIndex(1, file)), false);
   });
 
+  it('keeps indexes on disk in memory while there is room, never evicting one for the next (a filter passes over all)', async () => {
+    const one = (await freshIndex(path.join(dir, STEP_1))).bytes;
+    const reader = await RunReader.open(dir, { indexCacheDir: cacheDir, maxIndexBytes: one + 1 });
+    await reader.countRows(() => true);
+    assert.deepEqual(reader.indexedSteps(), [1], 'step 1 filled the budget; step 2 is on disk only (an LRU would hold step 2)');
+    assert.equal(reader.isIndexed(2), true);
+    await reader.countRows(() => true, { steps: [2] });
+    assert.deepEqual(reader.indexedSteps(), [1], 'still step 1');
+  });
+
   it('reloads evicted indexes from disk within one reader, and still sees a rewrite', async () => {
     const reader = await RunReader.open(dir, { indexCacheDir: cacheDir, maxIndexBytes: 1 });
     const rewarded = (row: { reward: number | null }): boolean => row.reward === 1;
     const first = [...(await reader.countRows(rewarded))];
-    assert.deepEqual(reader.indexedSteps(), [2], 'only the newest stays in memory');
+    assert.deepEqual(reader.indexedSteps(), [], 'neither fits the memory budget: both are on disk only (a filter never evicts to keep one)');
     assert.equal(reader.isIndexed(1), true, 'step 1 is on disk');
     assert.deepEqual([...(await reader.countRows(rewarded))], first);
     const file = path.join(dir, STEP_1);

@@ -46,6 +46,22 @@ export class ByteLru<K, V> {
     }
   }
 
+  /**
+   * Stores the value only if it fits beside what is held, evicting nothing (for passes over many
+   * values in order, which an LRU would turn into one eviction per value); false when it did not.
+   */
+  setIfRoom(key: K, value: V): boolean {
+    if (this.entries.has(key)) {
+      this.set(key, value);
+      return true;
+    }
+    const bytes = this.sizeOf(value);
+    if (this.total + bytes > this.maxBytes || this.entries.size + 1 > this.maxEntries) return false;
+    this.entries.set(key, { value, bytes });
+    this.total += bytes;
+    return true;
+  }
+
   delete(key: K): void {
     const entry = this.entries.get(key);
     if (!entry) return;

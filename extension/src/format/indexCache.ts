@@ -73,6 +73,11 @@ export async function cachedIndexNames(runFolder: string): Promise<Set<string>> 
 
 /** The bytes of an index's cache file. */
 export function encodeIndex(index: StepIndex): Buffer {
+  return Buffer.concat(indexFileParts(index));
+}
+
+/** The parts of an index's cache file, in order: a header, then each column's values as they lie in memory (no copy). */
+function indexFileParts(index: StepIndex): Buffer[] {
   if (!index.mark) throw new Error(`index of ${index.file} was never built`);
   const header: Header = {
     version: INDEX_CACHE_VERSION,
@@ -98,7 +103,7 @@ export function encodeIndex(index: StepIndex): Buffer {
     const values = index.column(name).values.subarray(0, index.count);
     return Buffer.from(values.buffer, values.byteOffset, values.byteLength);
   });
-  return Buffer.concat([prefix, json, ...columns]);
+  return [prefix, json, ...columns];
 }
 
 /** What a cache file holds, when it is whole and consistent and made for `stepFile`; undefined otherwise. */
@@ -183,7 +188,8 @@ export async function saveIndex(cacheFile: string, index: StepIndex): Promise<bo
   const temporary = `${cacheFile}.${process.pid}-${randomBytes(6).toString('hex')}.tmp`;
   try {
     await fs.mkdir(path.dirname(cacheFile), { recursive: true });
-    await fs.writeFile(temporary, encodeIndex(index));
+    // Written part by part: one buffer of the whole file would be garbage the size of the index.
+    await fs.writeFile(temporary, indexFileParts(index));
     await fs.rename(temporary, cacheFile);
     return true;
   } catch {

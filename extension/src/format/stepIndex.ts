@@ -58,7 +58,11 @@ function holds(kind: ColumnKind, value: number): boolean {
   }
 }
 
-/** A grown-on-demand numeric column that widens its element type when a value needs it. */
+/**
+ * A numeric column in the narrowest element type of its ladder that holds all its values exactly,
+ * exactly as long as its index's row count: rows arrive in batches (see RowBatch), each batch
+ * costing one allocation, the column's new values.
+ */
 export class Column {
   private rung = 0;
   values: ColumnValues;
@@ -72,14 +76,15 @@ export class Column {
     return this.ladder[this.rung];
   }
 
-  set(row: number, value: number): void {
-    if (!holds(this.kind, value)) this.widen(value);
-    if (row >= this.values.length) this.values = this.copy(this.kind, Math.max(16, this.values.length * 2));
-    this.values[row] = value;
-  }
-
-  trim(count: number): void {
-    if (this.values.length > count) this.values = this.values.slice(0, count);
+  /** Appends `added[0..n)` after the first `count` values, widening the whole column once if one of them needs it. */
+  append(count: number, added: Float64Array, n: number): void {
+    let rung = this.rung;
+    for (let i = 0; i < n; i++) while (!holds(this.ladder[rung], added[i])) rung += 1;
+    const next = new COLUMN_KINDS[this.ladder[rung]](count + n);
+    next.set(this.values.subarray(0, count));
+    next.set(added.subarray(0, n), count);
+    this.rung = rung;
+    this.values = next;
   }
 
   clear(): void {
@@ -95,18 +100,44 @@ export class Column {
     this.values = values;
     return true;
   }
+}
 
-  private widen(value: number): void {
-    let rung = this.rung + 1;
-    while (rung < this.ladder.length - 1 && !holds(this.ladder[rung], value)) rung += 1;
-    this.rung = rung;
-    this.values = this.copy(this.ladder[rung], this.values.length);
+/** Rows a batch holds at most before they join the columns (a 2 GB step file is a few batches). */
+const BATCH_ROWS = 1 << 16;
+
+/**
+ * Rows read by an update before they join their index's columns, one float64 array a column.
+ * Reused from one update to the next (a reader builds its indexes one after another), so that
+ * building an index allocates its columns once, at their final size and type, instead of growing
+ * them by doubling and trimming them (about three times their size in allocations).
+ */
+export class RowBatch {
+  count = 0;
+  private capacity = 0;
+  readonly columns = new Map<ColumnName, Float64Array>();
+
+  get full(): boolean {
+    return this.count >= BATCH_ROWS;
   }
 
-  private copy(kind: ColumnKind, length: number): ColumnValues {
-    const next = new COLUMN_KINDS[kind](length);
-    next.set(this.values);
-    return next;
+  push(lineOffset: number, lineLength: number, flags: number, reward: number, question: number): void {
+    if (this.count === this.capacity) this.grow();
+    const row = this.count++;
+    (this.columns.get('lineOffset') as Float64Array)[row] = lineOffset;
+    (this.columns.get('lineLength') as Float64Array)[row] = lineLength;
+    (this.columns.get('flags') as Float64Array)[row] = flags;
+    (this.columns.get('reward') as Float64Array)[row] = reward;
+    (this.columns.get('question') as Float64Array)[row] = question;
+  }
+
+  private grow(): void {
+    this.capacity = Math.min(BATCH_ROWS, Math.max(1024, this.capacity * 2));
+    for (const name of COLUMN_NAMES) {
+      const next = new Float64Array(this.capacity);
+      const previous = this.columns.get(name);
+      if (previous) next.set(previous.subarray(0, this.count));
+      this.columns.set(name, next);
+    }
   }
 }
 
@@ -223,9 +254,10 @@ export class StepIndex {
    * Brings the index up to date with the file: nothing to do when it is unchanged, the appended
    * lines when it only grew, everything when it was rewritten. Returns false when the file was
    * rewritten (the caller must drop what it derived from this index) and true otherwise.
-   * Rejects with ENOENT when the file is gone. `buffer`: a read buffer to use (and reuse).
+   * Rejects with ENOENT when the file is gone. `buffer` and `batch`: a read buffer and a row batch to
+   * use (and reuse).
    */
-  async update(buffer?: Buffer): Promise<boolean> {
+  async update(buffer?: Buffer, batch: RowBatch = new RowBatch()): Promise<boolean> {
     // The common case (nothing changed) costs one stat, not an open, a stat and a close: a filter
     // across a long run asks this of every step's index.
     const seen = await fs.stat(this.file);
@@ -254,7 +286,8 @@ export class StepIndex {
         {
           line: (data, start, end, lineNumber, offset) => {
             const line = data.subarray(start, end);
-            this.add(line, lineNumber, offset, line.toString('latin1'));
+            this.add(line, lineNumber, offset, line.toString('latin1'), batch);
+            if (batch.full) this.takeRows(batch);
           },
           tooLong: (lineNumber, _offset, length) => this.malformed.push(tooLongLine({ file: this.file, line: lineNumber }, length, this.maxLineBytes)),
         },
@@ -263,9 +296,11 @@ export class StepIndex {
     } catch (error) {
       // Half-read (the file vanished or failed mid-read): start over next time rather than keep
       // rows whose end was never recorded.
+      batch.count = 0;
       this.reset();
       throw error;
     }
+    this.takeRows(batch);
     this.end = read.consumed;
     this.lines = read.lines;
     const handle2 = await fs.open(this.file, 'r');
@@ -274,7 +309,6 @@ export class StepIndex {
     } finally {
       await handle2.close();
     }
-    this.trim();
     return kept;
   }
 
@@ -314,21 +348,28 @@ export class StepIndex {
     for (const name of COLUMN_NAMES) this.column(name).clear();
   }
 
-  private trim(): void {
-    for (const name of COLUMN_NAMES) this.column(name).trim(this.count);
+  /** Moves the batch's rows into the columns. */
+  private takeRows(batch: RowBatch): void {
+    if (batch.count === 0) return;
+    for (const name of COLUMN_NAMES) this.column(name).append(this.count, batch.columns.get(name) as Float64Array, batch.count);
+    this.count += batch.count;
+    batch.count = 0;
   }
 
   private slotOf(questionId: string): number {
     let slot = this.questionSlots.get(questionId);
     if (slot === undefined) {
       slot = this.questionIds.length;
-      this.questionIds.push(questionId);
-      this.questionSlots.set(questionId, slot);
+      // A copy: the summary's string may be a slice of the whole line's (V8 keeps the line alive
+      // behind a slice of 13 characters or more), and an index lives long.
+      const own = Buffer.from(questionId, 'utf8').toString('utf8');
+      this.questionIds.push(own);
+      this.questionSlots.set(own, slot);
     }
     return slot;
   }
 
-  private add(line: Buffer, lineNumber: number, offset: number, latin1: string): void {
+  private add(line: Buffer, lineNumber: number, offset: number, latin1: string, batch: RowBatch): void {
     if (isBlankLine(line, 0, line.length)) return;
     let summary;
     try {
@@ -337,14 +378,10 @@ export class StepIndex {
       this.malformed.push({ file: this.file, line: lineNumber, message: error instanceof SyntaxError ? `not JSON: ${error.message}` : errorText(error) });
       return;
     }
-    const row = this.count;
-    this.lineOffset.set(row, offset);
-    this.lineLength.set(row, line.length);
+    const row = this.count + batch.count;
     const shift = lineNumber - row;
     if (this.lineShifts.length === 0 || this.lineShifts[this.lineShifts.length - 1] !== shift) this.lineShifts.push(row, shift);
-    this.flags.set(row, packFlags(summary.layer, summary.correct, summary.outcome, summary.finishReason === null ? null : summary.finishReason === 'length'));
-    this.reward.set(row, summary.reward ?? Number.NaN);
-    this.question.set(row, this.slotOf(summary.questionId));
-    this.count = row + 1;
+    const flags = packFlags(summary.layer, summary.correct, summary.outcome, summary.finishReason === null ? null : summary.finishReason === 'length');
+    batch.push(offset, line.length, flags, summary.reward ?? Number.NaN, this.slotOf(summary.questionId));
   }
 }
