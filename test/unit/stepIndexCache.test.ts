@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { decodeIndex, encodeIndex, indexCacheFile, loadIndex, runCacheFolder, saveIndex } from '../../extension/src/format/indexCache';
+import { decodeIndex, encodeIndex, indexCacheFile, loadIndex, runCacheFolder, saveIndex, STALE_TEMPORARY_MS } from '../../extension/src/format/indexCache';
 import { DEFAULT_MAX_LINE_BYTES } from '../../extension/src/format/lines';
 import { RunReader } from '../../extension/src/format/runReader';
 import { COLUMN_NAMES, Column, StepIndex } from '../../extension/src/format/stepIndex';
@@ -382,6 +382,21 @@ describe('step indexes on disk', () => {
     assert.deepEqual(snapshot(final), want);
     const leftovers = (await fs.readdir(cacheDir, { recursive: true })).filter((name) => String(name).endsWith('.tmp'));
     assert.deepEqual(leftovers, [], 'no temporary file is left behind');
+  });
+
+  it('sweeps the temporary files of writes that died, and leaves a young one (another window may be writing it)', async () => {
+    await (await RunReader.open(dir, { indexCacheDir: cacheDir })).countRows(() => true);
+    const folder = runCacheFolder(cacheDir, dir);
+    const dead = path.join(folder, 'step-000001.jsonl.abc.idx.999-deadbeef0000.tmp');
+    const young = path.join(folder, 'step-000001.jsonl.abc.idx.998-0123456789ab.tmp');
+    await fs.writeFile(dead, 'half an index');
+    await fs.writeFile(young, 'half an index');
+    const old = new Date(Date.now() - STALE_TEMPORARY_MS - 60_000);
+    await fs.utimes(dead, old, old);
+    const reader = await RunReader.open(dir, { indexCacheDir: cacheDir });
+    assert.equal(reader.isIndexed(1), true, 'the cache files are still found');
+    const left = (await fs.readdir(folder)).filter((name) => name.endsWith('.tmp'));
+    assert.deepEqual(left, [path.basename(young)]);
   });
 
   it('never writes inside the run folder, and carries on when the cache folder cannot be written', async () => {

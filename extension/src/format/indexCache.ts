@@ -26,6 +26,8 @@ const MAGIC = Buffer.from('MGRPOIX\n', 'latin1');
 const PREFIX_BYTES = MAGIC.length + 4;
 /** A header bigger than this is not one of ours (question ids and malformed lines are bounded by the step file anyway). */
 const MAX_HEADER_BYTES = 64 << 20;
+/** Columns bigger than this are not ours either (over 4 GiB: a billion records in one step file). */
+const MAX_COLUMN_BYTES = 2 ** 32;
 
 interface Header {
   version: number;
@@ -62,13 +64,27 @@ export function isInside(dir: string, runDir: string): boolean {
   return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
 }
 
-/** Names of the cache files a run's folder holds now (none when it does not exist or cannot be read). */
-export async function cachedIndexNames(runFolder: string): Promise<Set<string>> {
+/** A temporary file this old is a write that never finished (its process died): nobody renames it any more. */
+export const STALE_TEMPORARY_MS = 60 * 60 * 1000;
+
+/**
+ * Names of the cache files a run's folder holds now (none when it does not exist or cannot be
+ * read). Removes the temporary files of writes that died (older than STALE_TEMPORARY_MS; a younger
+ * one may be another window's write in progress).
+ */
+export async function cachedIndexNames(runFolder: string, now = Date.now()): Promise<Set<string>> {
+  let names: string[];
   try {
-    return new Set((await fs.readdir(runFolder)).filter((name) => name.endsWith('.idx')));
+    names = await fs.readdir(runFolder);
   } catch {
     return new Set();
   }
+  await Promise.all(names.filter((name) => name.endsWith('.tmp')).map(async (name) => {
+    const file = path.join(runFolder, name);
+    const stat = await fs.stat(file).catch(() => undefined);
+    if (stat && now - stat.mtimeMs > STALE_TEMPORARY_MS) await fs.rm(file, { force: true }).catch(() => undefined);
+  }));
+  return new Set(names.filter((name) => name.endsWith('.idx')));
 }
 
 /** The bytes of an index's cache file. */
@@ -114,7 +130,7 @@ export function decodeIndex(data: Buffer, stepFile: string, maxLineBytes: number
     if (headerBytes > MAX_HEADER_BYTES || PREFIX_BYTES + headerBytes > data.length) return undefined;
     const header = JSON.parse(data.toString('utf8', PREFIX_BYTES, PREFIX_BYTES + headerBytes)) as Header;
     if (!isHeader(header) || header.version !== INDEX_CACHE_VERSION || header.endian !== os.endianness()) return undefined;
-    if (header.file !== path.resolve(stepFile) || header.maxLineBytes !== maxLineBytes) return undefined;
+    if ((header.file !== stepFile && header.file !== path.resolve(stepFile)) || header.maxLineBytes !== maxLineBytes) return undefined;
     const columns = new Map<ColumnName, { kind: ColumnKind; values: ColumnValues }>();
     let at = PREFIX_BYTES + headerBytes;
     for (const [name, kind] of header.columns) {
@@ -140,6 +156,34 @@ export function decodeIndex(data: Buffer, stepFile: string, maxLineBytes: number
   }
 }
 
+/**
+ * Read buffers for cache files, reused: a filter across a long run reads a thousand of them, and
+ * a fresh buffer each (fs.readFile) is a thousand allocations outside V8's heap, which it
+ * collects late. One per load running at once; a bigger file gets its own.
+ */
+const READ_BUFFER_BYTES = 64 << 10;
+const MAX_POOLED_BUFFERS = 8;
+const readBuffers: Buffer[] = [];
+
+/** A cache file's bytes, in `buffer` when they fit (a view of it: valid until the buffer is reused). */
+async function readCacheFile(file: string, buffer: Buffer): Promise<Buffer> {
+  const handle = await fs.open(file, 'r');
+  try {
+    const size = (await handle.stat()).size;
+    if (size > PREFIX_BYTES + MAX_HEADER_BYTES + MAX_COLUMN_BYTES) throw new Error(`${file}: ${size} bytes is not an index`);
+    const target = size <= buffer.length ? buffer : Buffer.allocUnsafe(size);
+    let filled = 0;
+    while (filled < size) {
+      const { bytesRead } = await handle.read(target, filled, size - filled, filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return target.subarray(0, filled);
+  } finally {
+    await handle.close();
+  }
+}
+
 /** A step file as an index saw it: what a reader remembers of the cache files it wrote or checked. */
 export interface FileState {
   size: number;
@@ -154,13 +198,16 @@ export interface FileState {
  * `verified`: the state this reader already checked the file in (the check is then skipped).
  */
 export async function loadIndex(cacheFile: string, index: StepIndex, verified?: FileState): Promise<boolean> {
-  let data: Buffer;
+  const buffer = readBuffers.pop() ?? Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  let state: ReturnType<typeof decodeIndex>;
   try {
-    data = await fs.readFile(cacheFile);
+    // decodeIndex copies what it keeps, so the buffer goes back to the pool.
+    state = decodeIndex(await readCacheFile(cacheFile, buffer), index.file, index.maxLineBytes);
   } catch {
     return false;
+  } finally {
+    if (readBuffers.length < MAX_POOLED_BUFFERS) readBuffers.push(buffer);
   }
-  const state = decodeIndex(data, index.file, index.maxLineBytes);
   if (!state) return false;
   // Written or checked by this reader for the file as it was then: update() compares size and
   // mtime with the file's now, as for an index held in memory.

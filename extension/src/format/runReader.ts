@@ -13,8 +13,8 @@ import { ByteLru } from './byteLru';
 import { errorText } from './errorText';
 import { cachedIndexNames, indexCacheFile, isInside, loadIndex, removeIndex, runCacheFolder, saveIndex, type FileState } from './indexCache';
 import { JsonlFollower, parseJsonLine, tooLongLine, type Malformed } from './jsonlFollower';
-import { DEFAULT_MAX_LINE_BYTES, READ_CHUNK_BYTES, readBytes, readSmallFile, streamLines } from './lines';
-import { RowBatch, StepIndex, type RowFields } from './stepIndex';
+import { DEFAULT_MAX_LINE_BYTES, readBytes, readSmallFile, streamLines } from './lines';
+import { BuildScratch, StepIndex, type RowFields } from './stepIndex';
 import type { MetricsLine, RolloutRecord, RunManifest } from './types';
 import { RunPaths } from './types';
 import { parseManifest, parseMetricsLine, parseRolloutRecord } from './validate';
@@ -79,7 +79,7 @@ export interface RunReaderOptions {
   /**
    * Bytes of step indexes to keep in memory (default DEFAULT_MAX_INDEX_BYTES, about six million
    * records; DEFAULT_MAX_INDEX_BYTES_ON_DISK with an indexCacheDir, from where an index reloads in
-   * about a millisecond a step on the bench machine).
+   * about half a millisecond a step on the bench machine).
    */
   maxIndexBytes?: number;
   /**
@@ -95,14 +95,12 @@ export interface RunReaderOptions {
 export const DEFAULT_MAX_CACHED_BYTES = 128 << 20;
 export const DEFAULT_MAX_INDEX_BYTES = 96 << 20;
 /**
- * With indexes on disk, memory holds the first ones used, up to about a quarter of a million
- * records, and evicts none for others: a filter across a bigger run reads the rest back (about a
- * millisecond a step) and drops each after use, so the memory a big run costs stays below what
- * parsing its records did before the index.
+ * With indexes on disk, memory holds the first ones used, up to about 150,000 records, and evicts
+ * none for others: a filter across a bigger run reads the rest back (about half a millisecond a
+ * step on the bench machine) and drops each after use, so the memory a big run costs stays at
+ * what parsing its records did before the index.
  */
-export const DEFAULT_MAX_INDEX_BYTES_ON_DISK = 4 << 20;
-/** Indexes read from disk ahead of the one a filter is at: their reads overlap. */
-const INDEX_LOOKAHEAD = 4;
+export const DEFAULT_MAX_INDEX_BYTES_ON_DISK = 2 << 20;
 
 const STEP_FILE = /^step-(\d+)\.jsonl$/;
 const RECORD_ID_STEP = /^s(\d+)-/;
@@ -147,8 +145,9 @@ export class RunReader {
    * with the file's state when this reader wrote or checked that cache file (undefined: not yet).
    */
   private readonly indexesOnDisk = new Map<number, FileState | undefined>();
-  /** A read buffer and a row batch for the next index build (builds mostly run one after another). */
-  private spare: { buffer: Buffer; batch: RowBatch } | undefined;
+  private readonly indexCacheFiles = new Map<number, string>();
+  /** What the next index update reads with (updates mostly run one after another). */
+  private spare: BuildScratch | undefined;
   private readonly malformedKeys = new Set<string>();
   private _generation = 0;
 
@@ -346,7 +345,6 @@ export class RunReader {
     const counts = new Map<number, number>();
     for (let i = 0; i < steps.length; i++) {
       if (opts.signal?.aborted) throw new AbortError();
-      this.loadAhead(steps, i + 1);
       const index = await this.stepIndexIfPresent(steps[i]);
       counts.set(steps[i], index ? index.countRows(keep) : 0);
       opts.onProgress?.(i + 1, steps.length);
@@ -363,7 +361,6 @@ export class RunReader {
     const found = new Map<number, RolloutRecord[]>();
     for (let i = 0; i < steps.length; i++) {
       if (opts.signal?.aborted) throw new AbortError();
-      this.loadAhead(steps, i + 1);
       const index = await this.stepIndexIfPresent(steps[i]);
       const rows: number[] = [];
       if (index) for (let row = 0; row < index.count; row++) if (keep(index, row)) rows.push(row);
@@ -425,20 +422,14 @@ export class RunReader {
 
   /** The cache file of a step's index, when indexes are kept on disk. */
   private indexCacheFileOf(step: number): string | undefined {
-    return this.indexCacheFolder ? indexCacheFile(this.indexCacheFolder, this.rolloutPath(step)) : undefined;
-  }
-
-  /**
-   * Starts loading the indexes of the next few steps that are on disk and not in memory, so that
-   * a filter after a window reload waits for one read at a time, not for each in turn. Indexes
-   * that must be built from their step files are not started here: building is bound by the
-   * processor, and several at once would only hold more memory.
-   */
-  private loadAhead(steps: readonly number[], from: number): void {
-    for (let k = from; k < Math.min(steps.length, from + INDEX_LOOKAHEAD); k++) {
-      const step = steps[k];
-      if (this.indexesOnDisk.has(step) && !this.indexes.has(step) && !this.indexing.has(step)) void this.stepIndex(step).catch(() => undefined);
+    if (!this.indexCacheFolder) return undefined;
+    // Remembered: a filter asks for every step's, every time, and each is a hash of a resolved path.
+    let file = this.indexCacheFiles.get(step);
+    if (file === undefined) {
+      file = indexCacheFile(this.indexCacheFolder, this.rolloutPath(step));
+      this.indexCacheFiles.set(step, file);
     }
+    return file;
   }
 
   /** Which steps' indexes are on disk already (from an earlier window, or another reader). */
@@ -460,13 +451,14 @@ export class RunReader {
     let kept: boolean;
     try {
       // One read buffer and row batch for the reader's index builds (they are mostly one after
-      // another): a 1,000-step run then allocates one of each, not a thousand.
-      const spare = this.spare ?? { buffer: Buffer.allocUnsafe(READ_CHUNK_BYTES), batch: new RowBatch() };
+      // another): a 1,000-step run then allocates one of each, not a thousand. Updates running
+      // alongside get scratch of their own, which allocates only if it reads.
+      const scratch = this.spare ?? new BuildScratch();
       this.spare = undefined;
       try {
-        kept = await index.update(spare.buffer, spare.batch);
+        kept = await index.update(scratch);
       } finally {
-        this.spare = spare;
+        this.spare = scratch;
       }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {

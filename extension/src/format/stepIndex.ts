@@ -19,7 +19,7 @@ import { markHolds, takeMark, type ContentMark } from './contentMark';
 import { errorText } from './errorText';
 import type { Malformed } from './jsonlFollower';
 import { tooLongLine } from './jsonlFollower';
-import { DEFAULT_MAX_LINE_BYTES, isBlankLine, streamLines } from './lines';
+import { DEFAULT_MAX_LINE_BYTES, isBlankLine, READ_CHUNK_BYTES, streamLines } from './lines';
 import { OUTCOME_CODES, summarizeRolloutLine } from './recordSummary';
 import type { CorrectionOutcome } from './types';
 
@@ -58,6 +58,9 @@ function holds(kind: ColumnKind, value: number): boolean {
   }
 }
 
+/** An empty column of each kind, shared (nothing can be written to an array of length 0). */
+const EMPTY: Record<ColumnKind, ColumnValues> = { u8: new Uint8Array(0), u16: new Uint16Array(0), u32: new Uint32Array(0), f32: new Float32Array(0), f64: new Float64Array(0) };
+
 /**
  * A numeric column in the narrowest element type of its ladder that holds all its values exactly,
  * exactly as long as its index's row count: rows arrive in batches (see RowBatch), each batch
@@ -69,7 +72,7 @@ export class Column {
 
   /** `ladder`: the kinds it may take, narrowest first; the last must hold every value it is given. */
   constructor(private readonly ladder: readonly ColumnKind[]) {
-    this.values = new COLUMN_KINDS[ladder[0]](0);
+    this.values = EMPTY[ladder[0]];
   }
 
   get kind(): ColumnKind {
@@ -89,7 +92,7 @@ export class Column {
 
   clear(): void {
     this.rung = 0;
-    this.values = new COLUMN_KINDS[this.ladder[0]](0);
+    this.values = EMPTY[this.ladder[0]];
   }
 
   /** Takes stored values (an index read back from disk); false when `kind` is not on the ladder. */
@@ -99,6 +102,21 @@ export class Column {
     this.rung = rung;
     this.values = values;
     return true;
+  }
+}
+
+/**
+ * What an index update reads with: a read buffer, made on the first read (most updates find the
+ * file unchanged and read nothing: a filter asks every step's index to update),
+ * and a row batch.
+ */
+export class BuildScratch {
+  private readBuffer: Buffer | undefined;
+  readonly batch = new RowBatch();
+
+  get buffer(): Buffer {
+    this.readBuffer ??= Buffer.allocUnsafe(READ_CHUNK_BYTES);
+    return this.readBuffer;
   }
 }
 
@@ -234,30 +252,36 @@ export class StepIndex {
 
   /** Row `row` as a filter sees it (a fresh object: cheap, and safe to keep). */
   fields(row: number): RowFields {
-    const flags = this.flags.values[row];
-    return {
-      layer: ((flags & 1) + 1) as 1 | 2,
-      correct: NULLABLE_BOOLEAN[(flags >> 1) & 3],
-      reward: nullIfNaN(this.reward.values[row]),
-      outcome: OUTCOME_CODES[(flags >> 3) & 7],
-    };
+    return this.fillFields(row, { layer: 1, correct: null, reward: null, outcome: null });
   }
 
-  /** Rows for which `keep` holds, counted. */
-  countRows(keep: (row: RowFields) => boolean): number {
+  /**
+   * Rows for which `keep` holds, counted. `keep` sees one object, refilled for each row (a filter
+   * across a long run visits millions of rows; an object each would be as many allocations).
+   */
+  countRows(keep: (row: Readonly<RowFields>) => boolean): number {
+    const fields: RowFields = { layer: 1, correct: null, reward: null, outcome: null };
     let n = 0;
-    for (let row = 0; row < this.count; row++) if (keep(this.fields(row))) n += 1;
+    for (let row = 0; row < this.count; row++) if (keep(this.fillFields(row, fields))) n += 1;
     return n;
+  }
+
+  private fillFields(row: number, target: RowFields): RowFields {
+    const flags = this.flags.values[row];
+    target.layer = ((flags & 1) + 1) as 1 | 2;
+    target.correct = NULLABLE_BOOLEAN[(flags >> 1) & 3];
+    target.reward = nullIfNaN(this.reward.values[row]);
+    target.outcome = OUTCOME_CODES[(flags >> 3) & 7];
+    return target;
   }
 
   /**
    * Brings the index up to date with the file: nothing to do when it is unchanged, the appended
    * lines when it only grew, everything when it was rewritten. Returns false when the file was
    * rewritten (the caller must drop what it derived from this index) and true otherwise.
-   * Rejects with ENOENT when the file is gone. `buffer` and `batch`: a read buffer and a row batch to
-   * use (and reuse).
+   * Rejects with ENOENT when the file is gone. `scratch`: what to read with (kept for the next update).
    */
-  async update(buffer?: Buffer, batch: RowBatch = new RowBatch()): Promise<boolean> {
+  async update(scratch: BuildScratch = new BuildScratch()): Promise<boolean> {
     // The common case (nothing changed) costs one stat, not an open, a stat and a close: a filter
     // across a long run asks this of every step's index.
     const seen = await fs.stat(this.file);
@@ -279,6 +303,7 @@ export class StepIndex {
     // once: a chunk's string is megabytes, which V8 keeps outside its heap where the collector
     // hardly feels it, so a run's indexing piled up hundreds of them (measured: a peak RSS of
     // 162-190 MiB indexing the bench's 2 GB run, against 112-115 MiB line by line, as fast).
+    const batch = scratch.batch;
     let read;
     try {
       read = await streamLines(
@@ -291,7 +316,7 @@ export class StepIndex {
           },
           tooLong: (lineNumber, _offset, length) => this.malformed.push(tooLongLine({ file: this.file, line: lineNumber }, length, this.maxLineBytes)),
         },
-        { fromOffset: this.end, firstLine: this.lines, maxLineBytes: this.maxLineBytes, buffer },
+        { fromOffset: this.end, firstLine: this.lines, maxLineBytes: this.maxLineBytes, buffer: scratch.buffer },
       );
     } catch (error) {
       // Half-read (the file vanished or failed mid-read): start over next time rather than keep
