@@ -6,11 +6,13 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FrameLocator } from 'playwright-core';
+import { runCacheFolder } from '../../extension/src/format/indexCache';
 import { fixtureRunFiles } from './harness/runFiles';
 import { useVSCode, vscodeIt, waitFor, type VSCodeSession } from './harness/session';
 import { renderedText, selectors } from './harness/workbench';
 
 const LIVE_RUN = path.join('.mgrpo', 'runs', 'live-run');
+const EXAMPLE_RUN = path.join('.mgrpo', 'runs', 'example-run');
 
 /**
  * Two copies of the fixture run under .mgrpo/runs: `example-run` as it is (finished), and
@@ -232,7 +234,7 @@ describe('webviews: dashboard and inspector on a finished run', function () {
   });
 });
 
-describe('Remove from View: a run leaves the Runs view, not the disk', function () {
+describe('runs leaving the Runs view: removed from it (the folder stays), or deleted (the indexes go too)', function () {
   this.timeout(180_000);
   const vscode = useVSCode({ workspaceFiles: workspaceRuns() });
 
@@ -260,5 +262,29 @@ describe('Remove from View: a run leaves the Runs view, not the disk', function 
     const reloadedView = workbench.view('Runs');
     await workbench.treeItem(reloadedView, 'example run (hand-made fixture)').waitFor({ state: 'visible', timeout: 60_000 });
     assert.equal(await workbench.treeItem(reloadedView, /live run \(appended by the test\)/).count(), 0, 'still removed after a reload');
+  });
+
+  vscodeIt('a run whose folder is deleted leaves the view, and its step indexes leave the extension\'s storage', vscode, ['runsTree', 'filterSamples'], async function (session) {
+    const { workbench, workspace, userDataDir } = session;
+    await workbench.openViewContainer('MGRPO');
+    const runsView = workbench.view('Runs');
+    const example = workbench.treeItem(runsView, 'example run (hand-made fixture)');
+    await workbench.expandTreeItem(example);
+    // A filter counts matches in every step of the expanded run, and indexes the steps for the next one.
+    await workbench.runCommand('MGRPO: Filter Samples');
+    await workbench.pickQuickItem(/fixed a wrong answer/);
+    const runDir = path.join(workspace, EXAMPLE_RUN);
+    let indexFolder: string | undefined;
+    await waitFor(() => {
+      const storage = path.join(userDataDir, 'User', 'globalStorage');
+      const owner = fs.existsSync(storage) ? fs.readdirSync(storage).find((name) => fs.existsSync(path.join(storage, name, 'step-indexes'))) : undefined;
+      indexFolder = owner ? runCacheFolder(path.join(storage, owner, 'step-indexes'), runDir) : undefined;
+      return indexFolder !== undefined && fs.existsSync(indexFolder) && fs.readdirSync(indexFolder).some((name) => name.endsWith('.idx'));
+    }, 60_000, 'the example run\'s step indexes in the extension\'s global storage');
+    assert.ok(!fs.readdirSync(runDir, { recursive: true }).some((name) => String(name).endsWith('.idx')), 'nothing written in the run folder');
+
+    fs.rmSync(runDir, { recursive: true });
+    await example.waitFor({ state: 'detached', timeout: 30_000 });
+    await waitFor(() => !fs.existsSync(indexFolder as string), 30_000, `${indexFolder} to be removed with its run`);
   });
 });

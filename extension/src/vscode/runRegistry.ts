@@ -25,9 +25,9 @@ export class RunRegistry extends Disposable {
   private readonly runsChanged = this.register(new vscode.EventEmitter<void>());
   private readonly runChanged = this.register(new vscode.EventEmitter<RunChange>());
   private readonly liveChanged = this.register(new vscode.EventEmitter<void>());
-  private runsFolderWatcher?: vscode.FileSystemWatcher;
+  private runsFolderWatcher?: vscode.Disposable;
   /** run.json watchers of attached runs (runs-folder runs share the runs folder's watcher). */
-  private readonly attachedWatchers = new Map<string, vscode.FileSystemWatcher>();
+  private readonly attachedWatchers = new Map<string, vscode.Disposable>();
   /** The set of runs changed (added, removed). */
   readonly onDidChangeRuns = this.runsChanged.event;
   /** One run's content changed (new steps, status). */
@@ -226,7 +226,7 @@ export class RunRegistry extends Disposable {
     return this.workspaceState.get<string[]>(HIDDEN_RUNS_KEY, []);
   }
 
-  /** An attached run's run.json: rewritten (resumed elsewhere) or deleted. */
+  /** An attached run's run.json: rewritten (resumed elsewhere) or deleted, alone or with its folder. */
   private watchAttached(dir: string, session: RunSession): void {
     this.attachedWatchers.get(dir)?.dispose();
     const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(dir), RunPaths.manifest));
@@ -234,7 +234,10 @@ export class RunRegistry extends Disposable {
     watcher.onDidChange(touched);
     watcher.onDidCreate(touched);
     watcher.onDidDelete(touched);
-    this.attachedWatchers.set(dir, watcher);
+    // A folder deleted whole is one event, for the folder, which no pattern inside it matches.
+    const folder = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(path.dirname(dir)), path.basename(dir)), true, true, false);
+    folder.onDidDelete(touched);
+    this.attachedWatchers.set(dir, vscode.Disposable.from(watcher, folder));
   }
 
   private watchRunsFolder(runsFolder: string): void {
@@ -246,7 +249,10 @@ export class RunRegistry extends Disposable {
     watcher.onDidCreate(() => void this.discover());
     watcher.onDidDelete(() => void this.discover());
     watcher.onDidChange((uri) => void this.get(path.dirname(uri.fsPath))?.manifestTouched());
-    this.runsFolderWatcher = watcher;
+    // A run folder deleted whole is one event, for the folder, which `*/run.json` does not match.
+    const folders = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(runsFolder), '*'), true, true, false);
+    folders.onDidDelete(() => void this.discover());
+    this.runsFolderWatcher = vscode.Disposable.from(watcher, folders);
   }
 }
 

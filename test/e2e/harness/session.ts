@@ -42,6 +42,8 @@ export class VSCodeSession {
   private constructor(
     readonly name: string,
     readonly workspace: string,
+    /** code-server's user data: settings, logs, and the extensions' global storage (User/globalStorage). */
+    readonly userDataDir: string,
     readonly server: RunningCodeServer,
     readonly browser: Browser,
     readonly page: Page,
@@ -80,7 +82,7 @@ export class VSCodeSession {
         const { id } = run.extension;
         await waitFor(() => extensionActivated(userDataDir, id), 90_000, `activation of ${id} (extension host log)`);
       }
-      return new VSCodeSession(name, workspace, server, browser, page, workbench, new ExtensionHostLogWatcher(userDataDir, run.extension.id));
+      return new VSCodeSession(name, workspace, userDataDir, server, browser, page, workbench, new ExtensionHostLogWatcher(userDataDir, run.extension.id));
     } catch (error) {
       await browser?.close().catch(() => undefined);
       await server.stop();
