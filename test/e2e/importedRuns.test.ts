@@ -121,5 +121,9 @@ describe('imported runs: verl and TRL runs in the Runs view', function () {
     const texts = await samples.allInnerTexts();
     assert.ok(texts.every((t) => /adv [+-]?\d\.\d{3}|adv 0\.000/.test(t)), texts.join(' | '));
     await session.screenshot('importedRuns-trl');
+
+    // An opened run whose folder is deleted whole leaves the view (VS Code reports only the folder's deletion).
+    fs.rmSync(runDir, { recursive: true });
+    await run.waitFor({ state: 'detached', timeout: 30_000 });
   });
 });
