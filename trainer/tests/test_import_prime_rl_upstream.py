@@ -1,0 +1,182 @@
+"""The prime-rl importer on folders laid out as prime-rl 559b447 writes them (FileMonitor, verifiers a60a606
+Episode records; see fixtures/sources/prime-rl-upstream/README.md). Each test names the older assumption (flat
+trace lines, ``train/<env>/`` folders, one metrics line per step) it would have failed on."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from mgrpo.importers import SourceOptions, open_source
+from mgrpo.importers.prime_rl import PrimeRlSource
+from mgrpo.importers.samples import ImportStats
+from test_import_sources import SOURCES, by_group, import_folder, validate_imported_run
+
+UPSTREAM = SOURCES / "prime-rl-upstream"
+STEP1_EFFECTIVE = Path("rollouts/step_1/train/effective/traces.jsonl")
+STEP1_ALL = Path("rollouts/step_1/train/all/traces.jsonl")
+
+
+def copy_upstream(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(UPSTREAM, tmp_path / "prime-run"))
+
+
+def episodes(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def write_episodes(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(row, separators=(",", ":")) + "\n" for row in rows))
+
+
+def import_run(source: Path, tmp_path: Path, run_schema: dict) -> dict:
+    return validate_imported_run(import_folder(source, tmp_path / "run").run_dir, run_schema)
+
+
+def test_a_step_is_its_effective_cohort_not_every_arrival_as_well(tmp_path, run_schema):
+    """train/all and train/effective hold the same episodes; reading both (train/**) doubled the step."""
+    run = import_run(UPSTREAM, tmp_path, run_schema)
+    step1 = run["rollouts"][1]
+    assert len(step1) == 4
+    assert {record["source"]["location"].split(":")[0] for record in step1} == {str(STEP1_EFFECTIVE)}
+    skipped = run["manifest"]["source"]["skipped_files"]
+    assert "trained-on cohort" in skipped[str(STEP1_ALL)]
+    assert all("eval" in name for name in skipped if name != str(STEP1_ALL)) and len(skipped) == 3
+
+
+def test_episode_records_become_samples(tmp_path, run_schema):
+    """Text from the trace's message graph, reward from rewards {score, weight}, advantage from the nodes' token
+    advantages, groups from group.id, the prompt's id from task.key: none of these is a top-level key."""
+    run = import_run(UPSTREAM, tmp_path, run_schema)
+    right, wrong = by_group(run["rollouts"][1])[0]
+    assert right["prompt"].startswith("user: Solve the grade-school math problem.")
+    assert right["prompt"].endswith("How many clips did she sell?")
+    assert (right["completion"], right["ground_truth"]) == ("48/2=24, 48+24=72\n#### 72", "72")
+    assert (right["reward"], right["rewards"], right["advantage"]) == (1.0, {"correct": 1.0}, 0.5)
+    assert (wrong["reward"], wrong["advantage"]) == (0.0, -0.5)
+    key = episodes(UPSTREAM / STEP1_EFFECTIVE)[0]["task"]["key"]
+    assert right["question_id"] == wrong["question_id"] == f"task-{key}"
+    assert right["source"]["fields"]["group"] == "0" and right["source"]["fields"]["episode"]["id"] == "e01"
+    assert right["source"]["fields"]["trace"]["metrics"] == {"num_turns": 1.0}
+    # 12 prompt tokens + the 5-token generation prompt come before the first sampled token; 9 were sampled.
+    assert (right["prompt_tokens"], right["completion_tokens"]) == (17, 9)
+    assert run["manifest"]["model"]["name_or_path"] == "Qwen/Qwen3-0.6B"
+
+
+def test_truncation_is_the_last_calls_finish_reason(tmp_path, run_schema):
+    """There is no is_truncated key: Trace.is_truncated is a property (stop condition or finish_reason 'length')."""
+    run = import_run(UPSTREAM, tmp_path, run_schema)
+    cut, stopped = by_group(run["rollouts"][1])[1]
+    assert (cut["finish_reason"], stopped["finish_reason"]) == ("length", "stop")
+    assert (cut["advantage"], stopped["advantage"]) == (0.0, 0.0)
+    metrics = {line["step"]: line for line in run["metrics"]}
+    assert metrics[1]["layer1"]["truncated_fraction"] == 0.25
+
+
+def test_a_step_still_collecting_is_read_from_its_arrivals(tmp_path, run_schema):
+    """Step 2 has only train/all (its batch has not shipped): samples without advantages, grouped by group.id
+    although one was dispatched a step earlier (run.work.step 1)."""
+    run = import_run(UPSTREAM, tmp_path, run_schema)
+    step2 = run["rollouts"][2]
+    assert [record["advantage"] for record in step2] == [None, None]
+    assert [record["reward"] for record in step2] == [1.0, 0.0]
+    assert len({record["group"] for record in step2}) == 1
+    assert "advantage" in run["manifest"]["source"]["absent_fields"]
+
+
+def test_an_episode_without_a_trace_is_counted_unreadable(tmp_path, run_schema):
+    """train/all keeps failed episodes (traces: [], errors: [...]); read from there, they are reported."""
+    source = copy_upstream(tmp_path)
+    (source / STEP1_EFFECTIVE).unlink()
+    run = import_run(source, tmp_path, run_schema)
+    assert len(run["rollouts"][1]) == 4
+    assert run["manifest"]["source"]["rows_unreadable"] == 1
+    assert any("SandboxError: runtime failed to start" in problem for problem in run["manifest"]["source"]["problems"])
+
+
+def test_metrics_are_every_line_of_the_step_merged(tmp_path, run_schema):
+    """Trainer and orchestrator append several lines per step to the run folder's metrics.jsonl; the last line
+    alone (the old reading) is only the trainer's time metrics."""
+    run = import_run(UPSTREAM, tmp_path, run_schema)
+    metrics = {line["step"]: line for line in run["metrics"]}
+    logged = metrics[1]["source_metrics"]
+    assert logged["loss/mean"] == 0.0123 and logged["progress/rollouts"] == 5
+    assert logged["train/agg/effective/agent/rewards/correct/mean"] == 0.25 and logged["optim/grad_norm"] == 0.42
+    assert logged["time/step"] == 4.5  # logged by both; the later (trainer) line wins
+    assert metrics[2]["source_metrics"]["eval/gsm8k/effective/agent/rewards/correct/mean"] == 1.0
+
+
+def test_weighted_and_unscored_rewards(tmp_path, run_schema):
+    """Trace.reward sums score x weight; a null entry means scoring did not run (no reward, not 0)."""
+    source = copy_upstream(tmp_path)
+    rows = episodes(source / STEP1_EFFECTIVE)
+    rows[0]["traces"][0]["rewards"] = {"correct": {"score": 1.0, "weight": 0.5},
+                                       "format": {"score": 1.0, "weight": 0.25}}
+    rows[1]["traces"][0]["rewards"] = {"correct": None}
+    write_episodes(source / STEP1_EFFECTIVE, rows)
+    run = import_run(source, tmp_path, run_schema)
+    first, second = by_group(run["rollouts"][1])[0]
+    assert (first["reward"], first["rewards"]) == (0.75, {"correct": 0.5, "format": 0.25})
+    assert second["reward"] is None
+    assert run["manifest"]["source"]["rewards_not_finite"] == 1
+
+
+def tool_turn_trace(trace: dict) -> dict:
+    """The trace as a two-turn tool use with a retried first reply (a second branch off the prompt)."""
+    user, reply = trace["nodes"]
+    retry = {**reply, "message": {"role": "assistant", "content": "abandoned"}}
+    call = {"parent": 0, "message": {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c1", "name": "calc", "arguments": "{\"x\": \"48/2\"}"}]}, "sampled": True,
+        "timestamp": reply["timestamp"], "token_ids": [7, 8, 9, 10], "mask": [False, True, True, True],
+        "is_content": [], "logprobs": [-0.1, -0.1, -0.1], "advantages": [1.0, 1.0, 1.0]}
+    result = {"parent": 2, "message": {"role": "tool", "tool_call_id": "c1", "content": "24"}, "sampled": False,
+              "timestamp": reply["timestamp"], "token_ids": [11, 12], "mask": [False, False], "is_content": [],
+              "logprobs": []}
+    final = {**reply, "parent": 3, "advantages": [0.0] * len(reply["logprobs"])}
+    return {**trace, "nodes": [user, retry, call, result, final]}
+
+
+def test_multi_turn_text_is_the_final_branch(tmp_path, run_schema):
+    """Completion = every message of the last root-to-leaf path from the first sampled one, tool calls shown."""
+    source = copy_upstream(tmp_path)
+    rows = episodes(source / STEP1_EFFECTIVE)
+    rows[0]["traces"][0] = tool_turn_trace(rows[0]["traces"][0])
+    write_episodes(source / STEP1_EFFECTIVE, rows)
+    record = by_group(import_run(source, tmp_path, run_schema)["rollouts"][1])[0][0]
+    assert record["completion"] == ('assistant: [tool_call calc({"x": "48/2"})]\ntool: 24\n'
+                                    "assistant: 48/2=24, 48+24=72\n#### 72")
+    assert "abandoned" not in record["completion"]
+    assert record["completion_tokens"] == 3 + 9 and record["prompt_tokens"] == 12 + 1
+    # prime-rl's scalar_advantage: the mean non-zero token advantage over every node of the trace, the
+    # abandoned branch's 9 tokens at 0.5 included: (9 * 0.5 + 3 * 1.0) / 12.
+    assert record["advantage"] == 0.625
+
+
+def test_multi_agent_episodes_group_per_agent_and_skip_untrainable_agents(tmp_path):
+    source = copy_upstream(tmp_path)
+    rows = episodes(source / STEP1_EFFECTIVE)
+    for row in rows:
+        solver = row["traces"][0]
+        judge = {**solver, "id": solver["id"] + "-judge", "agent": {**solver["agent"], "name": "judge",
+                                                                      "trainable": False}}
+        proposer = {**solver, "id": solver["id"] + "-p", "agent": {**solver["agent"], "name": "proposer"}}
+        row["traces"] = [solver, proposer, judge]
+    write_episodes(source / STEP1_EFFECTIVE, rows)
+    source_reader = open_source(source, "prime-rl", SourceOptions())
+    stats = ImportStats()
+    samples = source_reader.read(source_reader.step_files(stats)[0], stats)
+    assert len(samples) == 8
+    assert {sample.group_key for sample in samples} == {"group-0/agent", "group-0/proposer", "group-1/agent",
+                                                        "group-1/proposer"}
+    assert sum("not trainable" in problem for problem in stats.problems) >= 1
+
+
+def test_detection_and_run_folder_or_rollouts_folder(tmp_path):
+    """Both the run folder and its rollouts/ folder are accepted; metrics come from the run folder either way."""
+    assert PrimeRlSource.matches(UPSTREAM) and PrimeRlSource.matches(UPSTREAM / "rollouts")
+    reader = PrimeRlSource(UPSTREAM / "rollouts")
+    files = reader.step_files(ImportStats())
+    assert [item.step for item in files] == [1, 2]
+    assert reader.step_metrics(files[0], ImportStats())["loss/mean"] == 0.0123
