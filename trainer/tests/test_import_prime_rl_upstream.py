@@ -8,7 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
-from mgrpo.importers import SourceOptions, open_source
+from mgrpo.importers import RunImporter, SourceOptions, open_source
 from mgrpo.importers.prime_rl import PrimeRlSource
 from mgrpo.importers.samples import ImportStats
 from test_import_sources import SOURCES, by_group, import_folder, validate_imported_run
@@ -180,3 +180,46 @@ def test_detection_and_run_folder_or_rollouts_folder(tmp_path):
     files = reader.step_files(ImportStats())
     assert [item.step for item in files] == [1, 2]
     assert reader.step_metrics(files[0], ImportStats())["loss/mean"] == 0.0123
+
+
+def test_trace_per_line_files_of_august_2026(tmp_path, run_schema):
+    """prime-rl 9975d88..03cdc51^ wrote Trace.to_record() lines (None kept, run.step, no group): grouped by task."""
+    source = copy_upstream(tmp_path)
+    traces = []
+    for row in episodes(source / STEP1_EFFECTIVE):
+        trace = row["traces"][0]
+        trace["run"] = {"type": "train", "id": "run-7f3a", "name": None, "step": 1}
+        for node in trace["nodes"]:
+            node.setdefault("parent", None)
+            node.setdefault("advantages", None)
+        traces.append(trace)
+    write_episodes(source / STEP1_EFFECTIVE, traces)
+    run = import_run(source, tmp_path, run_schema)
+    groups = by_group(run["rollouts"][1])
+    assert [[record["advantage"] for record in group] for group in groups] == [[0.5, -0.5], [0.0, 0.0]]
+    assert groups[0][0]["question_id"] == f"task-{traces[0]['task']['key']}"
+    assert groups[0][0]["source"]["fields"]["episode"] == {"run": traces[0]["run"]}
+
+
+def test_follow_reads_a_step_once_its_batch_shipped(tmp_path, run_schema):
+    """While a step collects only train/all grows; once it ships, train/effective is written and the next step's
+    arrivals begin: the step is then imported from effective (with advantages), and the last one at stop."""
+    source = copy_upstream(tmp_path)
+    shutil.rmtree(source / "rollouts" / "step_2")
+    effective = (source / STEP1_EFFECTIVE).read_text()
+    (source / STEP1_EFFECTIVE).unlink()
+    importer = RunImporter(open_source(source, "prime-rl", SourceOptions()), tmp_path / "run")
+    calls = []
+
+    def should_stop() -> bool:
+        calls.append(None)
+        if len(calls) == 2:  # after the first poll: step 1 is still the latest step, so nothing was imported
+            assert importer.writer.metrics_path.read_text() == ""
+            (source / STEP1_EFFECTIVE).write_text(effective)
+            shutil.copytree(UPSTREAM / "rollouts" / "step_2", source / "rollouts" / "step_2")
+        return len(calls) > 4
+
+    assert importer.follow(poll_seconds=0.01, should_stop=should_stop) == "stopped"
+    run = validate_imported_run(tmp_path / "run", run_schema)
+    assert [record["advantage"] for record in run["rollouts"][1]] == [0.5, -0.5, 0.0, 0.0]
+    assert len(run["rollouts"][2]) == 2

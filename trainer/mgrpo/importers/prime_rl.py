@@ -16,6 +16,8 @@ Checked against prime-rl 559b447 (2026-08-21) and the verifiers it pins (deps/ve
   reward, truncation and text are properties, not written: they are recomputed here as upstream defines them
   (``Trace.reward``, ``Trace.is_truncated``, the final branch of ``Trace.branches``; the scalar advantage as
   prime-rl's ``algo/routing.scalar_advantage``).
+Between prime-rl 9975d88 and 03cdc51 (2026-08-15 to 08-20) the same files held one ``Trace.to_record()`` per line
+(no ``group``, ``None`` fields kept); such lines are read as one-trace episodes grouped by ``task.key``.
 A step is read from ``train/effective`` when it exists (``train/all`` is then counted as skipped), else from
 ``train/all`` (a step still collecting, or one whose batch never shipped: no advantages yet). Samples of one prompt
 share ``group.id``; the prompt's id is ``task.key``. One sample per trainable trace (an episode of a multi-agent env
@@ -98,6 +100,8 @@ class PrimeRlSource(Source):
                 where = f"{path.relative_to(self.root)}:{number}"
                 if is_episode(row):
                     samples.extend(episode_samples(row, files.step, where, stats))
+                elif is_trace_record(row):
+                    samples.extend(episode_samples(trace_as_episode(row), files.step, where, stats))
                 else:
                     sample = flat_sample(row, files.step, where, stats)
                     if sample is not None:
@@ -111,6 +115,7 @@ class PrimeRlSource(Source):
         for _, folder in steps:
             for path in train_traces(folder)[0]:
                 for _, row in read_json_rows(path, ImportStats()):
+                    row = trace_as_episode(row) if is_trace_record(row) else row
                     if not is_episode(row):
                         return {}
                     if model := first_model(row):
@@ -143,6 +148,16 @@ def first_model(row: dict) -> str | None:
         if isinstance(config.get("model"), str):
             return config["model"]
     return None
+
+
+def is_trace_record(row: dict) -> bool:
+    """A ``Trace.to_record()`` line: prime-rl 9975d88..03cdc51^ (2026-08-15 to 08-20) wrote one per trace."""
+    return isinstance(row.get("nodes"), list) and isinstance(row.get("task"), dict) and "rewards" in row
+
+
+def trace_as_episode(row: dict) -> dict:
+    """A lone trace line read as a one-trace episode: it has no group id, so its task stands for the group."""
+    return {"task": row["task"], **({"run": row["run"]} if row.get("run") is not None else {}), "traces": [row]}
 
 
 def is_episode(row: dict) -> bool:
