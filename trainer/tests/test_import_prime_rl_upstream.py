@@ -182,8 +182,8 @@ def test_detection_and_run_folder_or_rollouts_folder(tmp_path):
     assert reader.step_metrics(files[0], ImportStats())["loss/mean"] == 0.0123
 
 
-def test_trace_per_line_files_of_august_2026(tmp_path, run_schema):
-    """prime-rl 9975d88..03cdc51^ wrote Trace.to_record() lines (None kept, run.step, no group): grouped by task."""
+def test_trace_per_line_files_before_august_20_2026(tmp_path, run_schema):
+    """Until 03cdc51 prime-rl wrote Trace.to_record() lines (None kept, run.step, no group): grouped by task."""
     source = copy_upstream(tmp_path)
     traces = []
     for row in episodes(source / STEP1_EFFECTIVE):

@@ -16,8 +16,9 @@ Checked against prime-rl 559b447 (2026-08-21) and the verifiers it pins (deps/ve
   reward, truncation and text are properties, not written: they are recomputed here as upstream defines them
   (``Trace.reward``, ``Trace.is_truncated``, the final branch of ``Trace.branches``; the scalar advantage as
   prime-rl's ``algo/routing.scalar_advantage``).
-Between prime-rl 9975d88 and 03cdc51 (2026-08-15 to 08-20) the same files held one ``Trace.to_record()`` per line
-(no ``group``, ``None`` fields kept); such lines are read as one-trace episodes grouped by ``task.key``.
+Before prime-rl 03cdc51 (2026-08-20) the same files held one ``Trace.to_record()`` per line (seen at 9975d88,
+verifiers 6bcedc7: no ``group``, ``None`` fields kept); such lines are read as one-trace episodes grouped by
+``task.key``. Earlier layouts (``traces/{train,eval}/...``, ``rollouts/step_N/*_rollouts*.jsonl``) are not read.
 A step is read from ``train/effective`` when it exists (``train/all`` is then counted as skipped), else from
 ``train/all`` (a step still collecting, or one whose batch never shipped: no advantages yet). Samples of one prompt
 share ``group.id``; the prompt's id is ``task.key``. One sample per trainable trace (an episode of a multi-agent env
@@ -151,7 +152,7 @@ def first_model(row: dict) -> str | None:
 
 
 def is_trace_record(row: dict) -> bool:
-    """A ``Trace.to_record()`` line: prime-rl 9975d88..03cdc51^ (2026-08-15 to 08-20) wrote one per trace."""
+    """A ``Trace.to_record()`` line: prime-rl wrote one per trace until 03cdc51 (2026-08-20)."""
     return isinstance(row.get("nodes"), list) and isinstance(row.get("task"), dict) and "rewards" in row
 
 
