@@ -26,6 +26,9 @@ describe('run sources: which trainer wrote a folder', () => {
     assert.deepEqual(detectSourceKinds(listing(path.join(SOURCES, 'prime-rl'))), ['prime-rl']);
     // prime-rl's rollouts/ folder picked directly: step_N/train/... at its top.
     assert.deepEqual(detectSourceKinds(listing(path.join(SOURCES, 'prime-rl', 'rollouts'))), ['prime-rl']);
+    // The folders laid out as the upstream writers lay them out (their READMEs say which commits).
+    assert.deepEqual(detectSourceKinds(listing(path.join(SOURCES, 'nemo-rl-upstream'))), ['nemo-rl']);
+    assert.deepEqual(detectSourceKinds(listing(path.join(SOURCES, 'prime-rl-upstream'))), ['prime-rl']);
   });
 
   it('verl: {step}.jsonl at the top only', () => {
@@ -47,6 +50,9 @@ describe('run sources: which trainer wrote a folder', () => {
 
   it('prime-rl: rollouts/step_N/train/**/traces.jsonl or step_N/train/... ; eval traces alone are not', () => {
     assert.deepEqual(detectSourceKinds(['rollouts/step_4/train/math/traces.jsonl']), ['prime-rl']);
+    // prime-rl 559b447 (src/prime_rl/monitors/file.py): train/{all|effective}/traces.jsonl, no environment folder.
+    assert.deepEqual(detectSourceKinds(['rollouts/step_1/train/all/traces.jsonl', 'rollouts/step_1/train/effective/traces.jsonl']), ['prime-rl']);
+    assert.ok(worthListing('rollouts/step_1/train/effective'));
     assert.deepEqual(detectSourceKinds(['step_4/train/traces.jsonl']), ['prime-rl']);
     assert.deepEqual(detectSourceKinds(['rollouts/step_4/eval/math/traces.jsonl', 'rollouts/step_x/train/traces.jsonl']), []);
   });

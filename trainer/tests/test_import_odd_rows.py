@@ -65,7 +65,7 @@ def test_nemo_rl_odd_rows(tmp_path, run_schema):
         json.dumps(good),
         json.dumps({"rewards": [1.0], "idx": [0]}),                                # no content: unreadable
         json.dumps({"content": ["no chat header, all completion"], "rewards": [float("nan")], "idx": [0]}),
-        json.dumps({"content": [["not", "messages"]], "rewards": [0.0]}),          # content of no known shape
+        json.dumps({"content": [42], "rewards": [0.0]}),                           # content of no known shape
     ]
     (source / "train_data_step3.jsonl").write_text("\n".join(rows) + "\n")
     importer = import_folder(source, tmp_path / "run")

@@ -106,6 +106,8 @@ def test_metrics_are_every_line_of_the_step_merged(tmp_path, run_schema):
     assert logged["train/agg/effective/agent/rewards/correct/mean"] == 0.25 and logged["optim/grad_norm"] == 0.42
     assert logged["time/step"] == 4.5  # logged by both; the later (trainer) line wins
     assert metrics[2]["source_metrics"]["eval/gsm8k/effective/agent/rewards/correct/mean"] == 1.0
+    # The trainer's names fill the run format's loss and entropy (the dashboard charts them); no reference KL.
+    assert metrics[1]["loss"] == 0.0123 and metrics[1]["entropy"] == 0.61 and metrics[1]["kl"] is None
 
 
 def test_weighted_and_unscored_rewards(tmp_path, run_schema):

@@ -72,7 +72,8 @@ class RunImporter:
         path, count = self.writer.write_rollouts(files.step, records)
         self.stats.rows += count
         line = build_metrics_line(records, step=files.step, time=_written_at(files),
-                                  source_metrics=self.source.step_metrics(files, self.stats))
+                                  source_metrics=self.source.step_metrics(files, self.stats),
+                                  metric_names=self.source.metric_names)
         self.absent |= {name for name in NON_NULLABLE_METRICS_FIELDS if line.get(name) is None}
         self.absent |= {f"layer1.{name}" for name in NON_NULLABLE_LAYER_FIELDS if line["layer1"].get(name) is None}
         self.metrics[files.step] = line

@@ -109,8 +109,10 @@ def _mean(values: list[float]) -> float | None:
     return statistics.fmean(values) if values else None
 
 
-def build_metrics_line(records: list[dict], *, step: int, time: str, source_metrics: dict | None) -> dict:
-    """What the step's records say about it; timings, loss and KL only when the source logged them."""
+def build_metrics_line(records: list[dict], *, step: int, time: str, source_metrics: dict | None,
+                       metric_names: dict[str, tuple[str, ...]] | None = None) -> dict:
+    """What the step's records say about it; timings, loss and KL only when the source logged them.
+    ``metric_names``: the source's names for loss, kl and entropy, first found wins (default: those names)."""
     rewards = [record["reward"] for record in records if record["reward"] is not None]
     correct = [record["correct"] for record in records]
     lengths = [record["completion_tokens"] for record in records]
@@ -122,6 +124,7 @@ def build_metrics_line(records: list[dict], *, step: int, time: str, source_metr
             groups.setdefault(record["group"], []).append(record["reward"])
     multi = [values for values in groups.values() if len(values) > 1]
     source_metrics = source_metrics or {}
+    names = {"loss": ("loss",), "kl": ("kl",), "entropy": ("entropy",), **(metric_names or {})}
     layer1 = {
         "samples": len(records),
         "groups": len(groups) if known_groups else None,
@@ -140,12 +143,16 @@ def build_metrics_line(records: list[dict], *, step: int, time: str, source_metr
         del layer1["groups"]
     return {
         "step": step, "time": time, "layer1": layer1, "layer2": None, "correction": None,
-        "loss": _number(source_metrics, "loss"), "kl": _number(source_metrics, "kl"),
-        "clip_fraction": None, "entropy": _number(source_metrics, "entropy"),
+        "loss": _number(source_metrics, names["loss"]), "kl": _number(source_metrics, names["kl"]),
+        "clip_fraction": None, "entropy": _number(source_metrics, names["entropy"]),
         "train_seconds": None, "step_seconds": None, "tokens_per_second": None,
         "source_metrics": json_safe(source_metrics),
     }
 
 
-def _number(metrics: dict, key: str) -> float | None:
-    return finite_number(metrics.get(key))
+def _number(metrics: dict, keys: tuple[str, ...]) -> float | None:
+    for key in keys:
+        value = finite_number(metrics.get(key))
+        if value is not None:
+            return value
+    return None
