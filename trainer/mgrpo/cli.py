@@ -251,6 +251,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     except ConfigError as error:
         return _config_error(error, protocol._out)
 
+    from .distributed import exit_worker, launched_by_torchrun
     from .policy import quiet_transformers
     from .trainer import Trainer, UsageError
 
@@ -262,11 +263,14 @@ def cmd_train(args: argparse.Namespace) -> int:
         protocol.start_reading(stop_on_close=args.stop_on_stdin_close)
     protocol.install_signal_handlers()
     try:
-        return Trainer(config, run_dir, protocol, resume=args.resume).run()
+        code = Trainer(config, run_dir, protocol, resume=args.resume).run()
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         protocol.error(str(error))
-        return EXIT_USAGE
+        code = EXIT_USAGE
+    if launched_by_torchrun():
+        exit_worker(code)
+    return code
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

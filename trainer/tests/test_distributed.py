@@ -122,3 +122,21 @@ def test_ddp_with_shared_prefix_forward_gives_the_one_process_packed_update(tmp_
     two = _update_result(tmp_path, tiny_model_dir, "ddp-shared", 2, distributed_strategy="ddp",
                          shared_prefix_forward=True)
     _assert_same_update(one, two)
+
+
+def test_a_worker_exits_with_its_code_and_its_output_flushed():
+    """exit_worker skips the interpreter's teardown (os._exit), which would also skip flushing: buffered output
+    and log records must still come out."""
+    import subprocess
+
+    script = ("import logging, sys\n"
+              "from mgrpo.distributed import exit_worker\n"
+              "logging.basicConfig(stream=sys.stderr, format='%(message)s')\n"
+              "print('buffered, no newline', end='')\n"
+              "logging.getLogger('t').warning('a log record')\n"
+              "exit_worker(3)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                            env=subprocess_env(), cwd=str(REPO_ROOT))
+    assert result.returncode == 3
+    assert result.stdout == "buffered, no newline"
+    assert "a log record" in result.stderr
