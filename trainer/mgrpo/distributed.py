@@ -26,9 +26,9 @@ def launched_by_torchrun() -> bool:
 def exit_worker(code: int) -> NoReturn:
     """Ends a torchrun worker without the interpreter's teardown. The process group is destroyed by then, but
     objects still holding it (the DDP- or FSDP-wrapped model first) are collected at exit, where gloo's threads
-    can abort the process in C++ ("terminate called without an active exception"): a finished 2-rank run was
-    reported failed that way once in CI, after every rank had passed the final barrier. What the run wrote is
-    closed and synced already; the streams are flushed here."""
+    can abort the process in C++ ("terminate called without an active exception"): a 2-rank run that had
+    finished both its steps was reported failed that way once in CI (rank 1 aborted at its end). What the run
+    wrote is closed and synced already; the streams are flushed here."""
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
