@@ -8,6 +8,7 @@ import sys
 import torch
 
 from mgrpo.config import resolve_config
+from mgrpo.distributed import exit_worker
 from mgrpo.protocol import Protocol
 from mgrpo.trainer import Trainer, TrainingSample
 
@@ -38,6 +39,8 @@ def main(config_path: str, run_dir: str, out: str) -> None:
         torch.distributed.barrier()
     del trainer.model
     trainer.dist.close()
+    if trainer.dist.enabled:
+        exit_worker(0)  # as the trainer's own workers end: no interpreter teardown (see exit_worker)
 
 
 if __name__ == "__main__":

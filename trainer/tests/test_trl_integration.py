@@ -174,6 +174,13 @@ from pathlib import Path
 sys.path.insert(0, {tests!r})
 from test_trl_integration import train_with_lens, QUESTIONS, GROUP
 train_with_lens(Path({out!r}), {{"per_device_train_batch_size": QUESTIONS * GROUP // 2}}, correct_from="correctness")
+# Ended as our own trainer ends its workers: TRL (accelerate) leaves the gloo group alive, and its teardown at
+# interpreter exit aborted rank 1 in C++ once in CI ("terminate called without an active exception").
+import torch.distributed as dist
+from mgrpo.distributed import exit_worker
+dist.barrier()
+dist.destroy_process_group()
+exit_worker(0)
 """
 
 
