@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .records import DEFAULT_METRIC_NAMES
 from .samples import ImportedSample, ImportStats
 
 
@@ -42,9 +43,9 @@ class Source:
     patterns: tuple[str, ...] = ()      # what detection looks for, as shown in the error when nothing matches
     format_followed: str = ""           # the source version / description the reader was written from
     appends_live: bool = False          # True: a step's files grow while it runs (ready once a later step exists)
-    # The source's names for our loss, kl and entropy, first found wins (the source's metrics stay in
-    # source_metrics under their own names; these only fill the run format's fields, so the dashboard's charts).
-    metric_names: dict[str, tuple[str, ...]] = {"loss": ("loss",), "kl": ("kl",), "entropy": ("entropy",)}
+    # The source's names for our loss, kl and entropy (the source's metrics stay in source_metrics under their
+    # own names; these only fill the run format's fields, so the dashboard's charts).
+    metric_names: dict[str, tuple[str, ...]] = DEFAULT_METRIC_NAMES
 
     def __init__(self, root: Path, options: SourceOptions | None = None):
         self.root = Path(root)

@@ -109,10 +109,14 @@ def _mean(values: list[float]) -> float | None:
     return statistics.fmean(values) if values else None
 
 
+# The run format's loss, kl and entropy, each under the names a source may log it as (first found wins).
+DEFAULT_METRIC_NAMES: dict[str, tuple[str, ...]] = {"loss": ("loss",), "kl": ("kl",), "entropy": ("entropy",)}
+
+
 def build_metrics_line(records: list[dict], *, step: int, time: str, source_metrics: dict | None,
-                       metric_names: dict[str, tuple[str, ...]] | None = None) -> dict:
+                       metric_names: dict[str, tuple[str, ...]] = DEFAULT_METRIC_NAMES) -> dict:
     """What the step's records say about it; timings, loss and KL only when the source logged them.
-    ``metric_names``: the source's names for loss, kl and entropy, first found wins (default: those names)."""
+    ``metric_names``: the source's names for loss, kl and entropy (see DEFAULT_METRIC_NAMES)."""
     rewards = [record["reward"] for record in records if record["reward"] is not None]
     correct = [record["correct"] for record in records]
     lengths = [record["completion_tokens"] for record in records]
@@ -124,7 +128,6 @@ def build_metrics_line(records: list[dict], *, step: int, time: str, source_metr
             groups.setdefault(record["group"], []).append(record["reward"])
     multi = [values for values in groups.values() if len(values) > 1]
     source_metrics = source_metrics or {}
-    names = {"loss": ("loss",), "kl": ("kl",), "entropy": ("entropy",), **(metric_names or {})}
     layer1 = {
         "samples": len(records),
         "groups": len(groups) if known_groups else None,
@@ -143,8 +146,8 @@ def build_metrics_line(records: list[dict], *, step: int, time: str, source_metr
         del layer1["groups"]
     return {
         "step": step, "time": time, "layer1": layer1, "layer2": None, "correction": None,
-        "loss": _number(source_metrics, names["loss"]), "kl": _number(source_metrics, names["kl"]),
-        "clip_fraction": None, "entropy": _number(source_metrics, names["entropy"]),
+        "loss": _number(source_metrics, metric_names["loss"]), "kl": _number(source_metrics, metric_names["kl"]),
+        "clip_fraction": None, "entropy": _number(source_metrics, metric_names["entropy"]),
         "train_seconds": None, "step_seconds": None, "tokens_per_second": None,
         "source_metrics": json_safe(source_metrics),
     }
