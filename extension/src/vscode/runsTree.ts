@@ -73,13 +73,16 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
    * VS Code to have fetched the roots once after the last redraw.
    */
   async reveal(session: RunSession): Promise<void> {
-    if (this.roots.get(session.runDir)?.kind === 'pending' && session.reader) {
-      this.roots.delete(session.runDir);
-      this.signatures.delete(session.runDir);
-      this.redrawRoots();
-    }
+    if (this.roots.get(session.runDir)?.kind === 'pending' && session.reader) this.redrawRoot(session);
     await this.rootsSettled();
     await this.view.reveal(this.rootFor(session), { select: true, focus: false, expand: true });
+  }
+
+  /** The run's root changes kind (it became readable, or unreadable): redraw the roots with a fresh element for it. */
+  private redrawRoot(session: RunSession): void {
+    if (this.roots.get(session.runDir)?.kind === 'pending' && session.reader) this.roots.delete(session.runDir);
+    this.signatures.delete(session.runDir);
+    this.redrawRoots();
   }
 
   private redrawRoots(): void {
@@ -254,10 +257,7 @@ export class RunsTreeProvider extends Disposable implements vscode.TreeDataProvi
     if (!existing) return;
     this.lastRefreshAt.set(session.runDir, Date.now());
     if (existing.kind === 'pending' || !session.reader) {
-      // Became readable (or unreadable): the root element changes kind, so redraw the roots.
-      if (existing.kind === 'pending' && session.reader) this.roots.delete(session.runDir);
-      this.signatures.delete(session.runDir);
-      this.redrawRoots();
+      this.redrawRoot(session);
       return;
     }
     const reader = session.reader;
