@@ -30,10 +30,18 @@ describe('installed from a .vsix with no Python set up', function () {
 
     const logs = () => findExtensionHostLogs(server.userDataDir, e2eRun().extension.id)
       .map((file) => fs.readFileSync(file, 'utf8')).join('\n');
+    // The extension's own channel (pip's output), not the host log, says why an install failed.
+    const extensionLog = () => findExtensionHostLogs(server.userDataDir, e2eRun().extension.id)
+      .filter((file) => file.includes(e2eRun().extension.id))
+      .map((file) => fs.readFileSync(file, 'utf8')).join('\n');
     const started = Date.now();
     await waitFor(() => {
       const text = logs();
-      if (/Creating the trainer environment failed|was cancelled/.test(text)) throw new Error(`creating the environment failed:\n${text.split('\n').slice(-30).join('\n')}`);
+      if (/Creating the trainer environment failed|was cancelled|Low disk space/.test(text)) {
+        const disk = fs.statfsSync(server.userDataDir);
+        throw new Error(`creating the environment failed (${(disk.bavail * disk.bsize / 1024 ** 3).toFixed(1)} GB free under ${server.userDataDir}):\n`
+          + extensionLog().split('\n').slice(-40).join('\n'));
+      }
       return /Trainer environment ready: (\S+)/.exec(text)?.[1];
     }, INSTALL_TIMEOUT_MS, 'the trainer environment (pip install)', 2000);
     process.stderr.write(`[e2e] trainer environment created in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);

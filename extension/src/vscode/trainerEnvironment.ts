@@ -7,12 +7,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { diskShortfall, pipFailureReason } from '../model/environmentNeeds';
 import { defaultCandidates, venvPython } from '../model/interpreter';
 import { runLogged, type LoggedExit } from './loggedProcess';
 import type { PythonLocator } from './python';
 
 /** The folder under the extension's global storage. */
 export const TRAINER_ENVIRONMENT_FOLDER = 'trainer-env';
+
+/** Lines of a step's output kept to find pip's reason for failing. */
+const RECENT_LINES = 40;
 
 /** A base Python can make the environment: 3.10 or newer, with venv and ensurepip (Debian splits them out). */
 const BASE_PYTHON_CHECK = 'import sys, venv, ensurepip; sys.exit(0 if sys.version_info >= (3, 10) else 3)';
@@ -29,27 +33,35 @@ export async function createTrainerEnvironment(deps: EnvironmentDeps): Promise<s
   const requirements = path.join(extension.extensionUri.fsPath, 'trainer', 'requirements.txt');
   if (!fs.existsSync(requirements)) throw new Error(vscode.l10n.t('the extension has no {0}; reinstall it', requirements));
   log.show(true);
+  if (!await enoughDisk(envDir, log)) return undefined;
   log.info(`Creating the trainer environment in ${envDir}`);
   const outcome = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('MGRPO: creating the trainer environment'), cancellable: true },
     async (progress, token) => {
       const abort = new AbortController();
       token.onCancellationRequested(() => abort.abort());
+      // The last lines of the last step: pip says why it failed at the end of its output.
+      const recent: string[] = [];
       const step = async (message: string, command: string, args: string[]): Promise<LoggedExit> => {
         progress.report({ message });
         log.info(`$ ${[command, ...args].join(' ')}`);
+        recent.length = 0;
         return runLogged({
           command, args, signal: abort.signal, env: { ...process.env, PYTHONNOUSERSITE: '1' },
           onLine: (line) => {
             log.info(`[pip] ${line}`);
+            recent.push(line);
+            if (recent.length > RECENT_LINES) recent.shift();
             const collecting = /^(Collecting|Installing collected packages:|Downloading|Using cached)\s+(\S+)/.exec(line);
             if (collecting) progress.report({ message: `${message} ${collecting[2].slice(0, 60)}` });
           },
         });
       };
-      const fail = (what: string, exit: LoggedExit): string => exit.cancelled
-        ? 'cancelled'
-        : `${what} ${exit.spawnError ?? (exit.signal ? `was killed (${exit.signal})` : `failed (exit code ${exit.code})`)}`;
+      const fail = (what: string, exit: LoggedExit): string => {
+        if (exit.cancelled) return 'cancelled';
+        const reason = pipFailureReason(recent);
+        return `${what} ${exit.spawnError ?? (exit.signal ? `was killed (${exit.signal})` : `failed (exit code ${exit.code})`)}${reason ? `: ${reason}` : ''}`;
+      };
 
       progress.report({ message: vscode.l10n.t('looking for Python 3.10+ with venv…') });
       const base = await findBasePython(abort.signal);
@@ -81,6 +93,34 @@ export async function createTrainerEnvironment(deps: EnvironmentDeps): Promise<s
   log.info(`Trainer environment ready: ${outcome.python}`);
   void vscode.window.showInformationMessage(vscode.l10n.t('MGRPO: the trainer environment is ready; runs use {0}.', outcome.python));
   return outcome.python;
+}
+
+/**
+ * Checks the free space where the environment goes (pip fails late and leaves gigabytes behind when
+ * the disk fills); when short, the user decides. False when they decline.
+ */
+async function enoughDisk(envDir: string, log: vscode.LogOutputChannel): Promise<boolean> {
+  const free = await freeBytes(envDir);
+  const shortfall = free === undefined ? undefined : diskShortfall(free, envDir);
+  if (!shortfall) return true;
+  log.warn(`Low disk space: ${shortfall}.`);
+  const createAnyway = vscode.l10n.t('Create Anyway');
+  const choice = await vscode.window.showWarningMessage(vscode.l10n.t('MGRPO: {0}. Free some space first, or create it anyway?', shortfall), { modal: true }, createAnyway);
+  if (choice === createAnyway) return true;
+  log.warn('Creating the trainer environment was cancelled: not enough disk space.');
+  return false;
+}
+
+/** Bytes free to this user on the disk that holds `target` (its nearest existing folder); undefined when unknown. */
+async function freeBytes(target: string): Promise<number | undefined> {
+  let folder = target;
+  while (!fs.existsSync(folder) && path.dirname(folder) !== folder) folder = path.dirname(folder);
+  try {
+    const stats = await fs.promises.statfs(folder);
+    return stats.bavail * stats.bsize;
+  } catch {
+    return undefined;
+  }
 }
 
 async function findBasePython(signal: AbortSignal): Promise<string | undefined> {

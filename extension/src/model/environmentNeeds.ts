@@ -1,0 +1,35 @@
+// What "Create Trainer Environment" needs from the machine and how to say why it failed. Pure: the
+// vscode layer measures the disk (fs.statfs) and collects pip's lines.
+
+/**
+ * Disk the environment takes once installed. PyPI's Linux torch wheel is the CUDA build: torch,
+ * triton and the nvidia-* wheels alone are 5.2 GB; the project's .venv with every requirement
+ * measured 6.0 GB (torch 2.15, `du -sh .venv`). Pip also needs room for the downloads while it installs.
+ */
+export const TRAINER_ENVIRONMENT_BYTES = 6.5 * 1024 ** 3;
+
+/** "6.5 GB" (GiB, one decimal): enough to compare with what a file manager or `df -h` shows. */
+export function formatGigabytes(bytes: number): string {
+  return `${(bytes / 1024 ** 3).toFixed(1)} GB`;
+}
+
+/** The sentence to show when `freeBytes` is short of what the environment takes; undefined when it fits. */
+export function diskShortfall(freeBytes: number, folder: string, needBytes = TRAINER_ENVIRONMENT_BYTES): string | undefined {
+  if (freeBytes >= needBytes) return undefined;
+  return `the trainer environment takes about ${formatGigabytes(needBytes)} (torch with its CUDA libraries), and the disk holding ${folder} has ${formatGigabytes(freeBytes)} free`;
+}
+
+const PIP_ERROR = /^ERROR: (.+)$/;
+const MAX_REASON_CHARS = 300;
+
+/**
+ * Why pip failed, in its own words: its last "ERROR: ..." line (e.g. "Could not install packages
+ * due to an OSError: [Errno 28] No space left on device"), cut to a notification's length.
+ */
+export function pipFailureReason(lines: readonly string[]): string | undefined {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const reason = PIP_ERROR.exec(lines[i].trim())?.[1];
+    if (reason) return reason.length > MAX_REASON_CHARS ? `${reason.slice(0, MAX_REASON_CHARS - 1)}…` : reason;
+  }
+  return undefined;
+}

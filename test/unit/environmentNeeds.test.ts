@@ -1,0 +1,31 @@
+import { strict as assert } from 'node:assert';
+import { diskShortfall, formatGigabytes, pipFailureReason, TRAINER_ENVIRONMENT_BYTES } from '../../extension/src/model/environmentNeeds';
+
+describe('Create Trainer Environment: disk and pip failures', () => {
+  it('reports pip\'s last ERROR line (pip prints it at the end of its output)', () => {
+    // The tail of a real pip 25 run that filled the disk while unpacking the nvidia wheels.
+    const lines = [
+      'Collecting nvidia-cublas-cu12==12.8.4.1 (from torch==2.15.0->-r requirements.txt (line 2))',
+      '  Using cached nvidia_cublas_cu12-12.8.4.1-py3-none-manylinux_2_27_x86_64.whl (594.3 MB)',
+      'Installing collected packages: nvidia-cublas-cu12, torch',
+      'ERROR: Could not install packages due to an OSError: [Errno 28] No space left on device',
+      '',
+    ];
+    assert.equal(pipFailureReason(lines), 'Could not install packages due to an OSError: [Errno 28] No space left on device');
+    assert.equal(pipFailureReason(['ERROR: first', 'ERROR: No matching distribution found for torch==2.15.0']), 'No matching distribution found for torch==2.15.0');
+    assert.equal(pipFailureReason(['Collecting torch', 'Killed']), undefined, 'no ERROR line: no reason invented');
+    const long = pipFailureReason([`ERROR: ${'x'.repeat(1000)}`])!;
+    assert.equal(long.length, 300);
+    assert.ok(long.endsWith('…'));
+  });
+
+  it('says how much the environment takes and how much is free when the disk is short', () => {
+    assert.equal(diskShortfall(TRAINER_ENVIRONMENT_BYTES, '/data/env'), undefined, 'exactly enough is enough');
+    assert.equal(diskShortfall(100 * 1024 ** 3, '/data/env'), undefined);
+    assert.equal(
+      diskShortfall(1.25 * 1024 ** 3, '/data/env'),
+      'the trainer environment takes about 6.5 GB (torch with its CUDA libraries), and the disk holding /data/env has 1.3 GB free',
+    );
+    assert.equal(formatGigabytes(287 * 1024 ** 2), '0.3 GB');
+  });
+});
