@@ -225,3 +225,44 @@ def test_follow_reads_a_step_once_its_batch_shipped(tmp_path, run_schema):
     run = validate_imported_run(tmp_path / "run", run_schema)
     assert [record["advantage"] for record in run["rollouts"][1]] == [0.5, -0.5, 0.0, 0.0]
     assert len(run["rollouts"][2]) == 2
+
+
+def test_metrics_log_reads_each_appended_byte_once(tmp_path, monkeypatch):
+    """A live prime-rl run appends several metrics lines per step; each step's lookup used to re-read the whole
+    file (quadratic over a run). Now a step reads only what was appended, and a file that shrank or was replaced is
+    read again from its start."""
+    source = copy_upstream(tmp_path)
+    metrics = source / "metrics.jsonl"
+    reader = PrimeRlSource(source)
+    files = {item.step: item for item in reader.step_files(ImportStats())}
+    read_sizes: list[int] = []
+    real_open = Path.open
+
+    def counting_open(self, mode="r", *args, **kwargs):
+        handle = real_open(self, mode, *args, **kwargs)
+        if self == metrics:
+            real_read = handle.read
+            handle.read = lambda *a: (data := real_read(*a), read_sizes.append(len(data)))[0]
+        return handle
+
+    monkeypatch.setattr(Path, "open", counting_open)
+    first = reader.step_metrics(files[1], ImportStats())
+    assert first["loss/mean"] == 0.0123 and first["time/step"] == 4.5
+    assert read_sizes == [metrics.stat().st_size]
+    reader.step_metrics(files[2], ImportStats())
+    assert len(read_sizes) == 1, "nothing appended: nothing read"
+
+    # The trainer writes step 2's loss in two pieces: half a line is not read as a row until it is whole.
+    line = json.dumps({"step": 2, "loss/mean": 0.5}) + "\n"
+    with metrics.open("a") as handle:
+        handle.write(line[:10])
+    assert "loss/mean" not in reader.step_metrics(files[2], ImportStats())
+    with metrics.open("a") as handle:
+        handle.write(line[10:])
+    assert reader.step_metrics(files[2], ImportStats())["loss/mean"] == 0.5
+    assert read_sizes[1:] == [10, len(line)], "each call reads from the last whole line on"
+
+    # Replaced by a shorter file (a restarted run): read again from the start; old steps are gone.
+    metrics.write_text(json.dumps({"step": 1, "loss/mean": 0.9}) + "\n")
+    assert reader.step_metrics(files[1], ImportStats())["loss/mean"] == 0.9
+    assert reader.step_metrics(files[2], ImportStats()) is None

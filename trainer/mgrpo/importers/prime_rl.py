@@ -31,10 +31,11 @@ per-step ``metrics.jsonl``.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
-from .base import Source, StepFiles
+from .base import Source, SourceOptions, StepFiles
 from .samples import (ImportedSample, ImportStats, finite_number, message_text, optional_text, read_json_rows)
 
 STEP_DIR = re.compile(r"^step_(\d+)$")
@@ -71,6 +72,11 @@ class PrimeRlSource(Source):
     # The trainer's lines of metrics.jsonl (train.py): the mean loss and the mean entropy over all tokens. It
     # logs no KL to a reference policy (mismatch_kl is the trainer/inference mismatch, not that).
     metric_names = {"loss": ("loss/mean", "loss"), "kl": ("kl",), "entropy": ("entropy/all/mean", "entropy")}
+
+    def __init__(self, root: Path, options: SourceOptions | None = None):
+        super().__init__(root, options)
+        # Kept across steps: importing or following N steps reads each metrics file once, not N times.
+        self._metrics_logs: dict[Path, MetricsLog] = {}
 
     @classmethod
     def matches(cls, root: Path) -> bool:
@@ -134,16 +140,76 @@ class PrimeRlSource(Source):
         for path in (rollouts_dir(self.root).parent / "metrics.jsonl", self.root / "metrics.jsonl",
                      step_dir / "metrics.jsonl", step_dir / "train" / "metrics.jsonl"):
             if path.is_file():
-                lines = [row for _, row in read_json_rows(path, ImportStats())]
-                same_step = [row for row in lines if row.get("step") == files.step]
-                if same_step:
-                    merged: dict = {}
-                    for row in same_step:
-                        merged.update(row)
+                log = self._metrics_logs.setdefault(path, MetricsLog(path))
+                log.refresh()
+                if merged := log.step(files.step):
                     return merged
-                if path.parent == step_dir and lines:
-                    return lines[-1]
+                if path.parent == step_dir and log.last is not None:
+                    return log.last
         return None
+
+
+class MetricsLog:
+    """A metrics.jsonl read as it grows: each refresh reads only the bytes appended since the last one and
+    merges each line into its step's row (file order, later keys win). Lines that are not JSON objects are
+    ignored, as the old whole-file reading did. A file that shrank or was replaced is read again from the start."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._reset(None)
+
+    def _reset(self, identity: tuple | None) -> None:
+        self._identity = identity
+        self._offset = 0
+        self._by_step: dict[int, dict] = {}
+        self._last_complete: dict | None = None
+        # An unterminated last line that parses: a writer that left out the final newline (re-read next time).
+        self._tail: dict | None = None
+
+    @property
+    def last(self) -> dict | None:
+        return self._tail if self._tail is not None else self._last_complete
+
+    def step(self, step: int) -> dict:
+        merged = dict(self._by_step.get(step, {}))
+        if self._tail is not None and self._tail.get("step") == step:
+            merged.update(self._tail)
+        return merged
+
+    def refresh(self) -> None:
+        try:
+            stat = self.path.stat()
+        except OSError:
+            self._reset(None)
+            return
+        identity = (stat.st_dev, stat.st_ino)
+        if identity != self._identity or stat.st_size < self._offset:
+            self._reset(identity)
+        if stat.st_size == self._offset:
+            self._tail = None
+            return
+        with self.path.open("rb") as handle:
+            handle.seek(self._offset)
+            data = handle.read()
+        end = data.rfind(b"\n") + 1
+        self._offset += end
+        for raw in data[:end].split(b"\n"):
+            row = _json_object(raw)
+            if row is not None:
+                self._last_complete = row
+                if isinstance(row.get("step"), int):
+                    self._by_step.setdefault(row["step"], {}).update(row)
+        self._tail = _json_object(data[end:])
+
+
+def _json_object(raw: bytes) -> dict | None:
+    if not raw.strip():
+        return None
+    try:
+        row = json.loads(raw.decode("utf-8", errors="replace"))
+    except ValueError:
+        return None
+    return row if isinstance(row, dict) else None
 
 
 def first_model(row: dict) -> str | None:

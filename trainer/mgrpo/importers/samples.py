@@ -69,32 +69,31 @@ def read_json_rows(path: Path, stats: ImportStats) -> Iterator[tuple[int, dict]]
     """(line number, object) for each JSON-object line of ``path``; bad lines are counted and skipped. An
     unterminated last line that does not parse is a live writer's line "not yet written": left for later, not
     counted (one that parses is a whole row whose writer left out the final newline)."""
-    data = path.read_bytes()
-    lines = data.split(b"\n")
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        where = f"{path.name}:{number}"
-        if number == len(lines):  # no newline after it
-            try:
-                json.loads(raw)
-            except ValueError:
+    with path.open("rb") as handle:  # streamed: a reader that wants the first row reads only that much
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
                 continue
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            text = raw.decode("utf-8", errors="replace")
-            stats.non_utf8_rows += 1
-            stats.note(f"{where}: bytes that are not UTF-8 were replaced with U+FFFD")
-        try:
-            row = json.loads(text)
-        except json.JSONDecodeError as error:
-            stats.unreadable_row(where, f"not JSON ({error.msg} at column {error.colno})")
-            continue
-        if not isinstance(row, dict):
-            stats.unreadable_row(where, f"a JSON {type(row).__name__}, not an object")
-            continue
-        yield number, row
+            where = f"{path.name}:{number}"
+            if not raw.endswith(b"\n"):  # the last line, with no newline after it
+                try:
+                    json.loads(raw)
+                except ValueError:
+                    continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                text = raw.decode("utf-8", errors="replace")
+                stats.non_utf8_rows += 1
+                stats.note(f"{where}: bytes that are not UTF-8 were replaced with U+FFFD")
+            try:
+                row = json.loads(text)
+            except json.JSONDecodeError as error:
+                stats.unreadable_row(where, f"not JSON ({error.msg} at column {error.colno})")
+                continue
+            if not isinstance(row, dict):
+                stats.unreadable_row(where, f"a JSON {type(row).__name__}, not an object")
+                continue
+            yield number, row
 
 
 def unwrap(value: Any) -> Any:
