@@ -8,6 +8,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from mgrpo.importers import RunImporter, SourceOptions, open_source
 from mgrpo.importers.prime_rl import PrimeRlSource
 from mgrpo.importers.samples import ImportStats
@@ -266,3 +268,51 @@ def test_metrics_log_reads_each_appended_byte_once(tmp_path, monkeypatch):
     metrics.write_text(json.dumps({"step": 1, "loss/mean": 0.9}) + "\n")
     assert reader.step_metrics(files[1], ImportStats())["loss/mean"] == 0.9
     assert reader.step_metrics(files[2], ImportStats()) is None
+
+
+def test_tokenizer_places_the_sampling_logprobs_of_single_turn_replies(tmp_path, run_schema):
+    """A MessageNode's logprobs cover the tokens its mask marks sampled (verifiers graph.py); with --tokenizer a
+    single-turn reply gets them as token_logprobs with offsets into its text. Multi-turn replies, and tokens that
+    do not spell the text shown, keep no token data rather than misplaced data."""
+    from transformers import AutoTokenizer
+
+    tiny = Path(__file__).resolve().parents[1] / "models" / "mgrpo-demo-tiny"
+    tokenizer = AutoTokenizer.from_pretrained(tiny)
+    source = copy_upstream(tmp_path)
+    path = source / STEP1_EFFECTIVE
+    rows = episodes(path)
+    expected = {}
+    for row in rows:
+        for trace in row["traces"]:
+            for node in trace["nodes"]:
+                if node.get("sampled"):
+                    ids = tokenizer.encode(node["message"]["content"], add_special_tokens=False)
+                    template = [7, 7, 7]  # the chat template's header tokens: in token_ids, not sampled
+                    node["token_ids"], node["mask"] = template + ids, [False] * 3 + [True] * len(ids)
+                    node["logprobs"] = [-0.01 * (index + 1) for index in range(len(ids))]
+                    expected[node["message"]["content"]] = node["logprobs"]
+    rows[1]["traces"][0]["nodes"][-1]["message"]["content"] += " (edited after sampling)"
+    turns = rows[2]["traces"][0]["nodes"]  # a second turn: the reply is two model messages
+    ids = tokenizer.encode("4", add_special_tokens=False)
+    turns += [{"parent": 1, "message": {"role": "user", "content": "Check it."}, "sampled": False, "token_ids": [7],
+               "mask": [False], "logprobs": []},
+              {"parent": 2, "message": {"role": "assistant", "content": "4"}, "sampled": True, "token_ids": ids,
+               "mask": [True] * len(ids), "logprobs": [-0.5] * len(ids)}]
+    write_episodes(path, rows)
+
+    run = validate_imported_run(import_folder(source, tmp_path / "run", tokenizer=str(tiny)).run_dir, run_schema)
+    records = {record["completion"]: record for record in run["rollouts"][1]}
+    placed = [record for record in records.values() if record["token_logprobs"] is not None]
+    assert len(placed) == len(records) - 2, "every single-turn reply but the edited one carries its log-probs"
+    multi_turn = next(text for text in records if "user: Check it." in text)
+    assert records[multi_turn]["token_logprobs"] is None
+    for record in placed:
+        assert record["token_logprobs"] == pytest.approx(expected[record["completion"]])
+        assert record["token_offsets"] == list(range(len(record["completion"])))  # one character per token here
+    edited = next(text for text in records if text.endswith("(edited after sampling)"))
+    assert records[edited]["token_logprobs"] is None and records[edited]["token_offsets"] is None
+    assert any("do not decode to the message's text" in problem for problem in run["manifest"]["source"]["problems"])
+
+    without = validate_imported_run(import_folder(source, tmp_path / "plain").run_dir, run_schema)
+    assert all(record["token_logprobs"] is None for record in without["rollouts"][1])
+    assert "token_logprobs" in without["manifest"]["source"]["absent_fields"]

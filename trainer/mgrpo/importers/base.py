@@ -33,7 +33,7 @@ class SourceOptions:
     group_size: int | None = None          # TRL files: rows of one group are consecutive runs of this size
     reward_columns: list[str] | None = None  # TRL files: which columns are reward functions
     model: str | None = None               # the model's name, for run.json (no source file records it)
-    tokenizer: str | None = None           # NeMo-RL: a local tokenizer folder, to split prompt and completion
+    tokenizer: str | None = None           # NeMo-RL, prime-rl: a local tokenizer folder, for token-level data
     extra: dict = field(default_factory=dict)
 
 
@@ -50,6 +50,15 @@ class Source:
     def __init__(self, root: Path, options: SourceOptions | None = None):
         self.root = Path(root)
         self.options = options or SourceOptions()
+        self._tokenizer = None
+
+    def tokenizer(self):
+        """The tokenizer of ``--tokenizer`` (loaded once, from a local folder), or None without one."""
+        if self._tokenizer is None and self.options.tokenizer:
+            from transformers import AutoTokenizer
+
+            self._tokenizer = AutoTokenizer.from_pretrained(self.options.tokenizer)
+        return self._tokenizer
 
     @classmethod
     def matches(cls, root: Path) -> bool:

@@ -39,7 +39,8 @@ def add_import_parser(commands) -> argparse.ArgumentParser:
                         help="trl: the reward-function columns (default: every numeric column but step, advantage)")
     parser.add_argument("--tokenizer", default=None, metavar="DIR",
                         help="nemo-rl: a local tokenizer folder; splits prompt and completion exactly by token and "
-                             "gives token offsets for the log-probs")
+                             "gives token offsets for the log-probs. prime-rl: the sampling log-probs of single-turn "
+                             "traces, placed on the completion by token")
     return parser
 
 

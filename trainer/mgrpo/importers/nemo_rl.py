@@ -123,10 +123,6 @@ class NemoRlSource(Source):
                        "sample_loss_mask, advantages, generation_logprobs, prev_logprobs (one-row lists), idx "
                        "(row number)")
 
-    def __init__(self, root, options=None):
-        super().__init__(root, options)
-        self._tokenizer = None
-
     @classmethod
     def matches(cls, root: Path) -> bool:
         return any(TRAIN_FILE.match(path.name) for path in Path(root).iterdir())
@@ -140,13 +136,6 @@ class NemoRlSource(Source):
             elif VAL_FILE.match(path.name):
                 stats.skipped_files[path.name] = "validation samples (the run format has no sampled validation rollouts)"
         return sorted(found, key=lambda files: files.step)
-
-    def tokenizer(self):
-        if self._tokenizer is None and self.options.tokenizer:
-            from transformers import AutoTokenizer
-
-            self._tokenizer = AutoTokenizer.from_pretrained(self.options.tokenizer)
-        return self._tokenizer
 
     def read(self, files: StepFiles, stats: ImportStats) -> list[ImportedSample]:
         samples = []

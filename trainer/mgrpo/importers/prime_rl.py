@@ -109,9 +109,9 @@ class PrimeRlSource(Source):
             for number, row in read_json_rows(path, stats):
                 where = f"{path.relative_to(self.root)}:{number}"
                 if is_episode(row):
-                    samples.extend(episode_samples(row, files.step, where, stats))
+                    samples.extend(episode_samples(row, files.step, where, stats, self.tokenizer()))
                 elif is_trace_record(row):
-                    samples.extend(episode_samples(trace_as_episode(row), files.step, where, stats))
+                    samples.extend(episode_samples(trace_as_episode(row), files.step, where, stats, self.tokenizer()))
                 else:
                     sample = flat_sample(row, files.step, where, stats)
                     if sample is not None:
@@ -235,7 +235,7 @@ def is_episode(row: dict) -> bool:
     return isinstance(row.get("traces"), list) and isinstance(row.get("task"), dict)
 
 
-def episode_samples(row: dict, step: int, where: str, stats: ImportStats) -> list[ImportedSample]:
+def episode_samples(row: dict, step: int, where: str, stats: ImportStats, tokenizer=None) -> list[ImportedSample]:
     traces = [trace for trace in row["traces"] if isinstance(trace, dict)]
     if not traces:
         errors = "; ".join(f"{error.get('type')}: {error.get('message')}" for error in row.get("errors") or []
@@ -257,7 +257,7 @@ def episode_samples(row: dict, step: int, where: str, stats: ImportStats) -> lis
         if agent.get("trainable") is False:
             stats.note(f"{trace_where}: agent {agent.get('name')!r} is not trainable; skipped")
             continue
-        sample = trace_sample(trace, step, trace_where, stats)
+        sample = trace_sample(trace, step, trace_where, stats, tokenizer)
         if sample is None:
             continue
         group_id = group.get("id")
@@ -272,8 +272,9 @@ def episode_samples(row: dict, step: int, where: str, stats: ImportStats) -> lis
     return samples
 
 
-def trace_sample(trace: dict, step: int, where: str, stats: ImportStats) -> ImportedSample | None:
-    """One trace's final branch as a sample (group, ids and source fields are the episode's to fill in)."""
+def trace_sample(trace: dict, step: int, where: str, stats: ImportStats, tokenizer=None) -> ImportedSample | None:
+    """One trace's final branch as a sample (group, ids and source fields are the episode's to fill in); with a
+    tokenizer, the sampling log-probs of a single-turn trace as well (see sampled_tokens)."""
     nodes = [node for node in trace.get("nodes") or [] if isinstance(node, dict)]
     branch = final_branch(nodes)
     first = next((position for position, node in enumerate(branch) if node.get("sampled")), None)
@@ -286,14 +287,48 @@ def trace_sample(trace: dict, step: int, where: str, stats: ImportStats) -> Impo
         stats.rewards_not_finite += 1
         stats.note(f"{where}: no reward was scored ({trace.get('rewards')!r}); reward left absent")
     calls = [call for call in trace.get("calls") or [] if isinstance(call, dict)]
+    completion = message_text([chat_message(message) for message in messages[first:]]) or ""
+    token_logprobs = token_offsets = None
+    if tokenizer is not None and (sampled := sampled_tokens(branch[first:])) is not None:
+        from ..sampling import token_offsets as offsets_of
+
+        token_ids, logprobs = sampled
+        # Only where the tokens spell the text shown: a reasoning model's content may leave out its thinking, and
+        # offsets guessed into a different text would put each hover's confidence on the wrong characters.
+        if tokenizer.decode(token_ids, skip_special_tokens=True) == completion:
+            token_logprobs, token_offsets = logprobs, offsets_of(tokenizer, token_ids, completion)
+        else:
+            stats.note(f"{where}: the sampled tokens do not decode to the message's text with this tokenizer; "
+                       "token log-probs left out")
     return ImportedSample(
         step=step, prompt=message_text([chat_message(message) for message in messages[:first]]) if first else None,
-        completion=message_text([chat_message(message) for message in messages[first:]]) or "",
+        completion=completion,
         reward=reward, rewards=rewards, advantage=scalar_advantage(nodes),
         finish_reason=finish_reason(trace, calls),
         prompt_tokens=prompt_tokens(branch, calls), completion_tokens=completion_tokens(branch, calls),
+        token_logprobs=token_logprobs, token_offsets=token_offsets,
         location=where,
     )
+
+
+def sampled_tokens(reply: list[dict]) -> tuple[list[int], list[float]] | None:
+    """The sampled token ids and their sampling log-probs when the reply is one model message: a MessageNode's
+    ``logprobs`` cover the tokens its ``mask`` marks sampled (verifiers a60a606 graph.py), and the message's text
+    is what those tokens decode to. None for a multi-turn reply (our completion text joins several messages with
+    role headers, which no token lies on), a reply with tool calls (written into the text as we render them), or
+    a node whose lengths disagree."""
+    if len(reply) != 1 or not reply[0].get("sampled") or (reply[0].get("message") or {}).get("tool_calls"):
+        return None
+    node = reply[0]
+    token_ids, mask, logprobs = node.get("token_ids"), node.get("mask"), node.get("logprobs")
+    if not (isinstance(token_ids, list) and isinstance(mask, list) and isinstance(logprobs, list)
+            and len(token_ids) == len(mask) and logprobs):
+        return None
+    sampled = [token for token, is_sampled in zip(token_ids, mask) if is_sampled]
+    values = [finite_number(value) for value in logprobs]
+    if len(sampled) != len(values) or None in values or not all(isinstance(token, int) for token in sampled):
+        return None
+    return sampled, values
 
 
 def final_branch(nodes: list[dict]) -> list[dict]:
