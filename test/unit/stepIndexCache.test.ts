@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { decodeIndex, encodeIndex, indexCacheFile, loadIndex, runCacheFolder, saveIndex, STALE_TEMPORARY_MS } from '../../extension/src/format/indexCache';
+import { decodeIndex, indexCacheFile, loadIndex, runCacheFolder, saveIndex, STALE_TEMPORARY_MS } from '../../extension/src/format/indexCache';
 import { DEFAULT_MAX_LINE_BYTES } from '../../extension/src/format/lines';
 import { RunReader } from '../../extension/src/format/runReader';
 import { COLUMN_NAMES, Column, StepIndex } from '../../extension/src/format/stepIndex';
@@ -316,7 +316,10 @@ describe('step indexes on disk', () => {
 
   it('ignores a corrupt cache file (truncated, wrong version, garbage, empty, out-of-range values) and rebuilds it', async () => {
     const file = path.join(dir, STEP_1);
-    const good = encodeIndex(await freshIndex(file));
+    // The bytes saveIndex writes, as a user's cache folder holds them.
+    const saved = path.join(cacheDir, 'saved.idx');
+    assert.equal(await saveIndex(saved, await freshIndex(file)), true);
+    const good = await fs.readFile(saved);
     const withHeader = (change: (header: Record<string, unknown>) => void): Buffer => {
       const length = good.readUInt32LE(8);
       const header = JSON.parse(good.toString('utf8', 12, 12 + length)) as Record<string, unknown>;

@@ -87,11 +87,6 @@ export async function cachedIndexNames(runFolder: string, now = Date.now()): Pro
   return new Set(names.filter((name) => name.endsWith('.idx')));
 }
 
-/** The bytes of an index's cache file. */
-export function encodeIndex(index: StepIndex): Buffer {
-  return Buffer.concat(indexFileParts(index));
-}
-
 /** The parts of an index's cache file, in order: a header, then each column's values as they lie in memory (no copy). */
 function indexFileParts(index: StepIndex): Buffer[] {
   if (!index.mark) throw new Error(`index of ${index.file} was never built`);
