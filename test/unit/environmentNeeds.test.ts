@@ -14,6 +14,23 @@ describe('Create Trainer Environment: disk and pip failures', () => {
     assert.equal(pipFailureReason(lines), 'Could not install packages due to an OSError: [Errno 28] No space left on device');
     assert.equal(pipFailureReason(['ERROR: first', 'ERROR: No matching distribution found for torch==2.15.0']), 'No matching distribution found for torch==2.15.0');
     assert.equal(pipFailureReason(['Collecting torch', 'Killed']), undefined, 'no ERROR line: no reason invented');
+    // pip crashing while it downloads onto a full disk (seen in code-server on a 1.2 GB tmpfs): its own ERROR line
+    // is "Exception:", and the reason is the traceback's last line.
+    const crashed = [
+      'ERROR: Exception:',
+      'Traceback (most recent call last):',
+      '  File "/env/lib/python3.11/site-packages/pip/_vendor/cachecontrol/filewrapper.py", line 94, in read',
+      '    self.__buf.write(data)',
+      'OSError: [Errno 28] No space left on device',
+      'During handling of the above exception, another exception occurred:',
+      'Traceback (most recent call last):',
+      '  File "/env/lib/python3.11/site-packages/pip/_vendor/urllib3/response.py", line 443, in _error_catcher',
+      '    raise ProtocolError("Connection broken: %r" % e, e)',
+      'pip._vendor.urllib3.exceptions.ProtocolError: ("Connection broken: OSError(28, \'No space left on device\')", OSError(28, \'No space left on device\'))',
+    ];
+    assert.equal(pipFailureReason(crashed), crashed[crashed.length - 1]);
+    assert.equal(pipFailureReason(crashed.slice(0, 5)), 'OSError: [Errno 28] No space left on device');
+    assert.equal(pipFailureReason(['ERROR: Exception:', 'Traceback (most recent call last):']), undefined);
     const long = pipFailureReason([`ERROR: ${'x'.repeat(1000)}`])!;
     assert.equal(long.length, 300);
     assert.ok(long.endsWith('…'));

@@ -20,16 +20,20 @@ export function diskShortfall(freeBytes: number, folder: string, needBytes = TRA
 }
 
 const PIP_ERROR = /^ERROR: (.+)$/;
+// The last line of a Python traceback, unindented: "OSError: [Errno 28] No space left on device".
+const EXCEPTION_LINE = /^[\w.]*(?:Error|Exception|Exit): .+$/;
 const MAX_REASON_CHARS = 300;
 
 /**
  * Why pip failed, in its own words: its last "ERROR: ..." line (e.g. "Could not install packages
- * due to an OSError: [Errno 28] No space left on device"), cut to a notification's length.
+ * due to an OSError: [Errno 28] No space left on device"), or, when pip itself crashed ("ERROR:
+ * Exception:" and a traceback), the traceback's exception line. Cut to a notification's length.
  */
 export function pipFailureReason(lines: readonly string[]): string | undefined {
   for (let i = lines.length - 1; i >= 0; i--) {
-    const reason = PIP_ERROR.exec(lines[i].trim())?.[1];
-    if (reason) return reason.length > MAX_REASON_CHARS ? `${reason.slice(0, MAX_REASON_CHARS - 1)}…` : reason;
+    const line = lines[i].trimEnd();
+    const reason = PIP_ERROR.exec(line)?.[1] ?? (EXCEPTION_LINE.test(line) ? line : undefined);
+    if (reason && reason !== 'Exception:') return reason.length > MAX_REASON_CHARS ? `${reason.slice(0, MAX_REASON_CHARS - 1)}…` : reason;
   }
   return undefined;
 }

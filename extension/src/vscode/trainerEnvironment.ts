@@ -35,6 +35,8 @@ export async function createTrainerEnvironment(deps: EnvironmentDeps): Promise<s
   log.show(true);
   if (!await enoughDisk(envDir, log)) return undefined;
   log.info(`Creating the trainer environment in ${envDir}`);
+  // Set once `venv --clear` runs: from then on the folder holds nothing usable until the end.
+  let replaced = false;
   const outcome = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: vscode.l10n.t('MGRPO: creating the trainer environment'), cancellable: true },
     async (progress, token) => {
@@ -66,6 +68,7 @@ export async function createTrainerEnvironment(deps: EnvironmentDeps): Promise<s
       progress.report({ message: vscode.l10n.t('looking for Python 3.10+ with venv…') });
       const base = await findBasePython(abort.signal);
       if (!base) return vscode.l10n.t('no Python 3.10 or newer with the venv module was found (tried {0}). Install one (on Debian/Ubuntu: sudo apt install python3-venv), then try again.', defaultCandidates().join(', '));
+      replaced = true;
       const made = await step(vscode.l10n.t('creating the virtual environment…'), base, ['-m', 'venv', '--clear', envDir]);
       if (made.code !== 0) return fail(`${base} -m venv`, made);
       const python = venvPython(envDir);
@@ -77,6 +80,11 @@ export async function createTrainerEnvironment(deps: EnvironmentDeps): Promise<s
     },
   );
   if (typeof outcome === 'string') {
+    // An unfinished environment is gigabytes nothing will use (and the disk may be what ran out).
+    if (replaced) {
+      await fs.promises.rm(envDir, { recursive: true, force: true }).catch((error: unknown) => log.warn(`Could not remove ${envDir}: ${String(error)}`));
+      log.info(`Removed the unfinished environment ${envDir}`);
+    }
     if (outcome === 'cancelled') {
       log.warn('Creating the trainer environment was cancelled.');
       void vscode.window.showWarningMessage(vscode.l10n.t('MGRPO: creating the trainer environment was cancelled.'));
