@@ -82,8 +82,10 @@ export async function createTrainerEnvironment(deps: EnvironmentDeps): Promise<s
   if (typeof outcome === 'string') {
     // An unfinished environment is gigabytes nothing will use (and the disk may be what ran out).
     if (replaced) {
-      await fs.promises.rm(envDir, { recursive: true, force: true }).catch((error: unknown) => log.warn(`Could not remove ${envDir}: ${String(error)}`));
-      log.info(`Removed the unfinished environment ${envDir}`);
+      await fs.promises.rm(envDir, { recursive: true, force: true }).then(
+        () => log.info(`Removed the unfinished environment ${envDir}`),
+        (error: unknown) => log.warn(`Could not remove the unfinished environment ${envDir}: ${String(error)}`),
+      );
     }
     if (outcome === 'cancelled') {
       log.warn('Creating the trainer environment was cancelled.');
