@@ -127,3 +127,48 @@ describe('imported runs: verl and TRL runs in the Runs view', function () {
     await run.waitFor({ state: 'detached', timeout: 30_000 });
   });
 });
+
+describe('imported runs: a prime-rl run with mgrpo.importTokenizer', function () {
+  this.timeout(300_000);
+  const tokenizer = path.join(repoRoot, 'trainer', 'models', 'mgrpo-demo-tiny');
+  const vscode = useVSCode({ settings: { 'mgrpo.importTokenizer': tokenizer } });
+
+  vscodeIt('places the sampling log-probs on the text, so the hover of a step shows its token probability', vscode, ['runsTree', 'traceDocuments'], async function (session) {
+    const { workbench } = session;
+    // prime-rl's upstream-shaped fixture, its replies' token ids written with the demo tokenizer (the pytest helper).
+    const source = path.join(session.workspace, 'prime-run');
+    execFileSync(path.join(repoRoot, '.venv', 'bin', 'python'), ['-c', [
+      'import sys, shutil, pathlib',
+      "sys.path.insert(0, 'trainer/tests')",
+      'from test_import_prime_rl_upstream import UPSTREAM, with_demo_tokens',
+      'shutil.copytree(UPSTREAM, sys.argv[1])',
+      'with_demo_tokens(pathlib.Path(sys.argv[1]))',
+    ].join('\n'), source], {
+      cwd: repoRoot, stdio: 'pipe', timeout: 120_000,
+      env: { ...process.env, PYTHONPATH: path.join(repoRoot, 'trainer'), HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1' },
+    });
+
+    await openRunFolder(session, source);
+    await workbench.waitForNotification(/importing the prime-rl run/);
+    await workbench.openViewContainer('MGRPO');
+    const runsView = workbench.view('Runs');
+    const run = workbench.treeItem(runsView, 'prime-rl: prime-run');
+    await run.waitFor({ state: 'visible', timeout: 60_000 });
+    await workbench.expandTreeItem(run);
+    const step1 = workbench.treeItem(runsView, 'step 1');
+    await step1.waitFor({ state: 'visible', timeout: 60_000 });
+    await workbench.expandTreeItem(step1);
+    await workbench.expandTreeItem(workbench.treeItem(runsView, /^q 0\b/).first());
+    const samples = runsView.locator('.monaco-list-row').filter({ hasText: /sample \d/ });
+    await waitFor(async () => (await samples.count()) === 2, 20_000, 'the two samples of group 0');
+    await samples.first().click();
+    const editor = workbench.activeEditor();
+    await workbench.waitForText('### step 1', editor);
+    // Log-probs -0.01 ... -0.17 on step 1's 17 tokens ("48/2=24, 48+24=72", one character each): by hand the mean
+    // probability is 0.915 and the least sure is exp(-0.17) = 0.844, on the 17th character, "2".
+    const hover = await workbench.hoverBelow('### step 1');
+    assert.match(hover, /token probability\s+mean 0\.915 · min 0\.844 at “2”/);
+    assert.doesNotMatch(hover, /token probability\s+not recorded/);
+    await session.screenshot('importedRuns-prime-tokenizer');
+  });
+});

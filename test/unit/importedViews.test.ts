@@ -16,7 +16,7 @@ function verlRecord(): RolloutRecord {
   const base = fixtureRecord('s000001-q000-l1-001');
   return {
     ...base,
-    correct: null, ground_truth: '5', advantage: null, token_logprobs: null, token_offsets: null, token_entropies: null,
+    correct: null, ground_truth: '5', parsed_answer: null, advantage: null, token_logprobs: null, token_offsets: null, token_entropies: null,
     prompt_tokens: null, completion_tokens: null, finish_reason: null,
     reward: 1, rewards: { acc: 1 }, group_reward_mean: 0.5, group_reward_std: 0.5,
     derived: ['group_reward_mean', 'group_reward_std', 'steps', 'answer_span'],
@@ -73,7 +73,8 @@ describe('imported runs: views say what the source did not record', () => {
     const record = { ...verlRecord(), prompt: null, ground_truth: null };
     const text = renderTrace(record, { maxCharacters: 10_000 }).text;
     assert.match(text, /## prompt\n— \(not recorded by verl\)\n/);
-    assert.match(text, /ground truth: — \(not recorded by verl\) · not recorded by verl/);
+    assert.match(text, /ground truth: — \(not recorded by verl\) · verdict not recorded by verl/);
+    assert.match(text, /parsed answer: — \(not recorded by verl\)/, 'not "none found": an importer parses no answers');
   });
 });
 

@@ -43,6 +43,7 @@ describe('extension manifest', () => {
     'mgrpo.defaultConfig': true, // the config the trainer loads: model, data set, its paths
     'mgrpo.processesPerNode': true, // torchrun and N processes instead of one
     'mgrpo.checkpointBackend': true, // "python" spawns the trainer's PyTorch on a checkpoint
+    'mgrpo.importTokenizer': true, // a folder the importer's Python loads (a tokenizer's files)
     'mgrpo.maxCachedSteps': false,
     'mgrpo.maxLineBytes': false,
     'mgrpo.onnx.threads': false,

@@ -77,8 +77,12 @@ describe('run sources: which trainer wrote a folder', () => {
 
   it('builds the import command line and checks the group size', () => {
     assert.deepEqual(importArgs('/src', '/out', 'verl'), ['import', '/src', '--to', '/out', '--from', 'verl', '--follow']);
-    assert.deepEqual(importArgs('/src', '/out', 'trl', 8), ['import', '/src', '--to', '/out', '--from', 'trl', '--follow', '--group-size', '8']);
-    assert.throws(() => importArgs('/src', '/out', 'trl', 0), /positive integer/);
+    assert.deepEqual(importArgs('/src', '/out', 'trl', { groupSize: 8 }), ['import', '/src', '--to', '/out', '--from', 'trl', '--follow', '--group-size', '8']);
+    assert.throws(() => importArgs('/src', '/out', 'trl', { groupSize: 0 }), /positive integer/);
+    // A tokenizer goes to the kinds whose files hold token ids, and only to them.
+    assert.deepEqual(importArgs('/src', '/out', 'prime-rl', { tokenizer: '/tok' }), ['import', '/src', '--to', '/out', '--from', 'prime-rl', '--follow', '--tokenizer', '/tok']);
+    assert.deepEqual(importArgs('/src', '/out', 'nemo-rl', { tokenizer: '/tok' }).slice(-2), ['--tokenizer', '/tok']);
+    assert.deepEqual(importArgs('/src', '/out', 'verl', { tokenizer: '/tok' }), ['import', '/src', '--to', '/out', '--from', 'verl', '--follow']);
     assert.equal(parseGroupSize(' 8 '), 8);
     assert.equal(typeof parseGroupSize('0'), 'string');
     assert.equal(typeof parseGroupSize('2.5'), 'string');
@@ -101,7 +105,7 @@ describe('run sources: imports restarted after a window reload', () => {
       { runDir: path.join(imports, 'bb'), sourceDir: '/out/trl', kind: 'trl', groupSize: 8 },
     ]);
     // The command line of each is the one Open Run Folder... ran.
-    assert.deepEqual(importArgs(resumed[1].sourceDir, resumed[1].runDir, resumed[1].kind, resumed[1].groupSize),
+    assert.deepEqual(importArgs(resumed[1].sourceDir, resumed[1].runDir, resumed[1].kind, { groupSize: resumed[1].groupSize }),
       ['import', '/out/trl', '--to', path.join(imports, 'bb'), '--from', 'trl', '--follow', '--group-size', '8']);
   });
 

@@ -39,6 +39,18 @@ def test_nothing_recognised_lists_what_was_looked_for(tmp_path):
     assert missing.returncode == 2 and "does not exist" in missing.stderr
 
 
+def test_a_tokenizer_that_does_not_load_is_a_usage_error_before_anything_is_written(tmp_path):
+    (tmp_path / "not-a-tokenizer").mkdir()
+    for given in (str(tmp_path / "not-a-tokenizer"), "no-such-org/no-such-model"):  # the second: never downloaded
+        result = run_mgrpo("import", str(SOURCES / "prime-rl"), "--to", str(tmp_path / "run"), "--tokenizer", given)
+        assert result.returncode == 2, result.stderr
+        assert f"--tokenizer {given}: no tokenizer could be loaded from it" in result.stderr
+        assert events(result.stdout) == [{"event": "error", "message": events(result.stdout)[0]["message"]}]
+        assert not (tmp_path / "run").exists()
+    ignored = run_mgrpo("import", str(SOURCES / "verl"), "--to", str(tmp_path / "verl"), "--tokenizer", "anything")
+    assert ignored.returncode == 0 and "--tokenizer ignored: verl files hold no token ids" in ignored.stderr
+
+
 def test_refuses_to_overwrite_a_trained_run(tmp_path):
     trained = tmp_path / "trained"
     shutil.copytree(EXAMPLE_RUN, trained)

@@ -270,15 +270,16 @@ def test_metrics_log_reads_each_appended_byte_once(tmp_path, monkeypatch):
     assert reader.step_metrics(files[2], ImportStats()) is None
 
 
-def test_tokenizer_places_the_sampling_logprobs_of_single_turn_replies(tmp_path, run_schema):
-    """A MessageNode's logprobs cover the tokens its mask marks sampled (verifiers graph.py); with --tokenizer a
-    single-turn reply gets them as token_logprobs with offsets into its text. Multi-turn replies, and tokens that
-    do not spell the text shown, keep no token data rather than misplaced data."""
+TINY = Path(__file__).resolve().parents[1] / "models" / "mgrpo-demo-tiny"
+
+
+def with_demo_tokens(source: Path) -> dict[str, list[float]]:
+    """Rewrites step 1's effective traces so every sampled node's token ids are the demo tokenizer's for its text
+    (after three template tokens that are not sampled), with log-probs -0.01, -0.02, ... on the sampled tokens.
+    Returns the log-probs by reply text. Used here and by the e2e test of mgrpo.importTokenizer."""
     from transformers import AutoTokenizer
 
-    tiny = Path(__file__).resolve().parents[1] / "models" / "mgrpo-demo-tiny"
-    tokenizer = AutoTokenizer.from_pretrained(tiny)
-    source = copy_upstream(tmp_path)
+    tokenizer = AutoTokenizer.from_pretrained(TINY)
     path = source / STEP1_EFFECTIVE
     rows = episodes(path)
     expected = {}
@@ -287,20 +288,33 @@ def test_tokenizer_places_the_sampling_logprobs_of_single_turn_replies(tmp_path,
             for node in trace["nodes"]:
                 if node.get("sampled"):
                     ids = tokenizer.encode(node["message"]["content"], add_special_tokens=False)
-                    template = [7, 7, 7]  # the chat template's header tokens: in token_ids, not sampled
-                    node["token_ids"], node["mask"] = template + ids, [False] * 3 + [True] * len(ids)
+                    node["token_ids"], node["mask"] = [7, 7, 7] + ids, [False] * 3 + [True] * len(ids)
                     node["logprobs"] = [-0.01 * (index + 1) for index in range(len(ids))]
                     expected[node["message"]["content"]] = node["logprobs"]
+    write_episodes(path, rows)
+    return expected
+
+
+def test_tokenizer_places_the_sampling_logprobs_of_single_turn_replies(tmp_path, run_schema):
+    """A MessageNode's logprobs cover the tokens its mask marks sampled (verifiers graph.py); with --tokenizer a
+    single-turn reply gets them as token_logprobs with offsets into its text. Multi-turn replies, and tokens that
+    do not spell the text shown, keep no token data rather than misplaced data."""
+    from transformers import AutoTokenizer
+
+    source = copy_upstream(tmp_path)
+    expected = with_demo_tokens(source)
+    path = source / STEP1_EFFECTIVE
+    rows = episodes(path)
     rows[1]["traces"][0]["nodes"][-1]["message"]["content"] += " (edited after sampling)"
     turns = rows[2]["traces"][0]["nodes"]  # a second turn: the reply is two model messages
-    ids = tokenizer.encode("4", add_special_tokens=False)
+    ids = AutoTokenizer.from_pretrained(TINY).encode("4", add_special_tokens=False)
     turns += [{"parent": 1, "message": {"role": "user", "content": "Check it."}, "sampled": False, "token_ids": [7],
                "mask": [False], "logprobs": []},
               {"parent": 2, "message": {"role": "assistant", "content": "4"}, "sampled": True, "token_ids": ids,
                "mask": [True] * len(ids), "logprobs": [-0.5] * len(ids)}]
     write_episodes(path, rows)
 
-    run = validate_imported_run(import_folder(source, tmp_path / "run", tokenizer=str(tiny)).run_dir, run_schema)
+    run = validate_imported_run(import_folder(source, tmp_path / "run", tokenizer=str(TINY)).run_dir, run_schema)
     records = {record["completion"]: record for record in run["rollouts"][1]}
     placed = [record for record in records.values() if record["token_logprobs"] is not None]
     assert len(placed) == len(records) - 2, "every single-turn reply but the edited one carries its log-probs"

@@ -14,13 +14,15 @@ export interface SourceKindInfo {
   label: string;
   /** What was looked for, for messages. */
   pattern: string;
+  /** Its files hold token ids: a tokenizer (`--tokenizer`, mgrpo.importTokenizer) places their log-probs on the text. */
+  tokenLevel: boolean;
 }
 
 export const SOURCE_KINDS: readonly SourceKindInfo[] = [
-  { kind: 'verl', label: 'verl', pattern: '{step}.jsonl (trainer.rollout_data_dir)' },
-  { kind: 'trl', label: 'TRL', pattern: 'completions/completions_{step}.parquet (log_completions)' },
-  { kind: 'nemo-rl', label: 'NeMo-RL', pattern: 'train_data_step{N}.jsonl' },
-  { kind: 'prime-rl', label: 'prime-rl', pattern: 'rollouts/step_{N}/train/.../traces.jsonl' },
+  { kind: 'verl', label: 'verl', pattern: '{step}.jsonl (trainer.rollout_data_dir)', tokenLevel: false },
+  { kind: 'trl', label: 'TRL', pattern: 'completions/completions_{step}.parquet (log_completions)', tokenLevel: false },
+  { kind: 'nemo-rl', label: 'NeMo-RL', pattern: 'train_data_step{N}.jsonl', tokenLevel: true },
+  { kind: 'prime-rl', label: 'prime-rl', pattern: 'rollouts/step_{N}/train/.../traces.jsonl', tokenLevel: true },
 ];
 
 const VERL = /^\d+\.jsonl$/;
@@ -73,13 +75,22 @@ export function worthListing(relativeDir: string): boolean {
 }
 
 /** The arguments of `python -m mgrpo import` for a folder (run with `-m mgrpo` in front). */
-export function importArgs(source: string, runDir: string, kind: SourceKind, groupSize?: number): string[] {
+export function importArgs(source: string, runDir: string, kind: SourceKind, options: ImportOptions = {}): string[] {
+  const { groupSize, tokenizer } = options;
   const args = ['import', source, '--to', runDir, '--from', kind, '--follow'];
   if (groupSize !== undefined) {
     if (!Number.isSafeInteger(groupSize) || groupSize < 1) throw new Error(`group size must be a positive integer, got ${groupSize}`);
     args.push('--group-size', String(groupSize));
   }
+  if (tokenizer && sourceKindInfo(kind).tokenLevel) args.push('--tokenizer', tokenizer);
   return args;
+}
+
+export interface ImportOptions {
+  /** TRL: the run's num_generations. */
+  groupSize?: number;
+  /** NeMo-RL, prime-rl: a tokenizer folder (ignored for kinds without token ids). */
+  tokenizer?: string;
 }
 
 /** "12" -> 12; anything but a positive integer -> an error message for the input box. */
@@ -89,7 +100,7 @@ export function parseGroupSize(text: string): number | string {
   return Number(trimmed);
 }
 
-/** An import to start again after a window reload: `python -m mgrpo import` with importArgs(sourceDir, runDir, kind, groupSize). */
+/** An import to start again after a window reload: `python -m mgrpo import` with importArgs(sourceDir, runDir, kind, { groupSize }). */
 export interface ImportToResume {
   runDir: string;
   sourceDir: string;

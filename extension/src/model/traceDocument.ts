@@ -285,9 +285,13 @@ function renderAnswer(doc: DocumentBuilder, record: RolloutRecord): number {
     doc.appendLine(asBlock(answerText).replace(/\n/g, ' '));
   }
   const parsedLine = doc.line;
-  doc.appendLine(`parsed answer: ${record.parsed_answer === null ? '— (none found)' : asBlock(record.parsed_answer).replace(/\n/g, ' ')}`);
   const kind = recordSourceKind(record);
+  // An imported record's answer was never parsed (the source's verifier did that, if anything): not "none found".
+  const noParse = kind === undefined ? '— (none found)' : `— (${notRecorded(kind)})`;
+  doc.appendLine(`parsed answer: ${record.parsed_answer === null ? noParse : asBlock(record.parsed_answer).replace(/\n/g, ' ')}`);
   const truth = record.ground_truth === null ? `— (${notRecorded(kind)})` : asBlock(record.ground_truth).replace(/\n/g, ' ');
-  doc.appendLine(`ground truth: ${truth} · ${correctnessText(record.correct, kind)}`);
+  // "verdict" names what is missing: "ground truth: 72 · not recorded by prime-rl" read as if the 72 were not.
+  const verdict = record.correct === null || record.correct === undefined ? `verdict ${notRecorded(kind)}` : correctnessText(record.correct, kind);
+  doc.appendLine(`ground truth: ${truth} · ${verdict}`);
   return answerLine ?? parsedLine;
 }

@@ -18,6 +18,7 @@ import type { Ctx } from './ctx';
 import { Disposable, disposableFrom } from './disposable';
 import { LogLineSplitter } from './logLines';
 import { resolveTrainerPython } from './python';
+import { settings } from './settings';
 import { isProcessAlive, type RunSession } from './runSession';
 import { trainerEnvironment } from './trainerProcess';
 
@@ -191,6 +192,17 @@ export class ImportedRuns extends Disposable {
     }
   }
 
+  /** mgrpo.importTokenizer for a kind whose files hold token ids; a folder that is not there is said and skipped. */
+  private tokenizerFor(kind: SourceKind): string | undefined {
+    if (!sourceKindInfo(kind).tokenLevel) return undefined;
+    const folder = settings.importTokenizer();
+    if (!folder) return undefined;
+    if (fs.existsSync(folder)) return folder;
+    this.ctx.log.warn(`[import] mgrpo.importTokenizer: ${folder} does not exist; importing without token log-probs`);
+    void vscode.window.showWarningMessage(vscode.l10n.t('MGRPO: the tokenizer folder {0} (mgrpo.importTokenizer) does not exist; the {1} run is imported without token log-probs.', folder, sourceKindInfo(kind).label));
+    return undefined;
+  }
+
   private async rememberGroupSize(runDir: string, groupSize: number | undefined): Promise<void> {
     const sizes = { ...this.ctx.extension.globalState.get<Record<string, unknown>>(GROUP_SIZES_KEY, {}) };
     if (groupSize === undefined) delete sizes[runDir];
@@ -200,7 +212,7 @@ export class ImportedRuns extends Disposable {
 
   /** Spawns the importer; resolves with the attached run once run.json exists, or undefined when it failed first. */
   private start(python: string, sourceDir: string, runDir: string, kind: SourceKind, groupSize?: number): Promise<RunSession | undefined> {
-    const args = ['-m', 'mgrpo', ...importArgs(sourceDir, runDir, kind, groupSize)];
+    const args = ['-m', 'mgrpo', ...importArgs(sourceDir, runDir, kind, { groupSize, tokenizer: this.tokenizerFor(kind) })];
     this.ctx.log.info(`[import] ${python} ${args.join(' ')}`);
     const child = spawn(python, args, { cwd: runDir, env: trainerEnvironment(this.ctx.extensionRoot), stdio: ['pipe', 'pipe', 'pipe'], windowsHide: true });
     this.live.set(runDir, { child, sourceDir, kind });

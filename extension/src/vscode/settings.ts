@@ -31,13 +31,25 @@ export const settings = {
    * folder. Undefined when it is relative and no folder is open (nowhere to put runs).
    */
   runsFolder(): string | undefined {
-    const configured = config().get<string>('runsFolder', '.mgrpo/runs').trim() || '.mgrpo/runs';
-    const expanded = configured.startsWith('~/') ? path.join(process.env.HOME ?? '', configured.slice(2)) : configured;
-    if (path.isAbsolute(expanded)) return expanded;
-    const folder = vscode.workspace.workspaceFolders?.[0];
-    return folder ? path.join(folder.uri.fsPath, expanded) : undefined;
+    return workspacePath(config().get<string>('runsFolder', '.mgrpo/runs').trim() || '.mgrpo/runs');
+  },
+  /**
+   * The tokenizer folder NeMo-RL and prime-rl imports place token log-probs with, resolved like
+   * runsFolder; undefined when unset.
+   */
+  importTokenizer(): string | undefined {
+    const configured = config().get<string>('importTokenizer', '').trim();
+    return configured ? workspacePath(configured) : undefined;
   },
 };
+
+/** A path setting: `~/` expanded, absolute as is, else relative to the first workspace folder (undefined without one). */
+function workspacePath(configured: string): string | undefined {
+  const expanded = configured.startsWith('~/') ? path.join(process.env.HOME ?? '', configured.slice(2)) : configured;
+  if (path.isAbsolute(expanded)) return expanded;
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  return folder ? path.join(folder.uri.fsPath, expanded) : undefined;
+}
 
 function config(): vscode.WorkspaceConfiguration {
   return vscode.workspace.getConfiguration('mgrpo');

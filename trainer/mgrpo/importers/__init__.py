@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import Source, SourceOptions, StepFiles
-from .engine import ImportUsageError, RunImporter, StopSignal
+from .base import ImportUsageError, Source, SourceOptions, StepFiles
+from .engine import RunImporter, StopSignal
 from .nemo_rl import NemoRlSource
 from .prime_rl import PrimeRlSource
 from .trl_files import TrlFilesSource

@@ -27,6 +27,10 @@ class StepFiles:
         return tuple(result)
 
 
+class ImportUsageError(Exception):
+    """A usage problem the user must fix (no such folder, nothing recognised, a folder that is not ours)."""
+
+
 @dataclass
 class SourceOptions:
     """Command-line knobs some sources need; every one is optional."""
@@ -46,6 +50,7 @@ class Source:
     # The source's names for our loss, kl and entropy (the source's metrics stay in source_metrics under their
     # own names; these only fill the run format's fields, so the dashboard's charts).
     metric_names: dict[str, tuple[str, ...]] = DEFAULT_METRIC_NAMES
+    uses_tokenizer: bool = False        # True: --tokenizer places the source's token data on the text
 
     def __init__(self, root: Path, options: SourceOptions | None = None):
         self.root = Path(root)
@@ -53,11 +58,16 @@ class Source:
         self._tokenizer = None
 
     def tokenizer(self):
-        """The tokenizer of ``--tokenizer`` (loaded once, from a local folder), or None without one."""
-        if self._tokenizer is None and self.options.tokenizer:
+        """The tokenizer of ``--tokenizer`` (loaded once), or None without one. Never downloads: a local folder,
+        or a model name already in the Hugging Face cache. A folder that holds none is a usage error, said at once."""
+        if self._tokenizer is None and self.options.tokenizer and self.uses_tokenizer:
             from transformers import AutoTokenizer
 
-            self._tokenizer = AutoTokenizer.from_pretrained(self.options.tokenizer)
+            try:
+                self._tokenizer = AutoTokenizer.from_pretrained(self.options.tokenizer, local_files_only=True)
+            except Exception as error:  # transformers raises OSError, ValueError or its own errors here
+                raise ImportUsageError(f"--tokenizer {self.options.tokenizer}: no tokenizer could be loaded from it "
+                                       f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})")
         return self._tokenizer
 
     @classmethod

@@ -38,9 +38,10 @@ def add_import_parser(commands) -> argparse.ArgumentParser:
     parser.add_argument("--reward-columns", default=None, metavar="A,B",
                         help="trl: the reward-function columns (default: every numeric column but step, advantage)")
     parser.add_argument("--tokenizer", default=None, metavar="DIR",
-                        help="nemo-rl: a local tokenizer folder; splits prompt and completion exactly by token and "
-                             "gives token offsets for the log-probs. prime-rl: the sampling log-probs of single-turn "
-                             "traces, placed on the completion by token")
+                        help="nemo-rl, prime-rl: a local tokenizer folder (or a model name already in the Hugging "
+                             "Face cache; nothing is downloaded). nemo-rl: splits prompt and completion exactly by "
+                             "token and gives token offsets for the log-probs. prime-rl: the sampling log-probs of "
+                             "single-turn replies, placed on the text by token")
     return parser
 
 
@@ -56,9 +57,12 @@ def cmd_import(args: argparse.Namespace) -> int:
                             if args.reward_columns else None)
     try:
         source = open_source(args.source, args.kind, options)
+        source.tokenizer()  # a --tokenizer that loads nothing is said now, not after steps were written
         importer = RunImporter(source, args.to, events=sys.stdout)
     except ImportUsageError as error:
         return _usage(str(error))
+    if args.tokenizer and not source.uses_tokenizer:
+        print(f"mgrpo import: --tokenizer ignored: {source.kind} files hold no token ids", file=sys.stderr)
     print(f"mgrpo import: {source.kind} folder {source.root} -> {args.to}", file=sys.stderr)
     if args.follow:
         stop = StopSignal()

@@ -20,14 +20,10 @@ from pathlib import Path
 from typing import Callable
 
 from ..runlog import RunWriter, dumps_line, utc_now, utc_time, write_atomic
-from .base import Source, StepFiles
+from .base import ImportUsageError, Source, StepFiles
 from .records import (NON_NULLABLE_LAYER_FIELDS, NON_NULLABLE_METRICS_FIELDS, absent_fields, build_metrics_line,
                       build_records)
 from .samples import ImportStats
-
-
-class ImportUsageError(Exception):
-    """A usage problem the user must fix (no such folder, nothing recognised, a folder that is not ours)."""
 
 
 class RunImporter:

@@ -122,6 +122,7 @@ class NemoRlSource(Source):
                        "strings), rewards, filtered_rewards, input_lengths, token_ids, token_loss_mask, "
                        "sample_loss_mask, advantages, generation_logprobs, prev_logprobs (one-row lists), idx "
                        "(row number)")
+    uses_tokenizer = True  # token_ids: prompt and completion split by token, log-probs placed on the text
 
     @classmethod
     def matches(cls, root: Path) -> bool:

@@ -69,6 +69,7 @@ class PrimeRlSource(Source):
     format_followed = ("prime-rl 559b447 FileMonitor: rollouts/step_{N}/{train|eval}/{all|effective}/traces.jsonl "
                        "(verifiers a60a606 Episode records) + metrics.jsonl")
     appends_live = True
+    uses_tokenizer = True  # a sampled node's token_ids and logprobs: placed on the reply's text
     # The trainer's lines of metrics.jsonl (train.py): the mean loss and the mean entropy over all tokens. It
     # logs no KL to a reference policy (mismatch_kl is the trainer/inference mismatch, not that).
     metric_names = {"loss": ("loss/mean", "loss"), "kl": ("kl",), "entropy": ("entropy/all/mean", "entropy")}
