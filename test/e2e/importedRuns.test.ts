@@ -20,6 +20,18 @@ function verlFiles(): Record<string, string> {
   return files;
 }
 
+/** Runs `lines` in the project's .venv with the trainer's tests importable (their helpers build sample runs), offline. */
+function testPython(lines: string[], args: string[], timeoutMs: number): void {
+  execFileSync(path.join(repoRoot, '.venv', 'bin', 'python'), ['-c', [
+    'import sys, shutil, pathlib',
+    "sys.path.insert(0, 'trainer/tests')",
+    ...lines,
+  ].join('\n'), ...args], {
+    cwd: repoRoot, stdio: 'pipe', timeout: timeoutMs,
+    env: { ...process.env, PYTHONPATH: path.join(repoRoot, 'trainer'), OMP_NUM_THREADS: '1', HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1' },
+  });
+}
+
 /** Open Run Folder... through VS Code's own folder dialog (the simple one code-server shows): type the path, press OK. */
 async function openRunFolder(session: VSCodeSession, folder: string): Promise<void> {
   const { workbench, page } = session;
@@ -92,15 +104,10 @@ describe('imported runs: verl and TRL runs in the Runs view', function () {
     const { workbench } = session;
     const out = path.join(session.workspace, 'trl-out');
     // TRL (pinned in .venv) trains the demo model 3 steps on CPU; the test's helper attaches record_rollouts.
-    execFileSync(path.join(repoRoot, '.venv', 'bin', 'python'), ['-c', [
-      'import sys, pathlib',
-      "sys.path.insert(0, 'trainer/tests')",
+    testPython([
       'from test_trl_integration import train_with_lens',
       "train_with_lens(pathlib.Path(sys.argv[1]), correct_from='correctness')",
-    ].join('\n'), out], {
-      cwd: repoRoot, stdio: 'pipe', timeout: 240_000,
-      env: { ...process.env, PYTHONPATH: path.join(repoRoot, 'trainer'), OMP_NUM_THREADS: '1', HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1' },
-    });
+    ], [out], 240_000);
     const runDir = path.join(out, 'lens-run');
     const manifest = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')) as { name?: string; run_id: string; source: { kind: string } };
     assert.equal(manifest.source.kind, 'trl-live');
@@ -137,16 +144,11 @@ describe('imported runs: a prime-rl run with mgrpo.importTokenizer', function ()
     const { workbench } = session;
     // prime-rl's upstream-shaped fixture, its replies' token ids written with the demo tokenizer (the pytest helper).
     const source = path.join(session.workspace, 'prime-run');
-    execFileSync(path.join(repoRoot, '.venv', 'bin', 'python'), ['-c', [
-      'import sys, shutil, pathlib',
-      "sys.path.insert(0, 'trainer/tests')",
+    testPython([
       'from test_import_prime_rl_upstream import UPSTREAM, with_demo_tokens',
       'shutil.copytree(UPSTREAM, sys.argv[1])',
       'with_demo_tokens(pathlib.Path(sys.argv[1]))',
-    ].join('\n'), source], {
-      cwd: repoRoot, stdio: 'pipe', timeout: 120_000,
-      env: { ...process.env, PYTHONPATH: path.join(repoRoot, 'trainer'), HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1' },
-    });
+    ], [source], 120_000);
 
     await openRunFolder(session, source);
     await workbench.waitForNotification(/importing the prime-rl run/);
