@@ -240,12 +240,35 @@ def test_metrics_log_reads_each_appended_byte_once(tmp_path, monkeypatch):
     read_sizes: list[int] = []
     real_open = Path.open
 
+    class Counting:
+        """The metrics file's handle, counting the bytes each opening reads (by line or whole)."""
+
+        def __init__(self, handle):
+            self.handle = handle
+            read_sizes.append(0)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.handle.close()
+
+        def seek(self, *args):
+            return self.handle.seek(*args)
+
+        def read(self, *args):
+            data = self.handle.read(*args)
+            read_sizes[-1] += len(data)
+            return data
+
+        def __iter__(self):
+            for line in self.handle:
+                read_sizes[-1] += len(line)
+                yield line
+
     def counting_open(self, mode="r", *args, **kwargs):
         handle = real_open(self, mode, *args, **kwargs)
-        if self == metrics:
-            real_read = handle.read
-            handle.read = lambda *a: (data := real_read(*a), read_sizes.append(len(data)))[0]
-        return handle
+        return Counting(handle) if self == metrics and mode == "rb" else handle
 
     monkeypatch.setattr(Path, "open", counting_open)
     first = reader.step_metrics(files[1], ImportStats())

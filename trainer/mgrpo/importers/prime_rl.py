@@ -189,18 +189,19 @@ class MetricsLog:
         if stat.st_size == self._offset:
             self._tail = None
             return
+        self._tail = None
         with self.path.open("rb") as handle:
             handle.seek(self._offset)
-            data = handle.read()
-        end = data.rfind(b"\n") + 1
-        self._offset += end
-        for raw in data[:end].split(b"\n"):
-            row = _json_object(raw)
-            if row is not None:
-                self._last_complete = row
-                if isinstance(row.get("step"), int):
-                    self._by_step.setdefault(row["step"], {}).update(row)
-        self._tail = _json_object(data[end:])
+            for raw in handle:  # line by line: memory is one line, not the file
+                if not raw.endswith(b"\n"):
+                    self._tail = _json_object(raw)
+                    break
+                self._offset += len(raw)
+                row = _json_object(raw)
+                if row is not None:
+                    self._last_complete = row
+                    if isinstance(row.get("step"), int):
+                        self._by_step.setdefault(row["step"], {}).update(row)
 
 
 def _json_object(raw: bytes) -> dict | None:
@@ -299,8 +300,8 @@ def trace_sample(trace: dict, step: int, where: str, stats: ImportStats, tokeniz
         if tokenizer.decode(token_ids, skip_special_tokens=True) == completion:
             token_logprobs, token_offsets = logprobs, offsets_of(tokenizer, token_ids, completion)
         else:
-            stats.note(f"{where}: the sampled tokens do not decode to the message's text with this tokenizer; "
-                       "token log-probs left out")
+            stats.note_once("tokens-not-text", f"{where}: the sampled tokens do not decode to the message's text "
+                            "with this tokenizer; token log-probs left out")
     return ImportedSample(
         step=step, prompt=message_text([chat_message(message) for message in messages[:first]]) if first else None,
         completion=completion,

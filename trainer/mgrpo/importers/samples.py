@@ -47,6 +47,7 @@ class ImportStats:
     rewards_not_finite: int = 0
     skipped_files: dict[str, str] = field(default_factory=dict)  # file -> why (e.g. validation split)
     problems: list[str] = field(default_factory=list)            # first few messages, for the manifest
+    noted_once: set[str] = field(default_factory=set)             # keys of note_once messages already said
 
     MAX_PROBLEMS = 20
 
@@ -58,6 +59,12 @@ class ImportStats:
         print(f"mgrpo import: {message}", file=sys.stderr)
         if len(self.problems) < self.MAX_PROBLEMS:
             self.problems.append(message)
+
+    def note_once(self, key: str, message: str) -> None:
+        """A note that would repeat for every row of a run (a tokenizer that does not fit it): said the first time."""
+        if key not in self.noted_once:
+            self.noted_once.add(key)
+            self.note(f"{message} (said once; later rows are not listed)")
 
     def as_json(self) -> dict:
         return {"rows_imported": self.rows, "rows_unreadable": self.unreadable, "rows_non_utf8": self.non_utf8_rows,
