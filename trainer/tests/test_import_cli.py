@@ -47,6 +47,9 @@ def test_a_tokenizer_that_does_not_load_is_a_usage_error_before_anything_is_writ
         assert f"--tokenizer {given}: no tokenizer could be loaded from it" in result.stderr
         assert events(result.stdout) == [{"event": "error", "message": events(result.stdout)[0]["message"]}]
         assert not (tmp_path / "run").exists()
+    missing = run_mgrpo("import", str(SOURCES / "prime-rl"), "--to", str(tmp_path / "run"), "--tokenizer",
+                        str(tmp_path / "nope"))
+    assert missing.returncode == 2 and f"--tokenizer {tmp_path / 'nope'}: no such folder" in missing.stderr
     ignored = run_mgrpo("import", str(SOURCES / "verl"), "--to", str(tmp_path / "verl"), "--tokenizer", "anything")
     assert ignored.returncode == 0 and "--tokenizer ignored: verl files hold no token ids" in ignored.stderr
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,10 +64,14 @@ class Source:
         if self._tokenizer is None and self.options.tokenizer and self.uses_tokenizer:
             from transformers import AutoTokenizer
 
+            given = self.options.tokenizer
+            # A path (not a model name such as Qwen/Qwen3-0.6B) that is not there: say so, not transformers' repo-id rules.
+            if given.startswith((".", "~", "/")) and not os.path.isdir(os.path.expanduser(given)):
+                raise ImportUsageError(f"--tokenizer {given}: no such folder")
             try:
-                self._tokenizer = AutoTokenizer.from_pretrained(self.options.tokenizer, local_files_only=True)
+                self._tokenizer = AutoTokenizer.from_pretrained(os.path.expanduser(given), local_files_only=True)
             except Exception as error:  # transformers raises OSError, ValueError or its own errors here
-                raise ImportUsageError(f"--tokenizer {self.options.tokenizer}: no tokenizer could be loaded from it "
+                raise ImportUsageError(f"--tokenizer {given}: no tokenizer could be loaded from it "
                                        f"({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''})")
         return self._tokenizer
 
