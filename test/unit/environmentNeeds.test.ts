@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { diskShortfall, formatGigabytes, pipFailureReason, TRAINER_ENVIRONMENT_BYTES } from '../../extension/src/model/environmentNeeds';
+import { diskShortfall, formatGigabytes, pipFailedOnNetwork, pipFailureReason, TRAINER_ENVIRONMENT_BYTES } from '../../extension/src/model/environmentNeeds';
 
 describe('Create Trainer Environment: disk and pip failures', () => {
   it('reports pip\'s last ERROR line (pip prints it at the end of its output)', () => {
@@ -44,5 +44,20 @@ describe('Create Trainer Environment: disk and pip failures', () => {
       'the trainer environment takes about 6.5 GB (torch with its CUDA libraries), and the disk holding /data/env has 1.3 GB free',
     );
     assert.equal(formatGigabytes(287 * 1024 ** 2), '0.3 GB');
+  });
+
+  it('tries pip once more after a broken download, never after a full disk or a missing package', () => {
+    const broken = [
+      'Collecting torch==2.15.0',
+      '  Downloading torch-2.15.0-cp311-cp311-manylinux_2_28_x86_64.whl (899.7 MB)',
+      'ERROR: Exception:',
+      'pip._vendor.urllib3.exceptions.ProtocolError: ("Connection broken: IncompleteRead(412000000 bytes read, 487700000 more expected)", IncompleteRead(412000000 bytes read, 487700000 more expected))',
+    ];
+    assert.equal(pipFailedOnNetwork(broken), true);
+    assert.equal(pipFailedOnNetwork(['pip._vendor.urllib3.exceptions.ReadTimeoutError: HTTPSConnectionPool(host=\'files.pythonhosted.org\', port=443): Read timed out.']), true);
+    // The full-disk crash seen in code-server is a ProtocolError too; another try would fill the disk again.
+    assert.equal(pipFailedOnNetwork(['pip._vendor.urllib3.exceptions.ProtocolError: ("Connection broken: OSError(28, \'No space left on device\')", OSError(28, \'No space left on device\'))']), false);
+    assert.equal(pipFailedOnNetwork(['ERROR: Could not find a version that satisfies the requirement torch==2.15.0', 'ERROR: No matching distribution found for torch==2.15.0']), false);
+    assert.equal(pipFailedOnNetwork(['Killed']), false);
   });
 });

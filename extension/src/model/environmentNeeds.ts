@@ -37,3 +37,17 @@ export function pipFailureReason(lines: readonly string[]): string | undefined {
   }
   return undefined;
 }
+
+// What a dropped or stalled download looks like in pip's output (urllib3 and requests wording).
+const NETWORK_FAILURE = /ProtocolError|Connection broken|IncompleteRead|ReadTimeoutError|ConnectTimeoutError|ConnectionError|Max retries exceeded|Temporary failure in name resolution|Read timed out|Connection reset by peer/;
+// Reasons a second try cannot fix, even when they surface inside a network error ("Connection broken: OSError(28, ...)").
+const LASTING_FAILURE = /No space left on device|Errno 28|Permission denied|No matching distribution|Could not find a version/;
+
+/**
+ * Whether pip failed on the network in a way worth one more try: a 4 GB download over a long
+ * link breaks now and then, and pip retries a connection but not a download that broke midway.
+ */
+export function pipFailedOnNetwork(lines: readonly string[]): boolean {
+  const text = lines.join('\n');
+  return NETWORK_FAILURE.test(text) && !LASTING_FAILURE.test(text);
+}

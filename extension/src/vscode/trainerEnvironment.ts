@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { diskShortfall, pipFailureReason } from '../model/environmentNeeds';
+import { diskShortfall, pipFailedOnNetwork, pipFailureReason } from '../model/environmentNeeds';
 import { defaultCandidates, venvPython } from '../model/interpreter';
 import { runLogged, type LoggedExit } from './loggedProcess';
 import type { PythonLocator } from './python';
@@ -72,7 +72,13 @@ export async function createTrainerEnvironment(deps: EnvironmentDeps): Promise<s
       const made = await step(vscode.l10n.t('creating the virtual environment…'), base, ['-m', 'venv', '--clear', envDir]);
       if (made.code !== 0) return fail(`${base} -m venv`, made);
       const python = venvPython(envDir);
-      const installed = await step(vscode.l10n.t('installing torch and the trainer\'s requirements (minutes)…'), python, ['-m', 'pip', 'install', '--disable-pip-version-check', '-r', requirements]);
+      const install = () => step(vscode.l10n.t('installing torch and the trainer\'s requirements (minutes)…'), python, ['-m', 'pip', 'install', '--disable-pip-version-check', '--progress-bar', 'off', '-r', requirements]);
+      let installed = await install();
+      if (installed.code !== 0 && !installed.cancelled && pipFailedOnNetwork(recent)) {
+        // Once: what was installed stays, so the second try fetches only what is missing.
+        log.warn('pip failed on the network; trying once more.');
+        installed = await install();
+      }
       if (installed.code !== 0) return fail('pip install', installed);
       const check = await step(vscode.l10n.t('checking that torch imports…'), python, ['-c', 'import torch, transformers, jsonschema; print("torch", torch.__version__)']);
       if (check.code !== 0) return fail('the import check', check);
