@@ -30,6 +30,7 @@ if node -e 'process.exit(require("./package.json").scripts?.["bench:extension"] 
 fi
 # The local ONNX runtime (Score Trace, What If) against PyTorch on the CPU, and the host's event loop meanwhile.
 run extension-onnx npx --no-install tsx bench/extension/onnx-bench.ts
+run trainer-import "$py" bench/trainer/import_bench.py
 run trainer-sampling "$py" bench/trainer/sampling_bench.py
 run trainer-step "$py" bench/trainer/step_bench.py
 run trainer-learning "$py" bench/trainer/learning_bench.py
