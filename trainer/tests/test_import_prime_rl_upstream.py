@@ -318,10 +318,11 @@ def with_demo_tokens(source: Path) -> dict[str, list[float]]:
     return expected
 
 
-def test_tokenizer_places_the_sampling_logprobs_of_single_turn_replies(tmp_path, run_schema):
+def test_tokenizer_places_the_sampling_logprobs_of_model_messages(tmp_path, run_schema):
     """A MessageNode's logprobs cover the tokens its mask marks sampled (verifiers graph.py); with --tokenizer a
-    single-turn reply gets them as token_logprobs with offsets into its text. Multi-turn replies, and tokens that
-    do not spell the text shown, keep no token data rather than misplaced data."""
+    reply gets them as token_logprobs with offsets into its text, each model message's tokens within that message
+    (a multi-turn reply is rendered "assistant: ...\\nuser: ...\\nassistant: ..."; the user turn has none).
+    Tokens that do not spell the text shown keep no token data rather than misplaced data."""
     from transformers import AutoTokenizer
 
     source = copy_upstream(tmp_path)
@@ -340,12 +341,17 @@ def test_tokenizer_places_the_sampling_logprobs_of_single_turn_replies(tmp_path,
     run = validate_imported_run(import_folder(source, tmp_path / "run", tokenizer=str(TINY)).run_dir, run_schema)
     records = {record["completion"]: record for record in run["rollouts"][1]}
     placed = [record for record in records.values() if record["token_logprobs"] is not None]
-    assert len(placed) == len(records) - 2, "every single-turn reply but the edited one carries its log-probs"
+    assert len(placed) == len(records) - 1, "every reply but the edited one carries its log-probs"
     multi_turn = next(text for text in records if "user: Check it." in text)
-    assert records[multi_turn]["token_logprobs"] is None
-    for record in placed:
+    first_reply = rows[2]["traces"][0]["nodes"][1]["message"]["content"]
+    assert multi_turn == f"assistant: {first_reply}\nuser: Check it.\nassistant: 4"
+    record = records.pop(multi_turn)
+    assert record["token_logprobs"] == pytest.approx(expected[first_reply] + [-0.5])
+    header = len("assistant: ")  # one character per token with the demo tokenizer
+    assert record["token_offsets"] == [header + index for index in range(len(first_reply))] + [len(multi_turn) - 1]
+    for record in (record for record in records.values() if record["token_logprobs"] is not None):
         assert record["token_logprobs"] == pytest.approx(expected[record["completion"]])
-        assert record["token_offsets"] == list(range(len(record["completion"])))  # one character per token here
+        assert record["token_offsets"] == list(range(len(record["completion"])))
     edited = next(text for text in records if text.endswith("(edited after sampling)"))
     assert records[edited]["token_logprobs"] is None and records[edited]["token_offsets"] is None
     assert any("do not decode to the message's text" in problem for problem in run["manifest"]["source"]["problems"])

@@ -41,7 +41,7 @@ def add_import_parser(commands) -> argparse.ArgumentParser:
                         help="nemo-rl, prime-rl: a local tokenizer folder (or a model name already in the Hugging "
                              "Face cache; nothing is downloaded). nemo-rl: splits prompt and completion exactly by "
                              "token and gives token offsets for the log-probs. prime-rl: the sampling log-probs of "
-                             "single-turn replies, placed on the text by token")
+                             "model messages (every turn), placed on the text by token")
     return parser
 
 

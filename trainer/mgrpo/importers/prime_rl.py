@@ -36,7 +36,8 @@ import re
 from pathlib import Path
 
 from .base import Source, SourceOptions, StepFiles
-from .samples import (ImportedSample, ImportStats, finite_number, message_text, optional_text, read_json_rows)
+from .samples import (ImportedSample, ImportStats, finite_number, message_text, optional_text, read_json_rows,
+                      rendered_messages)
 
 STEP_DIR = re.compile(r"^step_(\d+)$")
 KNOWN = {"prompt", "completion", "answer", "reward", "advantage", "example_id", "is_truncated", "stop_condition",
@@ -276,7 +277,7 @@ def episode_samples(row: dict, step: int, where: str, stats: ImportStats, tokeni
 
 def trace_sample(trace: dict, step: int, where: str, stats: ImportStats, tokenizer=None) -> ImportedSample | None:
     """One trace's final branch as a sample (group, ids and source fields are the episode's to fill in); with a
-    tokenizer, the sampling log-probs of a single-turn trace as well (see sampled_tokens)."""
+    tokenizer, the sampling log-probs of its model messages placed on the text as well (see placed_tokens)."""
     nodes = [node for node in trace.get("nodes") or [] if isinstance(node, dict)]
     branch = final_branch(nodes)
     first = next((position for position, node in enumerate(branch) if node.get("sampled")), None)
@@ -289,22 +290,18 @@ def trace_sample(trace: dict, step: int, where: str, stats: ImportStats, tokeniz
         stats.rewards_not_finite += 1
         stats.note(f"{where}: no reward was scored ({trace.get('rewards')!r}); reward left absent")
     calls = [call for call in trace.get("calls") or [] if isinstance(call, dict)]
-    completion = message_text([chat_message(message) for message in messages[first:]]) or ""
+    completion, spans = rendered_messages([chat_message(message) for message in messages[first:]])
     token_logprobs = token_offsets = None
     if tokenizer is not None and (sampled := sampled_tokens(branch[first:])) is not None:
-        from ..sampling import token_offsets as offsets_of
-
-        token_ids, logprobs = sampled
-        # Only where the tokens spell the text shown: a reasoning model's content may leave out its thinking, and
-        # offsets guessed into a different text would put each hover's confidence on the wrong characters.
-        if tokenizer.decode(token_ids, skip_special_tokens=True) == completion:
-            token_logprobs, token_offsets = logprobs, offsets_of(tokenizer, token_ids, completion)
+        placed = placed_tokens(sampled, completion, spans, tokenizer)
+        if placed is not None:
+            token_logprobs, token_offsets = placed
         else:
             stats.note_once("tokens-not-text", f"{where}: the sampled tokens do not decode to the message's text "
                             "with this tokenizer; token log-probs left out")
     return ImportedSample(
         step=step, prompt=message_text([chat_message(message) for message in messages[:first]]) if first else None,
-        completion=completion,
+        completion=completion or "",
         reward=reward, rewards=rewards, advantage=scalar_advantage(nodes),
         finish_reason=finish_reason(trace, calls),
         prompt_tokens=prompt_tokens(branch, calls), completion_tokens=completion_tokens(branch, calls),
@@ -313,24 +310,48 @@ def trace_sample(trace: dict, step: int, where: str, stats: ImportStats, tokeniz
     )
 
 
-def sampled_tokens(reply: list[dict]) -> tuple[list[int], list[float]] | None:
-    """The sampled token ids and their sampling log-probs when the reply is one model message: a MessageNode's
-    ``logprobs`` cover the tokens its ``mask`` marks sampled (verifiers a60a606 graph.py), and the message's text
-    is what those tokens decode to. None for a multi-turn reply (our completion text joins several messages with
-    role headers, which no token lies on), a reply with tool calls (written into the text as we render them), or
-    a node whose lengths disagree."""
-    if len(reply) != 1 or not reply[0].get("sampled") or (reply[0].get("message") or {}).get("tool_calls"):
-        return None
-    node = reply[0]
-    token_ids, mask, logprobs = node.get("token_ids"), node.get("mask"), node.get("logprobs")
-    if not (isinstance(token_ids, list) and isinstance(mask, list) and isinstance(logprobs, list)
-            and len(token_ids) == len(mask) and logprobs):
-        return None
-    sampled = [token for token, is_sampled in zip(token_ids, mask) if is_sampled]
-    values = [finite_number(value) for value in logprobs]
-    if len(sampled) != len(values) or None in values or not all(isinstance(token, int) for token in sampled):
-        return None
-    return sampled, values
+def sampled_tokens(reply: list[dict]) -> list[tuple[list[int], list[float]] | None] | None:
+    """Per node of the reply: the sampled token ids and their sampling log-probs (a MessageNode's ``logprobs``
+    cover the tokens its ``mask`` marks sampled: verifiers a60a606 graph.py), None for a node the model did not
+    write (a user or tool turn). None for the whole reply when a model node has tool calls (written into the
+    text as we render them, where no token lies) or lengths that disagree."""
+    found = []
+    for node in reply:
+        if not node.get("sampled"):
+            found.append(None)
+            continue
+        token_ids, mask, logprobs = node.get("token_ids"), node.get("mask"), node.get("logprobs")
+        if (node.get("message") or {}).get("tool_calls") or not (
+                isinstance(token_ids, list) and isinstance(mask, list) and isinstance(logprobs, list)
+                and len(token_ids) == len(mask) and logprobs):
+            return None
+        ids = [token for token, is_sampled in zip(token_ids, mask) if is_sampled]
+        values = [finite_number(value) for value in logprobs]
+        if len(ids) != len(values) or None in values or not all(isinstance(token, int) for token in ids):
+            return None
+        found.append((ids, values))
+    return found
+
+
+def placed_tokens(sampled: list, completion: str, spans: list[tuple[int, int]],
+                  tokenizer) -> tuple[list[float], list[int]] | None:
+    """The reply's log-probs in order and each token's offset in ``completion`` (each model message's tokens placed
+    within its own span). None unless every model message's tokens decode to its text: a reasoning model's content
+    may leave out its thinking, and offsets guessed into a different text would put each hover's confidence on the
+    wrong characters."""
+    from ..sampling import token_offsets
+
+    logprobs, offsets = [], []
+    for node_tokens, (start, end) in zip(sampled, spans):
+        if node_tokens is None:
+            continue
+        ids, values = node_tokens
+        text = completion[start:end]
+        if tokenizer.decode(ids, skip_special_tokens=True) != text:
+            return None
+        logprobs += values
+        offsets += [start + offset for offset in token_offsets(tokenizer, ids, text)]
+    return (logprobs, offsets) if logprobs else None
 
 
 def final_branch(nodes: list[dict]) -> list[dict]:

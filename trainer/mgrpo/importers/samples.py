@@ -134,10 +134,24 @@ def message_text(value: Any) -> str | None:
     if isinstance(value, dict) and "content" in value:
         value = [value]
     if isinstance(value, list) and all(isinstance(item, dict) for item in value):
-        if len(value) == 1 and value[0].get("role") in (None, "assistant"):
-            return _content_text(value[0].get("content"))
-        return "\n".join(f"{item.get('role', '?')}: {_content_text(item.get('content'))}" for item in value)
+        return rendered_messages(value)[0]
     return optional_text(value)
+
+
+def rendered_messages(messages: list[dict]) -> tuple[str, list[tuple[int, int]]]:
+    """Chat messages as message_text renders them, and each message's content as a [start, end) span of that text
+    (so token offsets within one message can be placed in the whole)."""
+    if len(messages) == 1 and messages[0].get("role") in (None, "assistant"):
+        content = _content_text(messages[0].get("content"))
+        return content, [(0, len(content))]
+    parts, spans, at = [], [], 0
+    for item in messages:
+        header = f"{item.get('role', '?')}: "
+        content = _content_text(item.get("content"))
+        spans.append((at + len(header), at + len(header) + len(content)))
+        parts.append(header + content)
+        at += len(header) + len(content) + 1  # the newline between messages
+    return "\n".join(parts), spans
 
 
 def _content_text(content: Any) -> str:
