@@ -18,8 +18,8 @@ import type { Ctx } from './ctx';
 import { Disposable, disposableFrom } from './disposable';
 import { LogLineSplitter } from './logLines';
 import { resolveTrainerPython } from './python';
-import { settings } from './settings';
 import { isProcessAlive, type RunSession } from './runSession';
+import { settings } from './settings';
 import { trainerEnvironment } from './trainerProcess';
 
 /** Entries a listing reads at most: a huge folder (a checkpoint dump) must not stall the dialog. */
