@@ -17,6 +17,15 @@ fail() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
 elapsed() { printf '%ss' "$(( $(date +%s) - $1 ))"; }
 SETUP_START=$(date +%s)
 
+# Free disk, said first: a fresh setup takes about 8 GB (the .venv is 6 GB: PyPI's Linux torch is the CUDA
+# build), and the installed-extension e2e test makes a second 6 GB environment. A full disk otherwise shows up
+# late, as a pip or npm error in the middle of something else.
+free_kib="$(df -Pk . | awk 'NR == 2 { print $4 }')"
+phase "disk: $(( free_kib / 1024 / 1024 )) GB free in $REPO_ROOT"
+if (( free_kib < 16 * 1024 * 1024 )); then
+  phase "WARNING: less than 16 GB free: setup needs about 8 GB and the tests about 8 GB more (the installed-extension test's trainer environment)"
+fi
+
 # Finds a Python >= 3.10 for the venv: python3 on PATH (pyenv here), else Debian's.
 find_python() {
   local candidate
