@@ -103,13 +103,6 @@ def read_json_rows(path: Path, stats: ImportStats) -> Iterator[tuple[int, dict]]
             yield number, row
 
 
-def unwrap(value: Any) -> Any:
-    """NeMo-RL writes each value as a one-element list; take the element (other values pass unchanged)."""
-    while isinstance(value, list) and len(value) == 1:
-        value = value[0]
-    return value
-
-
 def finite_number(value: Any) -> float | None:
     """A finite float, or None for anything else (None, NaN, inf, text, booleans)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
